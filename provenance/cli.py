@@ -1,0 +1,273 @@
+"""The command line: parse options, call the library, print. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .audit import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS, AuditOptions, run_audit
+from .check import DEFAULT_USER_AGENT, CheckOptions, check_urls
+from .extract import extract_file
+from .ingest import InputError, collect_paths
+from .models import VERDICTS
+from .store import StoreError
+from .urls import InvalidURL, normalize_url
+from .wayback import WaybackOptions, find_snapshots
+
+app = typer.Typer(
+    help="Audit where an article's claims come from.\n\n"
+    "Example: provenance audit seeds/ --fail-on dead,soft404",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout (logs stay on stderr).")]
+DbOpt = Annotated[Path, typer.Option("--db", help="SQLite database path.")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at once, all hosts.")]
+HostConcurrencyOpt = Annotated[int, typer.Option("--host-concurrency", min=1, help="Requests in flight at once per host.")]
+HostIntervalOpt = Annotated[float, typer.Option("--host-interval", min=0.0, help="Minimum seconds between request starts to one host.")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed per request.")]
+RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="Retries for timeouts, 429 and 5xx.")]
+AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit loopback and private addresses (tests, intranets).")]
+WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
+UserAgentOpt = Annotated[str, typer.Option("--user-agent", help="User-Agent header for checks.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def emit_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_options(concurrency: int, host_concurrency: int, host_interval: float, timeout: float, retries: int,
+                  allow_private: bool, user_agent: str) -> CheckOptions:
+    return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
+                        timeout=timeout, retries=retries, allow_private=allow_private, user_agent=user_agent)
+
+
+@app.command()
+def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.")],
+            json_out: JsonOpt = False) -> None:
+    """Claims per article, no network.
+
+    Example: provenance extract seeds/ --json | jq '.[0].claims | length'
+    """
+    try:
+        files = collect_paths(paths)
+    except InputError as exc:
+        fail(str(exc))
+    articles, failed = [], False
+    for path in files:
+        try:
+            articles.append(extract_file(path))
+        except InputError as exc:
+            err.print(f"[yellow]skipped:[/yellow] {exc}", highlight=False)
+            failed = True
+    if json_out:
+        emit_json([a.to_dict() for a in articles])
+    else:
+        for a in articles:
+            links = sum(1 for c in a.claims if c.kind == "link")
+            typer.echo(f"{a.path}: {a.title or '(no title)'} — {links} links, {len(a.claims) - links} attributions")
+    if failed:
+        raise typer.Exit(2)
+
+
+def _read_url_list(urls: list[str], from_file: Optional[str]) -> list[str]:
+    items = list(urls)
+    if from_file:
+        try:
+            text = sys.stdin.read() if from_file == "-" else Path(from_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read URL list {from_file}: {exc}")
+        items.extend(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    if not items:
+        fail("no URLs given (pass URLs or --from FILE, - for stdin)")
+    out = []
+    for item in items:
+        try:
+            out.append(normalize_url(item)[0])
+        except InvalidURL as exc:
+            fail(str(exc))
+    return out
+
+
+@app.command()
+def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to check.")] = None,
+          from_file: Annotated[Optional[str], typer.Option("--from", help="File with one URL per line, - for stdin.")] = None,
+          json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
+          concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
+          timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
+          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+          quiet: QuietOpt = False) -> None:
+    """Liveness verdicts for URLs.
+
+    Example: provenance check https://example.org/a https://example.org/b --json
+    """
+    targets = _read_url_list(urls or [], from_file)
+    options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
+    results = check_urls(targets, options)
+    if json_out:
+        emit_json([r.to_dict() for r in results])
+    else:
+        for r in results:
+            typer.echo(f"{r.verdict:9} {r.status or '-':>3} {r.url}  {r.reason}")
+
+
+@app.command()
+def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")],
+             date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
+             json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
+             retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+             allow_private: AllowPrivateOpt = False) -> None:
+    """Closest good Wayback snapshot for URLs.
+
+    Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
+    """
+    targets = _read_url_list(urls, None)
+    options = WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries)
+    found = find_snapshots([(u, date) for u in targets], options)
+    snaps = [found[(u, date)] for u in targets]
+    if json_out:
+        emit_json([s.to_dict() for s in snaps])
+    else:
+        for s in snaps:
+            typer.echo(f"{s.timestamp or '-':14} {s.snapshot_url or s.reason}  {s.url}")
+
+
+@app.command()
+def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles or directories (default: seeds/).")] = None,
+          json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
+          reports: Annotated[Path, typer.Option("--reports", help="Directory for Markdown reports.")] = DEFAULT_REPORTS,
+          concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
+          timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
+          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+          recheck_after: Annotated[Optional[str], typer.Option("--recheck-after", help="Re-check URLs older than this (e.g. 1d, 12h).")] = None,
+          force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
+          fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
+          save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
+          quiet: QuietOpt = False) -> None:
+    """The whole job: extract, check, snapshot, judge drift, store, report.
+
+    Example: provenance audit seeds/ --fail-on dead,soft404
+    """
+    fail_set = _parse_verdicts(fail_on)
+    options = AuditOptions(
+        db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
+        check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
+        wayback=WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries),
+    )
+    log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
+    try:
+        result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else _progress_printer(), log=log)
+    except (InputError, StoreError) as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json(result.to_dict())
+    elif not quiet:
+        run = result.to_dict()["run"]
+        summary = ", ".join(f"{n} {v}" for v, n in sorted(run["verdicts"].items(), key=lambda kv: VERDICTS.index(kv[0])))
+        err.print(f"run {run['id']}: {run['articles']} articles, {run['claims']} claims, {run['urls']} URLs"
+                  f"{' (offline)' if run['offline'] else ''}: {summary or 'no links'}; reports in {reports}/")
+    if result.errors:
+        raise typer.Exit(2)
+    if fail_set and result.has_verdicts(fail_set):
+        raise typer.Exit(1)
+
+
+def _parse_verdicts(text: Optional[str]) -> set[str]:
+    if not text:
+        return set()
+    words = {w.strip() for w in text.split(",") if w.strip()}
+    unknown = words - set(VERDICTS)
+    if unknown:
+        fail(f"unknown verdict(s) for --fail-on: {', '.join(sorted(unknown))} (use: {', '.join(VERDICTS)})")
+    return words
+
+
+def _progress_printer():
+    last: dict[str, int] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if done == total or done - last.get(stage, 0) >= step:
+            last[stage] = done
+            err.print(f"{stage}: {done}/{total}", highlight=False)
+
+    return show
+
+
+@app.command()
+def report(db: DbOpt = DEFAULT_DB,
+           reports: Annotated[Path, typer.Option("--reports", help="Directory for Markdown reports.")] = DEFAULT_REPORTS,
+           json_out: JsonOpt = False) -> None:
+    """Re-render Markdown reports from the database, without the network.
+
+    Example: provenance report --db db/provenance.db --reports reports/
+    """
+    from .report import render_from_db
+
+    if not db.exists():
+        fail(f"no database at {db}: run 'provenance audit' first")
+    try:
+        written = render_from_db(db, reports)
+    except StoreError as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json([str(p) for p in written])
+    else:
+        typer.echo(f"wrote {len(written)} reports to {reports}/")
+
+
+@app.command()
+def browse(db: DbOpt = DEFAULT_DB,
+           port: Annotated[int, typer.Option("--port", help="Port for datasette.")] = 8001,
+           host: Annotated[str, typer.Option("--host", help="Address for datasette.")] = "127.0.0.1") -> None:
+    """Open the database in datasette with db/metadata.yml.
+
+    Example: provenance browse --port 8001
+    """
+    import subprocess
+
+    if not db.exists():
+        fail(f"no database at {db}: run 'provenance audit' first")
+    metadata = db.parent / "metadata.yml"
+    cmd = [sys.executable, "-m", "datasette", "serve", str(db), "--host", host, "--port", str(port)]
+    if metadata.exists():
+        cmd += ["--metadata", str(metadata)]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"provenance {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                                        help="Show the version.")] = False) -> None:
+    """Audit where an article's claims come from.
+
+    Example: provenance audit seeds/ --fail-on dead,soft404
+    """
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,146 @@
+"""URL normalisation, filtering and the address policy.
+
+One check per URL per run depends on every stage spelling a URL the same
+way, so normalisation lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+#: Query parameters that track a click and never change what a page says.
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ref_src",
+        "cmpid",
+        "ocid",
+        "smid",
+    }
+)
+TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "hsa_")
+
+#: Schemes that are never claims to check.
+NON_WEB_SCHEMES: frozenset[str] = frozenset({"mailto", "tel", "javascript", "data", "sms", "ftp", "file", "about"})
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class InvalidURL(ValueError):
+    """A URL that cannot be checked (malformed, not http(s), no host)."""
+
+
+def split_fragment(url: str) -> tuple[str, str | None]:
+    base, sep, fragment = url.partition("#")
+    return base, (fragment or None) if sep else None
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
+    """Resolve ``url`` against ``base`` and return ``(normalised_url, fragment)``.
+
+    Lower-cases scheme and host, drops default ports and tracking
+    parameters, keeps the path's case (servers are case-sensitive) and puts
+    the fragment apart. Raises :class:`InvalidURL` for anything that is not
+    a checkable http(s) URL.
+    """
+    raw = (url or "").strip()
+    raw = re.sub(r"[\s\x00-\x1f]+", "", raw)  # line breaks inside href attributes
+    if not raw:
+        raise InvalidURL("empty URL")
+    if raw.startswith("//"):
+        raw = "https:" + raw
+    if base:
+        try:
+            raw = urljoin(base, raw)
+        except ValueError as exc:
+            raise InvalidURL(f"cannot resolve {url!r}: {exc}") from exc
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"malformed URL {url!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidURL(f"not an http(s) URL: {url!r}")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise InvalidURL(f"URL has no host: {url!r}")
+    try:
+        host = host.encode("idna").decode("ascii") if not _is_ip(host) else host
+    except UnicodeError as exc:
+        raise InvalidURL(f"bad host name in {url!r}") from exc
+    host = host.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host
+    if port is not None and DEFAULT_PORTS.get(scheme) != port:
+        netloc = f"{host}:{port}"
+    if parts.username:
+        # Credentials in a cited URL are a leak, not part of its identity.
+        pass
+    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
+    query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query = urlencode(query_pairs, doseq=True) if query_pairs else ""
+    fragment = parts.fragment or None
+    return urlunsplit((scheme, netloc, path, query, "")), fragment
+
+
+def host_of(url: str) -> str:
+    """The host (without port) a URL is polite to: the per-host key."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def is_ip_literal(host: str) -> bool:
+    return _is_ip(host)
+
+
+def is_public_address(address: str) -> bool:
+    """True when ``address`` may be fetched without ``--allow-private``.
+
+    The server-side request forgery guard: loopback, private, link-local,
+    multicast, reserved and unspecified addresses are refused, including
+    IPv4 addresses mapped into IPv6.
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )

@@ -1,0 +1,161 @@
+"""A real HTTP web on loopback addresses for tests and benchmarks.
+
+Each :class:`Site` is an aiohttp server on its own 127.0.0.x address (a
+"host" for per-host politeness), with a route table that tests fill with
+well-behaved and hostile pages. The servers run on one event loop in a
+background thread; :class:`SimWeb` counts requests and in-flight peaks per
+site so tests can assert politeness from the server's side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Seconds a test may wait for the simulator to start or stop.
+START_TIMEOUT = 10.0
+
+
+@dataclass
+class SiteStats:
+    """Server-side view of one site: what the client actually did."""
+
+    requests: int = 0
+    active: int = 0
+    peak: int = 0
+    paths: list[str] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class Site:
+    """One simulated host: an address, a port and a route table."""
+
+    def __init__(self, web_: "SimWeb", host: str, port: int, default: Handler | None = None) -> None:
+        self.web = web_
+        self.host = host
+        self.port = port
+        self.routes: dict[str, Handler] = {}
+        self.default = default
+        self.stats = SiteStats()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def route(self, path: str, handler: Handler) -> str:
+        """Serve ``handler`` at ``path`` (path plus query string, exact); returns the full URL."""
+        self.routes[path] = handler
+        return self.url(path)
+
+    def page(self, path: str, body: str | bytes = "<html><head><title>Page</title></head><body><p>Hello</p></body></html>",
+             status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0,
+             content_type: str = "text/html; charset=utf-8") -> str:
+        """A fixed response (cached bytes, so the simulator is never the bottleneck)."""
+        payload = body.encode() if isinstance(body, str) else body
+        hdrs = {"Content-Type": content_type, **(headers or {})}
+
+        async def handler(_request: web.Request) -> web.StreamResponse:
+            if delay:
+                await asyncio.sleep(delay)
+            return web.Response(body=payload, status=status, headers=hdrs)
+
+        return self.route(path, handler)
+
+    def redirect(self, path: str, location: str, status: int = 301) -> str:
+        async def handler(_request: web.Request) -> web.StreamResponse:
+            return web.Response(status=status, headers={"Location": location})
+
+        return self.route(path, handler)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        stats = self.stats
+        stats.requests += 1
+        stats.active += 1
+        stats.peak = max(stats.peak, stats.active)
+        stats.paths.append(request.path_qs)
+        stats.methods.append(request.method)
+        stats.starts.append(time.monotonic())
+        try:
+            handler = self.routes.get(request.path_qs) or self.routes.get(request.path) or self.default
+            if handler is None:
+                return web.Response(status=404, text="<html><title>404 Not Found</title></html>", content_type="text/html")
+            return await handler(request)
+        finally:
+            stats.active -= 1
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port, backlog=1024).start()
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class SimWeb:
+    """A set of sites on one background event loop. Use as a context manager."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="simweb", daemon=True)
+        self.sites: list[Site] = []
+        self._next_octet = 2
+
+    def __enter__(self) -> "SimWeb":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def run(self, coro: Awaitable, timeout: float = START_TIMEOUT):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def site(self, host: str | None = None, default: Handler | None = None) -> Site:
+        """Start a new site on ``host`` (next free 127.0.0.x when None)."""
+        if host is None:
+            host = f"127.0.0.{self._next_octet}"
+            self._next_octet += 1
+            if self._next_octet > 254:
+                self._next_octet = 2
+        site = Site(self, host, free_port(host), default)
+        self.run(site._start())
+        self.sites.append(site)
+        return site
+
+    def call_soon(self, func: Callable[[], None]) -> None:
+        self.loop.call_soon_threadsafe(func)
+
+    def stop(self) -> None:
+        if not self.thread.is_alive():
+            return
+        for site in self.sites:
+            try:
+                self.run(site._stop())
+            except Exception:  # noqa: BLE001 - stopping must not raise in teardown
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(START_TIMEOUT)
+        self.loop.close()
