@@ -45,3 +45,15 @@ def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) 
     if live >= SUPPORT_THRESHOLD:
         return Drift(False, live, then, "live page still carries the claim")
     return Drift(True, live, then, "snapshot carries the claim, live page no longer does")
+
+
+def robust_link(url: str, anchor: str, snapshot_url: str | None, snapshot_date: str | None) -> str:
+    """Robust Links markup (robustlinks.mementoweb.org): the link with its archived version."""
+    from html import escape
+
+    attrs = f'href="{escape(url, quote=True)}"'
+    if snapshot_url:
+        attrs += f' data-versionurl="{escape(snapshot_url, quote=True)}"'
+    if snapshot_date:
+        attrs += f' data-versiondate="{escape(snapshot_date, quote=True)}"'
+    return f"<a {attrs}>{escape(anchor or url)}</a>"
