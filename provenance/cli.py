@@ -118,7 +118,9 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     """
     targets = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
-    results = check_urls(targets, options)
+    view = _ProgressView()
+    with view:
+        results = check_urls(targets, options, None if quiet else view.counter("check", len(set(targets))))
     if json_out:
         emit_json([r.to_dict() for r in results])
     else:
@@ -170,8 +172,10 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
         wayback=WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries),
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
+    view = _ProgressView()
     try:
-        result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else _progress_printer(), log=log)
+        with view:
+            result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else view, log=log)
     except (InputError, StoreError) as exc:
         fail(str(exc))
     if json_out:
@@ -197,16 +201,50 @@ def _parse_verdicts(text: Optional[str]) -> set[str]:
     return words
 
 
-def _progress_printer():
-    last: dict[str, int] = {}
+class _ProgressView:
+    """Progress on stderr: live bars on a terminal, a few plain lines in cron/CI logs."""
 
-    def show(stage: str, done: int, total: int) -> None:
+    def __init__(self) -> None:
+        self.live = err.is_terminal
+        self.bars = None
+        self.tasks: dict[str, int] = {}
+        self.last: dict[str, int] = {}
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bars = Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err, transient=True)
+
+    def __enter__(self) -> "_ProgressView":
+        if self.bars is not None:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+
+    def counter(self, stage: str, total: int):
+        """A per-item callback that advances ``stage`` by one each call."""
+        done = 0
+
+        def advance(_item: object) -> None:
+            nonlocal done
+            done += 1
+            self(stage, done, total)
+
+        return advance
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.bars is not None:
+            if stage not in self.tasks:
+                self.tasks[stage] = self.bars.add_task(stage, total=total)
+            self.bars.update(self.tasks[stage], completed=done, total=total)
+            return
         step = max(1, total // 10)
-        if done == total or done - last.get(stage, 0) >= step:
-            last[stage] = done
-            err.print(f"{stage}: {done}/{total}", highlight=False)
-
-    return show
+        if done == total or done - self.last.get(stage, 0) >= step:
+            self.last[stage] = done
+            err.print(f"{stage}: {done}/{total}")
 
 
 @app.command()
