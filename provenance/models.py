@@ -127,6 +127,9 @@ class Snapshot:
     snapshot_url: str | None = None
     status: int | None = None
     reason: str = ""
+    #: True when the lookup itself failed (network, 429, deadline): worth asking
+    #: again next run, so not to be cached like a definite "no good capture".
+    failed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +156,8 @@ class Drift:
     live_score: float | None = None
     snapshot_score: float | None = None
     reason: str = ""
+    #: How alike the live page and the snapshot are (0..1), when both were read.
+    page_similarity: float | None = None
 
 
 def as_plain(obj: Any) -> Any:
