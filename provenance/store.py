@@ -1,46 +1,211 @@
-"""The SQLite store (sqlite-utils): schema, upserts, history.
+"""The SQLite store (sqlite-utils): schema, batched writes, URL history, rot.
 
-The database is the product's interface for datasette users, so tables and
-columns are named for people. Schema changes go through :func:`ensure_schema`.
+The database is the product's interface (datasette users, the report
+renderer), so tables and columns are named for people and the schema only
+ever grows: :func:`ensure_schema` creates what is missing and adds missing
+columns, idempotently, at every start.
+
+Tables (primary key first):
+
+``runs``      id; started_at, finished_at, status (running | finished | interrupted),
+              options (JSON), offline, articles, claims, urls, verdicts (JSON, per claim),
+              urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
+              articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
+              recovered, new_drift, pid
+``articles``  id; path (unique), content_hash, file_sha256, title, published, authors
+              (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
+              removed_at (set when the article left the input; never deleted), last_run_id
+``urls``      url; host, verdict (last verdict from a real check: never overwritten by
+              ``unchecked``), status, final_url, reason, signature, first_checked,
+              last_checked, last_attempt, last_attempt_verdict, failures (failing checks
+              counted towards rot), first_failed, last_failed, confirmed_dead_at,
+              snapshot_timestamp, snapshot_url
+``claims``    id; article_id -> articles, kind, url -> urls, anchor, sentence, source,
+              position, fragment, drift (1/0/null), live_score, snapshot_score,
+              drift_reason, drift_judged_at, drift_since (when drift was first seen)
+``checks``    id; run_id -> runs, url -> urls, verdict, status, final_url, reason,
+              attempts, elapsed_ms, checked_at, previous_verdict, change (new |
+              newly_failing | newly_confirmed_dead | recovered | changed | null),
+              failures (count after this check), counted (1 if it counted towards rot)
+``snapshots`` (url, date); timestamp, snapshot_url, status, reason, outcome
+              (found | none | error), looked_up_at
+``meta``      key; value: schema_version, rot_checks, rot_gap_days
+
+Views: ``claim_status`` (every live claim with its URL's state, snapshot and
+drift, plus a ``rot`` label "failing (n of 3)" / "confirmed dead"),
+``broken_claims``, ``broken_claims_per_article``, ``claims_needing_replacement``,
+``url_changes``. Full-text search: ``claims_fts`` on sentence, anchor, source.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import os
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import sqlite_utils
 
-from .models import Article, CheckResult, Snapshot, iso_z, utc_now
+from .models import ROT_VERDICTS, Article, CheckResult, Drift, Snapshot, iso_z, utc_now
 
 
 class StoreError(Exception):
-    """The database cannot be used (corrupt, foreign, unwritable): one line for the user."""
+    """The database cannot be used (corrupt, foreign, unwritable, busy): one line for the user."""
 
 
 TABLES = ("runs", "articles", "claims", "urls", "checks", "snapshots")
+SCHEMA_VERSION = 2
+#: Written into the SQLite header (PRAGMA application_id) so a foreign database is recognised: "PROV".
+APPLICATION_ID = 0x50524F56
+#: Seconds a second audit waits for the database lock before giving up.
+LOCK_WAIT = 5.0
+#: Seconds between attempts to take the lock.
+LOCK_POLL = 0.1
+#: Seconds SQLite waits on a busy database (a reader such as datasette) before failing.
+BUSY_TIMEOUT = 30.0
+#: Rows per executemany batch.
+BATCH_ROWS = 1000
+#: Verdicts that mean the page answered: a success resets the rot count.
+GOOD_VERDICTS = frozenset({"ok", "redirect"})
+
+COLUMNS: dict[str, dict[str, type]] = {
+    "runs": {"id": int, "started_at": str, "finished_at": str, "status": str, "options": str, "offline": int,
+             "articles": int, "claims": int, "urls": int, "verdicts": str, "urls_checked": int, "urls_fresh": int,
+             "snapshot_lookups": int, "articles_extracted": int, "articles_unchanged": int,
+             "articles_removed": int, "newly_failing": int, "newly_confirmed_dead": int, "recovered": int,
+             "new_drift": int, "pid": int},
+    "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
+                 "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
+                 "last_seen": str, "removed_at": str, "last_run_id": int},
+    "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
+             "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
+             "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
+             "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str},
+    "claims": {"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str, "source": str,
+               "position": int, "fragment": str, "drift": int, "live_score": float, "snapshot_score": float,
+               "drift_reason": str, "drift_judged_at": str, "drift_since": str},
+    "checks": {"id": int, "run_id": int, "url": str, "verdict": str, "status": int, "final_url": str, "reason": str,
+               "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
+               "failures": int, "counted": int},
+    "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
+                  "outcome": str, "looked_up_at": str},
+    "meta": {"key": str, "value": str},
+}
+PKS: dict[str, Any] = {"runs": "id", "articles": "id", "urls": "url", "claims": "id", "checks": "id",
+                       "snapshots": ("url", "date"), "meta": "key"}
+FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
+    "claims": [("article_id", "articles", "id"), ("url", "urls", "url")],
+    "checks": [("run_id", "runs", "id"), ("url", "urls", "url")],
+}
+#: (table, columns, unique): what reports and datasette facets filter and join by.
+INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("articles", ("path",), True), ("articles", ("removed_at",), False),
+    ("claims", ("article_id",), False), ("claims", ("url",), False), ("claims", ("kind",), False),
+    ("claims", ("drift",), False),
+    ("checks", ("url",), False), ("checks", ("run_id",), False), ("checks", ("change",), False),
+    ("urls", ("verdict",), False), ("urls", ("host",), False), ("urls", ("last_checked",), False),
+    ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False),
+)
+#: Name -> SQL of every view; replaced when the SQL changes.
+VIEWS: dict[str, str] = {
+    "claim_status": """
+select c.id as claim_id, a.id as article_id, a.path, a.title, a.published, c.kind, c.position, c.anchor,
+       c.sentence, c.source, c.url, u.host, coalesce(u.verdict, 'unchecked') as verdict, u.status, u.final_url,
+       u.reason, u.last_checked, u.failures, u.first_failed, u.confirmed_dead_at,
+       case when u.confirmed_dead_at is not null then 'confirmed dead'
+            when u.failures > 0 then 'failing (' || u.failures || ' of '
+                 || coalesce((select value from meta where key = 'rot_checks'), '3') || ')'
+       end as rot,
+       s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since
+from claims c join articles a on a.id = c.article_id
+left join urls u on u.url = c.url
+left join snapshots s on s.url = c.url and s.date = coalesce(a.published, '')
+where a.removed_at is null""",
+    "broken_claims": """
+select * from claim_status where kind = 'link' and verdict in ('dead', 'soft404')""",
+    "broken_claims_per_article": """
+select article_id, path, title, count(*) as links,
+       sum(verdict in ('dead', 'soft404')) as broken,
+       sum(confirmed_dead_at is not null) as confirmed_dead,
+       sum(coalesce(drift, 0)) as drifted
+from claim_status where kind = 'link'
+group by article_id order by broken desc, confirmed_dead desc, path""",
+    "claims_needing_replacement": """
+select claim_id, article_id, path, title, position, anchor, sentence, url, verdict, rot, confirmed_dead_at,
+       case when verdict = 'redirect' then 'citation moved: cite the final URL'
+            when confirmed_dead_at is not null then 'confirmed dead: cite the snapshot or a new source'
+            when verdict in ('dead', 'soft404') then 'failing: cite the snapshot if it stays down'
+            else 'drift: the live page no longer carries the claim; cite the snapshot' end as why,
+       case when verdict = 'redirect' then final_url else snapshot_url end as replacement
+from claim_status
+where kind = 'link' and (verdict in ('dead', 'soft404', 'redirect') or confirmed_dead_at is not null or drift = 1)""",
+    "url_changes": """
+select ch.run_id, r.started_at as run_started_at, ch.url, ch.previous_verdict, ch.verdict, ch.change,
+       ch.failures, ch.checked_at, ch.reason
+from checks ch join runs r on r.id = ch.run_id
+where ch.change is not null""",
+}
+FTS_COLUMNS = ("sentence", "anchor", "source")
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a corrupt or foreign file without writing a byte to it (read-only look)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    if header[:16] != b"SQLite format 3\x00":
+        raise StoreError(f"{path} is not an SQLite database; refusing to touch it")
+    app_id = int.from_bytes(header[68:72], "big")
+    if app_id not in (0, APPLICATION_ID):
+        raise StoreError(f"{path} belongs to another program (application id {app_id:#x}); refusing to touch it")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            names = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+            problem = conn.execute("pragma quick_check(1)").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is corrupt or unreadable ({exc}); refusing to touch it") from exc
+    if problem != "ok":
+        raise StoreError(f"{path} is corrupt ({problem}); refusing to touch it")
+    if names and app_id == 0 and not names & set(TABLES):
+        raise StoreError(f"{path} is a database of another program; refusing to touch it")
 
 
 def open_store(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the database; refuse corrupt or foreign files."""
+    """Open (creating if needed) the database in WAL mode; refuse corrupt or foreign files."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create directory for database {path}: {exc.strerror or exc}") from exc
-    if path.exists() and path.stat().st_size > 0:
-        with open(path, "rb") as handle:
-            if handle.read(16) != b"SQLite format 3\x00":
-                raise StoreError(f"{path} is not an SQLite database; refusing to touch it")
+    check_database_file(path)
     try:
-        conn = sqlite3.connect(str(path), timeout=30)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT)
         db = sqlite_utils.Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
-        existing = set(db.table_names())
-        if existing and not existing & set(TABLES):
-            raise StoreError(f"{path} is a database of another program; refusing to touch it")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
         ensure_schema(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from exc
@@ -48,79 +213,386 @@ def open_store(path: Path) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create or migrate every table, index and view; safe to run each time."""
-    db["runs"].create({"id": int, "started_at": str, "finished_at": str, "options": str, "offline": int,
-                       "articles": int, "claims": int, "urls": int, "verdicts": str}, pk="id", if_not_exists=True)
-    db["articles"].create({"id": int, "path": str, "content_hash": str, "title": str, "published": str,
-                           "authors": str, "canonical_url": str, "format": str, "first_seen": str,
-                           "last_seen": str, "removed_at": str}, pk="id", if_not_exists=True)
-    db["urls"].create({"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
-                       "first_checked": str, "last_checked": str, "failures": int, "first_failed": str,
-                       "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str}, pk="url",
-                      if_not_exists=True)
-    db["claims"].create({"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str,
-                         "source": str, "position": int, "fragment": str, "drift": int, "live_score": float,
-                         "snapshot_score": float}, pk="id", foreign_keys=[("article_id", "articles", "id")],
-                        if_not_exists=True)
-    db["checks"].create({"id": int, "run_id": int, "url": str, "verdict": str, "status": int, "final_url": str,
-                         "reason": str, "attempts": int, "elapsed_ms": int, "checked_at": str}, pk="id",
-                        foreign_keys=[("run_id", "runs", "id")], if_not_exists=True)
-    db["snapshots"].create({"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int,
-                            "reason": str, "looked_up_at": str}, pk=("url", "date"), if_not_exists=True)
-    for table, columns in (("articles", ["path"]), ("claims", ["article_id"]), ("claims", ["url"]),
-                           ("checks", ["url"]), ("checks", ["run_id"]), ("urls", ["verdict"]), ("urls", ["host"])):
-        db[table].create_index(columns, if_not_exists=True, unique=(table == "articles"))
+    """Create or migrate every table, index, view and the FTS index; safe to run each time."""
+    with db.atomic():
+        if db.execute("pragma application_id").fetchone()[0] != APPLICATION_ID:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta"):
+            columns = COLUMNS[table]
+            if not db[table].exists():
+                db[table].create(columns, pk=PKS[table], foreign_keys=FOREIGN_KEYS.get(table, []))
+            else:
+                have = set(db[table].columns_dict)
+                for name, kind in columns.items():
+                    if name not in have:
+                        db[table].add_column(name, kind)
+        for table, columns, unique in INDEXES:
+            db[table].create_index(list(columns), if_not_exists=True, unique=unique)
+        existing = {row["name"]: row["sql"] for row in db.query("select name, sql from sqlite_master where type = 'view'")}
+        for name, sql in VIEWS.items():
+            want = f"CREATE VIEW {name} AS {sql.strip()}"
+            if existing.get(name) != want:
+                if name in existing:
+                    db.execute(f"DROP VIEW {name}")
+                db.execute(want)
+        if not db["claims_fts"].exists():
+            db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True)
+        db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
 
-def start_run(db: sqlite_utils.Database, options: dict, offline: bool) -> int:
-    with db.conn:
-        return db["runs"].insert({"started_at": iso_z(utc_now()), "options": json.dumps(options, default=str),
-                                  "offline": int(offline)}).last_pk
+@contextmanager
+def audit_lock(db_path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """One audit per database: a second one waits up to ``wait`` seconds, then StoreError.
+
+    An OS file lock (flock) beside the database, so a run killed with SIGKILL
+    releases it with its process and never leaves a stale lock behind.
+    """
+    lock_path = Path(str(db_path) + ".lock")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise StoreError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from exc
+    try:
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise StoreError(f"cannot lock {lock_path}: {exc.strerror or exc}") from exc
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "?"
+                    raise StoreError(f"another audit (pid {holder}) is using {db_path}; "
+                                     f"waited {wait:g}s, try again later") from None
+                time.sleep(LOCK_POLL)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, articles: int, claims: int, urls: int, verdicts: dict) -> None:
-    with db.conn:
-        db["runs"].update(run_id, {"finished_at": iso_z(utc_now()), "articles": articles, "claims": claims,
-                                   "urls": urls, "verdicts": json.dumps(verdicts)})
+def set_meta(db: sqlite_utils.Database, values: dict[str, Any]) -> None:
+    with db.atomic():
+        for key, value in values.items():
+            db.execute("insert into meta (key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+                       [key, str(value)])
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def start_run(db: sqlite_utils.Database, options: dict, offline: bool, now: datetime | None = None) -> int:
+    """A new run row; earlier runs still marked running were killed (we hold the lock)."""
+    with db.atomic():
+        db.execute("update runs set status = 'interrupted' where status = 'running' or "
+                   "(status is null and finished_at is null)")
+        return db["runs"].insert({"started_at": iso_z(now or utc_now()), "status": "running",
+                                  "options": json.dumps(options, default=str), "offline": int(offline),
+                                  "pid": os.getpid()}).last_pk
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, articles: int, claims: int, urls: int, verdicts: dict,
+               now: datetime | None = None, **counts: int) -> None:
+    with db.atomic():
+        db["runs"].update(run_id, {"finished_at": iso_z(now or utc_now()), "status": "finished",
+                                   "articles": articles, "claims": claims, "urls": urls,
+                                   "verdicts": json.dumps(verdicts), **counts})
+
+
+def set_run_offline(db: sqlite_utils.Database, run_id: int, offline: bool) -> None:
+    with db.atomic():
+        db.execute("update runs set offline = ? where id = ?", [int(offline), run_id])
+
+
+# --------------------------------------------------------------------------- articles and claims
+
+
+def known_articles(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """path -> {id, file_sha256, removed_at} of every article ever stored."""
+    return {row["path"]: row for row in db.query("select id, path, file_sha256, removed_at from articles")}
+
+
+def touch_articles(db: sqlite_utils.Database, article_ids: Sequence[int], run_id: int, now: datetime) -> None:
+    """Unchanged articles: seen again (and back if they had been marked removed)."""
+    stamp = iso_z(now)
+    with db.atomic():
+        db.conn.executemany("update articles set last_seen = ?, removed_at = null, last_run_id = ? where id = ?",
+                            [(stamp, run_id, i) for i in article_ids])
+
+
+def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]], run_id: int | None = None,
+                  now: datetime | None = None) -> list[int]:
+    """Insert or update articles with their claims in ONE transaction; returns their ids.
+
+    ``items`` pairs each article with the sha256 of its file bytes (the
+    incremental key). Drift already judged for an unchanged (url, sentence)
+    is carried over to the new claim rows, so editing one paragraph does not
+    forget what is known about the others.
+    """
+    stamp = iso_z(now or utc_now())
+    ids: list[int] = []
+    from .urls import host_of
+
+    with db.atomic():
+        cur = db.conn.cursor()
+        for article, sha in items:
+            record = {"path": article.path, "content_hash": article.content_hash or sha, "file_sha256": sha,
+                      "title": article.title, "published": article.published,
+                      "authors": json.dumps(article.authors, ensure_ascii=False),
+                      "canonical_url": article.canonical_url, "format": article.format,
+                      "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,
+                      "last_run_id": run_id}
+            row = cur.execute("select id from articles where path = ?", [article.path]).fetchone()
+            carried: dict[tuple[str, str], tuple] = {}
+            if row:
+                article_id = row[0]
+                sets = ", ".join(f"{k} = ?" for k in record)
+                cur.execute(f"update articles set {sets} where id = ?", [*record.values(), article_id])
+                for c in cur.execute("select url, sentence, drift, live_score, snapshot_score, drift_reason, "
+                                     "drift_judged_at, drift_since from claims where article_id = ? and "
+                                     "drift_judged_at is not null", [article_id]):
+                    carried[(c[0], c[1])] = c[2:]
+                cur.execute("delete from claims where article_id = ?", [article_id])
+            else:
+                record["first_seen"] = stamp
+                cols = ", ".join(record)
+                cur.execute(f"insert into articles ({cols}) values ({', '.join('?' for _ in record)})",
+                            list(record.values()))
+                article_id = cur.lastrowid
+            ids.append(article_id)
+            urls = {c.url for c in article.claims if c.url}
+            cur.executemany("insert into urls (url, host) values (?, ?) on conflict(url) do nothing",
+                            [(u, host_of(u)) for u in urls])
+            rows = []
+            for c in article.claims:
+                old = carried.get((c.url, c.sentence), (None,) * 6)
+                rows.append((article_id, c.kind, c.url, c.anchor, c.sentence, c.source, c.position, c.fragment, *old))
+            cur.executemany("insert into claims (article_id, kind, url, anchor, sentence, source, position, fragment, "
+                            "drift, live_score, snapshot_score, drift_reason, drift_judged_at, drift_since) "
+                            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return ids
 
 
 def save_article(db: sqlite_utils.Database, article: Article) -> int:
-    """Insert or update an article and replace its claims; returns its id."""
-    now = iso_z(utc_now())
-    with db.conn:
-        rows = list(db["articles"].rows_where("path = ?", [article.path]))
-        record = {"path": article.path, "content_hash": article.content_hash, "title": article.title,
-                  "published": article.published, "authors": json.dumps(article.authors),
-                  "canonical_url": article.canonical_url, "format": article.format, "last_seen": now,
-                  "removed_at": None}
-        if rows:
-            article_id = rows[0]["id"]
-            db["articles"].update(article_id, record)
+    """One article (compatibility wrapper around :func:`save_articles`)."""
+    import hashlib
+
+    return save_articles(db, [(article, article.content_hash or hashlib.sha256(article.path.encode()).hexdigest())])[0]
+
+
+def mark_removed(db: sqlite_utils.Database, keep_paths: Iterable[str], now: datetime) -> int:
+    """Articles not in this run's input get ``removed_at``; their rows and history stay."""
+    keep = set(keep_paths)
+    rows = [r["id"] for r in db.query("select id, path from articles where removed_at is null") if r["path"] not in keep]
+    with db.atomic():
+        db.conn.executemany("update articles set removed_at = ? where id = ?", [(iso_z(now), i) for i in rows])
+    return len(rows)
+
+
+def load_articles(db: sqlite_utils.Database, paths: Sequence[str]) -> list[tuple[dict, list[dict]]]:
+    """Article rows (in ``paths`` order) with their claim rows ordered by position."""
+    by_path = {r["path"]: r for r in db.query("select * from articles where removed_at is null")}
+    wanted = [by_path[p] for p in paths if p in by_path]
+    claims: dict[int, list[dict]] = {r["id"]: [] for r in wanted}
+    for row in db.query("select * from claims order by article_id, position, id"):
+        if row["article_id"] in claims:
+            claims[row["article_id"]].append(row)
+    return [(r, claims[r["id"]]) for r in wanted]
+
+
+# --------------------------------------------------------------------------- URLs, rot and checks
+
+
+@dataclass
+class RotPolicy:
+    """When a failing URL counts as rotten: ``checks`` failing checks at least ``gap`` apart.
+
+    The rule of Wikipedia's InternetArchiveBot: one bad night is not rot.
+    Only ``dead`` and ``soft404`` count; ``error``, ``blocked`` and
+    ``unchecked`` say nothing about the page and never count; a success resets.
+    """
+
+    checks: int = 3
+    gap: timedelta = timedelta(days=3)
+
+
+def url_rows(db: sqlite_utils.Database, urls: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    if urls is None:
+        return {r["url"]: r for r in db.query("select * from urls")}
+    wanted = set(urls)
+    return {r["url"]: r for r in db.query("select * from urls") if r["url"] in wanted}
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=utc_now().tzinfo)
+    except ValueError:
+        return None
+
+
+def next_url_state(row: dict[str, Any] | None, result: CheckResult, now: datetime,
+                   policy: RotPolicy) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The URL row's new fields and the check row's history fields after one check.
+
+    Pure, so the rot rule is tested without a database or a network.
+    """
+    row = row or {}
+    stamp = iso_z(now)
+    previous = row.get("verdict")
+    failures = row.get("failures") or 0
+    update: dict[str, Any] = {"last_attempt": stamp, "last_attempt_verdict": result.verdict}
+    history: dict[str, Any] = {"previous_verdict": previous, "change": None, "failures": failures, "counted": 0}
+    if result.verdict == "unchecked":
+        return update, history  # no observation: keep every known verdict and count
+    update.update({"verdict": result.verdict, "status": result.status, "final_url": result.final_url,
+                   "reason": result.reason, "signature": result.signature, "last_checked": stamp})
+    if not row.get("first_checked"):
+        update["first_checked"] = stamp
+    change = None
+    confirmed = row.get("confirmed_dead_at")
+    if result.verdict in ROT_VERDICTS:
+        last = _parse_iso(row.get("last_failed"))
+        if failures == 0 or last is None:
+            failures, counted = 1, True
+            update["first_failed"] = stamp
+            change = "newly_failing"
+        elif now - last >= policy.gap:
+            failures, counted = failures + 1, True
         else:
-            article_id = db["articles"].insert({**record, "first_seen": now}).last_pk
-        db["claims"].delete_where("article_id = ?", [article_id])
-        db["claims"].insert_all(({"article_id": article_id, "kind": c.kind, "url": c.url, "anchor": c.anchor,
-                                  "sentence": c.sentence, "source": c.source, "position": c.position,
-                                  "fragment": c.fragment} for c in article.claims))
-    return article_id
+            counted = False
+        if counted:
+            update["last_failed"] = stamp
+            history["counted"] = 1
+        if failures >= policy.checks and not confirmed:
+            update["confirmed_dead_at"] = stamp
+            change = "newly_confirmed_dead"
+    elif result.verdict in GOOD_VERDICTS:
+        if failures or confirmed:
+            change = "recovered"
+        failures = 0
+        update.update({"first_failed": None, "last_failed": None, "confirmed_dead_at": None})
+    update["failures"] = failures
+    history["failures"] = failures
+    if change is None and previous != result.verdict:
+        change = "new" if previous is None else "changed"
+    history["change"] = change
+    return update, history
 
 
-def save_checks(db: sqlite_utils.Database, run_id: int, results: Iterable[CheckResult]) -> None:
-    with db.conn:
+def save_checks(db: sqlite_utils.Database, run_id: int, results: Iterable[CheckResult],
+                now: datetime | None = None, policy: RotPolicy | None = None,
+                drifts: Sequence[tuple[int, Drift]] = ()) -> Counter:
+    """Record checks (history), update each URL's state and rot count, and claims' drift: one transaction.
+
+    Returns how many checks made each kind of change.
+    """
+
+    policy = policy or RotPolicy()
+    results = list(results)
+    moment = now or utc_now()
+    stamp = iso_z(moment)
+    changes: Counter = Counter()
+    from .urls import host_of
+
+    with db.atomic():
+        cur = db.conn.cursor()
+        known = {}
+        for start in range(0, len(results), 500):
+            chunk = [r.url for r in results[start:start + 500]]
+            cur.execute(f"select * from urls where url in ({', '.join('?' for _ in chunk)})", chunk)
+            names = [d[0] for d in cur.description]
+            for values in cur.fetchall():
+                known[values[0]] = dict(zip(names, values))
+        check_rows = []
         for r in results:
-            db["checks"].insert({"run_id": run_id, **r.to_dict()})
-            db["urls"].upsert({"url": r.url, "host": _host(r.url), "verdict": r.verdict, "status": r.status,
-                               "final_url": r.final_url, "reason": r.reason, "last_checked": r.checked_at}, pk="url")
+            if r.url not in known:
+                cur.execute("insert into urls (url, host) values (?, ?) on conflict(url) do nothing", [r.url, host_of(r.url)])
+            update, history = next_url_state(known.get(r.url), r, moment, policy)
+            if history["change"]:
+                changes[history["change"]] += 1
+            sets = ", ".join(f"{k} = ?" for k in update)
+            cur.execute(f"update urls set {sets} where url = ?", [*update.values(), r.url])
+            check_rows.append((run_id, r.url, r.verdict, r.status, r.final_url, r.reason, r.attempts, r.elapsed_ms,
+                               r.checked_at or stamp, history["previous_verdict"], history["change"],
+                               history["failures"], history["counted"]))
+        cur.executemany("insert into checks (run_id, url, verdict, status, final_url, reason, attempts, elapsed_ms, "
+                        "checked_at, previous_verdict, change, failures, counted) "
+                        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", check_rows)
+        changes["new_drift"] += _save_drifts(cur, drifts, stamp)
+    return changes
+
+
+def _save_drifts(cur: sqlite3.Cursor, drifts: Sequence[tuple[int, Drift]], stamp: str) -> int:
+    new = 0
+    for claim_id, d in drifts:
+        before = cur.execute("select drift, drift_since from claims where id = ?", [claim_id]).fetchone()
+        if before is None:
+            continue
+        value = None if d.drift is None else int(d.drift)
+        since = before[1] if (before[0] == 1 and value == 1) else (stamp if value == 1 else None)
+        if value == 1 and before[0] != 1:
+            new += 1
+        cur.execute("update claims set drift = ?, live_score = ?, snapshot_score = ?, drift_reason = ?, "
+                    "drift_judged_at = ?, drift_since = ? where id = ?",
+                    [value, d.live_score, d.snapshot_score, d.reason, stamp, since, claim_id])
+    return new
+
+
+def save_drifts(db: sqlite_utils.Database, drifts: Sequence[tuple[int, Drift]], now: datetime | None = None) -> int:
+    with db.atomic():
+        return _save_drifts(db.conn.cursor(), drifts, iso_z(now or utc_now()))
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def snapshot_outcome(snapshot: Snapshot) -> str:
+    """found | none (the archive answered: no good capture) | error (the lookup failed; ask again)."""
+    if snapshot.timestamp:
+        return "found"
+    reason = snapshot.reason or ""
+    if "no capture" in reason:
+        return "none"
+    return "error" if reason else "none"
+
+
+def snapshot_rows(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["url"], r["date"]): r for r in db.query("select * from snapshots")}
+
+
+def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None], Snapshot],
+                   now: datetime | None = None) -> None:
+    """Cache lookups, (url, date) -> capture, in one transaction; errors are kept but retried next run."""
+    stamp = iso_z(now or utc_now())
+    from .urls import host_of
+
+    with db.atomic():
+        cur = db.conn.cursor()
+        cur.executemany("insert into urls (url, host) values (?, ?) on conflict(url) do nothing",
+                        [(u, host_of(u)) for u in {k[0] for k in found}])
+        cur.executemany(
+            "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
+            "snapshot_url = excluded.snapshot_url, status = excluded.status, reason = excluded.reason, "
+            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at",
+            [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp)
+             for (url, date), s in found.items()])
+        cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ? where url = ?",
+                        [(s.timestamp, s.snapshot_url, url) for (url, _d), s in found.items() if s.timestamp])
 
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
-    with db.conn:
-        db["snapshots"].upsert({"url": snapshot.url, "date": date or "", "timestamp": snapshot.timestamp,
-                                "snapshot_url": snapshot.snapshot_url, "status": snapshot.status,
-                                "reason": snapshot.reason, "looked_up_at": iso_z(utc_now())}, pk=("url", "date"))
+    save_snapshots(db, {(snapshot.url, date): snapshot})
 
 
-def _host(url: str) -> str:
-    from .urls import host_of
-
-    return host_of(url)
+def forget_missing_snapshots(db: sqlite_utils.Database, urls: Iterable[str]) -> None:
+    """After Save Page Now: drop cached "no capture" answers so the next run looks again."""
+    with db.atomic():
+        db.conn.executemany("delete from snapshots where url = ? and timestamp is null", [(u,) for u in urls])
