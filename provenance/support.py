@@ -1,59 +1,318 @@
-"""Does a page still carry the claim? Content-word overlap, live vs snapshot."""
+"""Does a page still carry the claim? Claim support, drift between live page and snapshot.
+
+The measure (see docs/wayback.md for why): the *weighted recall* of the
+claim's content terms in the page's main text, blended with the recall of
+its adjacent term pairs. Recall, not cosine: a claim is one sentence and a
+page is thousands of words, so the question is "does the page contain what
+the sentence says", not "are they about the same mix of words". Pairs add
+specificity a page on another topic rarely has ("safety institute",
+"executive order"). A second, independent signal guards against noise:
+the live page and the snapshot are compared with each other (cosine of
+log term frequencies); a page that has barely changed has not drifted,
+whatever the claim scores do near the threshold.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from dataclasses import dataclass
+from html import escape
 
 from selectolax.lexbor import LexborHTMLParser
 
-from .models import Claim, Drift
+from .models import PROBLEM_VERDICTS, Claim, Drift, Snapshot
 
-#: Share of the claim's content words a page must contain to support it.
-SUPPORT_THRESHOLD = 0.5
+#: Support score at or above which a page is taken to carry the claim.
+SUPPORT_THRESHOLD = 0.35
+#: Snapshot-minus-live score drop needed to call drift (below it: too close to call).
+MIN_DROP = 0.15
+#: Page-to-page similarity at or above which the live page is "the same page" (no drift).
+SAME_PAGE_SIMILARITY = 0.8
+#: Share of the score from single terms; the rest from adjacent term pairs.
+UNIGRAM_SHARE = 0.7
+#: Weight of terms from the link's anchor text (what the link vouches for) and of numbers.
+ANCHOR_WEIGHT = 2.0
+NUMBER_WEIGHT = 1.5
+#: Fewest content words a page's main text needs before we judge it (script-only shells have none).
+MIN_PAGE_WORDS = 25
+#: Main-content containers shorter than this (characters) are ignored in favour of the body.
+MIN_MAIN_CHARS = 200
+#: Words kept each side of the anchor in a long sentence: a link vouches for its clause,
+#: not for the whole sentence (one sentence often cites several sources).
+CLAIM_WINDOW = 12
+#: Most characters of main text scored (bounds CPU on huge pages).
+MAX_TEXT_CHARS = 400_000
 
-_STOPWORDS = frozenset("""a an and are as at be by for from has have in is it its of on or that the this to was were will with
-which who their his her they we our not but also than into over after before about more most""".split())
+#: Elements that are never the page's content.
+BOILERPLATE_TAGS = ("script, style, noscript, template, svg, nav, header, footer, aside, form, iframe, "
+                    "button, select, dialog, [role=navigation], [role=banner], [role=contentinfo], "
+                    "[role=complementary], [aria-hidden=true], #wm-ipp-base, #wm-ipp, #donato, #wm-ipp-print")
+#: class/id words that mark chrome (menus, cookie banners, share bars, related links, comments).
+BOILERPLATE_WORDS = frozenset({"nav", "navbar", "menu", "sidebar", "footer", "header", "masthead", "breadcrumb",
+                               "breadcrumbs", "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe",
+                               "share", "sharing", "social", "related", "recommended", "comments", "comment",
+                               "advert", "advertisement", "ads", "promo", "banner", "popup", "modal", "skip"})
+MAIN_SELECTORS = "main, article, [role=main], [itemprop=articleBody]"
+
+_STOPWORDS = frozenset("""
+a about above across after again against all almost also although always am among an and another any are
+around as at be became because been before being below between both but by can cannot could did do does doing
+done down during each either else enough even ever every few for from further get gets got had has have having
+he her here hers him his how however i if in into is it its itself just last least less like made make many may
+me might more most much must my near need never new next no nor not now of off often on once one only or other
+our out over own per perhaps please put rather really same say said says see seen several shall she should
+since so some still such than that the their them then there these they this those though through thus to too
+toward under until up upon us very via was we well were what when where whether which while who whom whose why
+will with within without would yet you your according told reported report reports announced wrote writes
+week weeks year years month months day days today yesterday time times way ways part including include includes
+mr ms dr www http https com org html
+""".split())
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 
-def page_text(html: str) -> str:
-    tree = LexborHTMLParser(html)
-    for node in tree.css("nav, header, footer, aside, script, style, noscript, form"):
+# --------------------------------------------------------------------------- main text
+
+
+def _is_chrome(node) -> bool:
+    attrs = node.attributes or {}
+    words = set(re.split(r"[\s_\-]+", f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()))
+    return bool(words & BOILERPLATE_WORDS)
+
+
+def _remove_all(nodes: list) -> None:
+    """Decompose nodes, skipping those inside another one (decomposing frees the subtree)."""
+    ids = {n.mem_id for n in nodes}
+    top = []
+    for node in nodes:
+        parent, inside = node.parent, False
+        while parent is not None:
+            if parent.mem_id in ids:
+                inside = True
+                break
+            parent = parent.parent
+        if not inside:
+            top.append(node)
+    for node in top:
         node.decompose()
+
+
+def main_text(html: str) -> str:
+    """The readable main text of a page: title plus content, without navigation, chrome and scripts."""
+    if not html:
+        return ""
+    tree = LexborHTMLParser(html)
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node else ""
+    _remove_all(tree.css(BOILERPLATE_TAGS))
     root = tree.body or tree.root
-    return " ".join((root.text(separator=" ") if root else "").split())
+    page_len = len((root.text(separator=" ") if root is not None else "").split())
+    chrome = []
+    for node in tree.css("div, section, ul, ol, p, span, li, table"):
+        # Chrome is never most of the page, and never wraps the content itself.
+        if _is_chrome(node) and node.css_first(MAIN_SELECTORS) is None \
+                and len(node.text(separator=" ").split()) <= page_len / 2:
+            chrome.append(node)
+    _remove_all(chrome)
+    best = ""
+    for node in tree.css(MAIN_SELECTORS):
+        text = node.text(separator=" ")
+        if len(text.strip()) > len(best):
+            best = text
+    if len(" ".join(best.split())) < MIN_MAIN_CHARS:
+        root = tree.body or tree.root
+        best = root.text(separator=" ") if root is not None else ""
+    text = " ".join(f"{title} {best}".split())
+    return text[:MAX_TEXT_CHARS]
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def _stem(word: str) -> str:
+    """A light, symmetric suffix stripper: enough to match 'institutes'/'institute', 'founded'/'founding'."""
+    w = word.replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 5 and w.endswith("ing"):
+        return w[:-3]
+    if len(w) > 4 and w.endswith("ed"):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("es") and w[-3] in "sxz":
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def terms(text: str) -> list[str]:
+    """Content terms in order: lower-cased, stemmed, without stopwords and one-letter tokens."""
+    out = []
+    for raw in _WORD.findall(text.lower()):
+        if raw in _STOPWORDS or (len(raw) < 2) or (len(raw) < 3 and not raw.isalnum()):
+            continue
+        stem = _stem(raw)
+        if stem and stem not in _STOPWORDS:
+            out.append(stem)
+    return out
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+    return set(terms(text))
+
+
+def _pairs(seq: list[str]) -> set[tuple[str, str]]:
+    return {(a, b) for a, b in zip(seq, seq[1:]) if a != b}
+
+
+def _weight(term: str, anchor_terms: set[str]) -> float:
+    weight = ANCHOR_WEIGHT if term in anchor_terms else 1.0
+    if any(ch.isdigit() for ch in term):
+        weight *= NUMBER_WEIGHT
+    return weight
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def claim_text(sentence: str, anchor: str | None, window: int = CLAIM_WINDOW) -> str:
+    """The part of the sentence the link vouches for: ``window`` words each side of the anchor."""
+    words = sentence.split()
+    if not anchor or len(words) <= 2 * window + len(anchor.split()):
+        return sentence
+    start = sentence.lower().find(anchor.lower())
+    if start < 0:
+        return sentence
+    first = len(sentence[:start].split())
+    last = first + len(anchor.split())
+    return " ".join(words[max(0, first - window):last + window])
+
+
+def support_score_text(sentence: str, anchor: str | None, page: str) -> float:
+    """How strongly ``page`` (main text) carries a claim sentence and its anchor: 0..1."""
+    claim_seq = terms(claim_text(sentence, anchor))
+    anchor_terms = set(terms(anchor or ""))
+    claim_terms = set(claim_seq) | anchor_terms
+    if not claim_terms:
+        return 0.0
+    page_seq = terms(page)
+    page_terms = set(page_seq)
+    total = sum(_weight(t, anchor_terms) for t in claim_terms)
+    found = sum(_weight(t, anchor_terms) for t in claim_terms if t in page_terms)
+    unigram = found / total
+    claim_pairs = _pairs(claim_seq)
+    if not claim_pairs:
+        return unigram
+    page_pairs = _pairs(page_seq)
+    pair = len(claim_pairs & page_pairs) / len(claim_pairs)
+    return UNIGRAM_SHARE * unigram + (1 - UNIGRAM_SHARE) * pair
 
 
 def support_score(claim: Claim, html: str) -> float:
-    words = content_words(f"{claim.sentence} {claim.anchor or ''}")
-    if not words:
+    """Support of ``claim`` by an HTML page (its main text)."""
+    return support_score_text(claim.sentence or "", claim.anchor, main_text(html))
+
+
+def page_similarity(a: str, b: str) -> float:
+    """Cosine of log term frequencies of two texts: 1 for the same page, near 0 for another topic."""
+    va, vb = Counter(terms(a)), Counter(terms(b))
+    if not va or not vb:
         return 0.0
-    page = content_words(page_text(html))
-    return len(words & page) / len(words)
+    wa = {t: 1 + math.log(n) for t, n in va.items()}
+    wb = {t: 1 + math.log(n) for t, n in vb.items()}
+    dot = sum(w * wb[t] for t, w in wa.items() if t in wb)
+    norm = math.sqrt(sum(w * w for w in wa.values())) * math.sqrt(sum(w * w for w in wb.values()))
+    return dot / norm if norm else 0.0
 
 
 def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) -> Drift:
-    if live_html is None or snapshot_html is None:
-        return Drift(None, reason="live page or snapshot unavailable")
-    live = support_score(claim, live_html)
-    then = support_score(claim, snapshot_html)
-    if then < SUPPORT_THRESHOLD:
-        return Drift(None, live, then, "snapshot does not carry the claim either")
+    """Drift for one claim: True when the snapshot carries it and the live page no longer does.
+
+    False when the live page still carries it (or is essentially the
+    snapshot); None when it cannot be judged: no live page (dead, blocked,
+    unfetched), no snapshot, a page with too little text to read (a script
+    shell), or neither page clearly carrying the claim.
+    """
+    if live_html is None:
+        return Drift(None, reason="no live page to judge (dead, blocked or not fetched)")
+    if snapshot_html is None:
+        return Drift(None, reason="no snapshot to compare with")
+    live_text, snap_text = main_text(live_html), main_text(snapshot_html)
+    if len(terms(snap_text)) < MIN_PAGE_WORDS:
+        return Drift(None, reason="the snapshot has too little text to judge")
+    live = round(support_score_text(claim.sentence or "", claim.anchor, live_text), 3)
+    then = round(support_score_text(claim.sentence or "", claim.anchor, snap_text), 3)
+    if len(terms(live_text)) < MIN_PAGE_WORDS:
+        return Drift(None, live, then, "the live page has too little text to judge (script-rendered?)")
+    similarity = round(page_similarity(live_text, snap_text), 3)
+    if similarity >= SAME_PAGE_SIMILARITY:
+        return Drift(False, live, then, f"the live page is essentially the snapshot (similarity {similarity:.2f})",
+                     similarity)
     if live >= SUPPORT_THRESHOLD:
-        return Drift(False, live, then, "live page still carries the claim")
-    return Drift(True, live, then, "snapshot carries the claim, live page no longer does")
+        return Drift(False, live, then, "the live page still carries the claim", similarity)
+    if then >= SUPPORT_THRESHOLD and then - live >= MIN_DROP:
+        return Drift(True, live, then, f"the snapshot carries the claim ({then:.2f}), the live page no longer does "
+                     f"({live:.2f})", similarity)
+    if then >= SUPPORT_THRESHOLD:
+        return Drift(None, live, then, "support fell only slightly: too close to call", similarity)
+    return Drift(None, live, then, "neither the snapshot nor the live page clearly carries the claim", similarity)
+
+
+# --------------------------------------------------------------------------- fixes
+
+
+def _version_date(value: str | None) -> str | None:
+    """YYYY-MM-DD from a date or a 4-14 digit Wayback timestamp."""
+    if not value:
+        return None
+    digits = value.replace("-", "")
+    if digits.isdigit() and len(digits) >= 8:
+        return f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]}"
+    return value
 
 
 def robust_link(url: str, anchor: str, snapshot_url: str | None, snapshot_date: str | None) -> str:
-    """Robust Links markup (robustlinks.mementoweb.org): the link with its archived version."""
-    from html import escape
+    """Robust Links markup (robustlinks.mementoweb.org): the link with its archived version.
 
+    ``snapshot_date`` may be YYYY-MM-DD or a Wayback timestamp; it is written
+    as YYYY-MM-DD in ``data-versiondate``.
+    """
     attrs = f'href="{escape(url, quote=True)}"'
     if snapshot_url:
         attrs += f' data-versionurl="{escape(snapshot_url, quote=True)}"'
-    if snapshot_date:
-        attrs += f' data-versiondate="{escape(snapshot_date, quote=True)}"'
+    version_date = _version_date(snapshot_date)
+    if version_date:
+        attrs += f' data-versiondate="{escape(version_date, quote=True)}"'
     return f"<a {attrs}>{escape(anchor or url)}</a>"
+
+
+@dataclass
+class Fix:
+    """What to do about a problem claim: the archived copy and the markup to paste."""
+
+    problem: str  # dead | soft404 | blocked | drift
+    snapshot_url: str | None
+    markup: str | None
+    advice: str
+
+
+def suggested_fix(url: str, anchor: str | None, verdict: str | None, drift: bool | None,
+                  snapshot: Snapshot | None) -> Fix | None:
+    """A fix for a claim whose link is dead, soft404, blocked or drifted; None when it needs none."""
+    problem = verdict if verdict in PROBLEM_VERDICTS else ("drift" if drift else None)
+    if problem is None:
+        return None
+    if snapshot is not None and snapshot.timestamp and snapshot.snapshot_url:
+        markup = robust_link(url, anchor or url, snapshot.snapshot_url, snapshot.timestamp)
+        when = _version_date(snapshot.timestamp)
+        advice = (f"the archived copy of {when} shows what was cited; link it alongside the original"
+                  if problem == "drift" else f"link the archived copy of {when} alongside the original")
+        return Fix(problem, snapshot.snapshot_url, markup, advice)
+    advice = "no archived copy near the article's date: find a replacement source"
+    if problem in ("blocked", "drift"):
+        advice += " (or archive the page now with 'provenance audit --save')"
+    return Fix(problem, None, None, advice)
