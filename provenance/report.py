@@ -89,7 +89,14 @@ class ClaimView:
     drift: bool | None = None
     live_score: float | None = None
     snapshot_score: float | None = None
+    drift_since: str | None = None
+    drift_reason: str | None = None
     anonymous: bool = False
+    #: When the shown verdict was observed, and whether this run observed it (False: offline or not due).
+    checked_at: str | None = None
+    rechecked: bool = True
+    #: Failing checks that confirm a URL dead (the store's rule), for "failing (n of N)".
+    rot_checks: int = CONFIRM_FAILURES
 
     @property
     def problem(self) -> str | None:
@@ -225,15 +232,36 @@ def _run(db: sqlite_utils.Database, run_id: int | None, before: bool = False) ->
 
 
 def _url_states(db: sqlite_utils.Database, run_id: int | None) -> dict[str, dict[str, Any]]:
-    """Each URL's latest check at or before ``run_id`` (None: the urls table's current state)."""
+    """Each URL's latest real observation at or before ``run_id``.
+
+    ``unchecked`` (offline, refused) is not an observation: like the store's
+    ``urls.verdict``, the last real verdict stands, so an offline night never
+    turns a dead link into an unknown one or a live one into a dead one.
+    """
     states: dict[str, dict[str, Any]] = {}
     if run_id is None or not db["checks"].exists():
         return states
-    sql = ("select c.* from checks c join (select url, max(id) as id from checks where run_id <= ? group by url) m"
-           " on c.id = m.id")
+    sql = ("select c.* from checks c join (select url, max(id) as id from checks where run_id <= ? "
+           "and verdict != 'unchecked' group by url) m on c.id = m.id")
     for row in db.query(sql, [run_id]):
         states[row["url"]] = row
     return states
+
+
+def _checked_in(db: sqlite_utils.Database, run_id: int | None) -> dict[str, dict[str, Any]]:
+    """URL -> its check row in run ``run_id`` (the run's own observations, unchecked included)."""
+    if run_id is None or not db["checks"].exists():
+        return {}
+    return {row["url"]: row for row in db.query("select * from checks where run_id = ? order by id", [run_id])}
+
+
+def _rot_checks(db: sqlite_utils.Database) -> int:
+    """Failing checks that confirm a URL dead (the store's ``meta.rot_checks``, else the default)."""
+    if db["meta"].exists():
+        row = db.execute("select value from meta where key = 'rot_checks'").fetchone()
+        if row and str(row[0]).isdigit():
+            return int(row[0])
+    return CONFIRM_FAILURES
 
 
 def slugify(text: str) -> str:
@@ -279,17 +307,18 @@ def load_view(db: sqlite_utils.Database | Path | str, run_id: int | None = None)
     """Everything the reports show, read from the database for run ``run_id`` (default: the last)."""
     db = _open(db)
     run = _run(db, run_id) or RunView(run_id)
+    latest = _run(db, None)
+    is_latest = latest is None or run.id is None or run.id == latest.id
     states = _url_states(db, run.id)
-    url_cols = _cols(db, "urls")
-    urls = {row["url"]: row for row in db["urls"].rows} if url_cols else {}
+    this_run = _checked_in(db, run.id)
+    rot_checks = _rot_checks(db)
+    urls = {row["url"]: row for row in db["urls"].rows} if db["urls"].exists() else {}
     snaps: dict[tuple[str, str], dict[str, Any]] = {}
     any_snap: dict[str, dict[str, Any]] = {}
     if db["snapshots"].exists():
-        for row in db.query("select * from snapshots order by url, date"):
+        for row in db.query("select * from snapshots where timestamp is not null order by url, date"):
             snaps[(row["url"], row["date"] or "")] = row
-            if row.get("timestamp"):
-                any_snap.setdefault(row["url"], row)
-    claim_cols = _cols(db, "claims")
+            any_snap.setdefault(row["url"], row)
     art_cols = _cols(db, "articles")
     where = "removed_at is null" if "removed_at" in art_cols else "1"
     arows = list(db.query(f"select * from articles where {where} order by id")) if art_cols else []
@@ -305,36 +334,57 @@ def load_view(db: sqlite_utils.Database | Path | str, run_id: int | None = None)
         for c in db.query("select * from claims where article_id = ? order by position, id", [a["id"]]):
             cv = ClaimView(c["id"], c["kind"], c.get("position") or 0, c.get("sentence") or "", c.get("url"),
                            c.get("anchor"), c.get("source"), c.get("fragment"))
+            cv.rot_checks = rot_checks
             if cv.kind == "link" and cv.url:
-                u = urls.get(cv.url, {})
-                state = states.get(cv.url) or u
-                cv.verdict = state.get("verdict") or "unchecked"
-                cv.status = state.get("status")
-                cv.final_url = state.get("final_url")
-                cv.reason = state.get("reason") or ""
-                cv.host = u.get("host")
-                cv.failures = u.get("failures")
-                cv.first_failed = u.get("first_failed")
-                cv.confirmed_dead_at = u.get("confirmed_dead_at")
-                snap = snaps.get((cv.url, view.published or "")) or any_snap.get(cv.url)
-                if snap and snap.get("timestamp"):
-                    cv.snapshot_url, cv.snapshot_timestamp = snap.get("snapshot_url"), snap.get("timestamp")
-                elif u.get("snapshot_url"):
-                    cv.snapshot_url, cv.snapshot_timestamp = u.get("snapshot_url"), u.get("snapshot_timestamp")
-                if "drift" in claim_cols and c.get("drift") is not None:
+                _fill_link(cv, view, urls.get(cv.url) or {}, states.get(cv.url), this_run.get(cv.url), run,
+                           is_latest, snaps, any_snap)
+                if c.get("drift") is not None:
                     cv.drift = bool(c["drift"])
                 cv.live_score = c.get("live_score")
                 cv.snapshot_score = c.get("snapshot_score")
+                cv.drift_since = c.get("drift_since")
+                cv.drift_reason = c.get("drift_reason")
             elif cv.kind != "link":
                 cv.anonymous = bool(c["anonymous"]) if c.get("anonymous") is not None else is_anonymous(cv.source)
             view.claims.append(cv)
         articles.append(view)
-    changes = _changes(db, run, articles, states)
+    changes = _changes(db, run, articles, states, this_run)
     return ReportData(run, articles, changes)
 
 
+def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: dict[str, Any] | None,
+               own: dict[str, Any] | None, run: RunView, is_latest: bool,
+               snaps: dict[tuple[str, str], dict[str, Any]], any_snap: dict[str, dict[str, Any]]) -> None:
+    """A link claim's verdict, rot history and snapshot as of ``run``."""
+    if state is None and is_latest and u.get("verdict"):
+        state = u  # a database without check history: the URL's current state
+    state = state or {}
+    cv.verdict = state.get("verdict") or "unchecked"
+    cv.status = state.get("status")
+    cv.final_url = state.get("final_url")
+    cv.reason = state.get("reason") or ""
+    cv.checked_at = state.get("checked_at") or state.get("last_checked")
+    cv.rechecked = bool(own and own.get("verdict") != "unchecked")
+    cv.host = u.get("host")
+    if is_latest:
+        cv.failures = u.get("failures")
+        cv.first_failed = u.get("first_failed")
+        cv.confirmed_dead_at = u.get("confirmed_dead_at")
+    else:  # an earlier run: the count its check recorded; confirmed only if it already was
+        cv.failures = state.get("failures")
+        confirmed = u.get("confirmed_dead_at")
+        if confirmed and run.finished_at and confirmed <= run.finished_at:
+            cv.confirmed_dead_at = confirmed
+    snap = snaps.get((cv.url or "", article.published or "")) or any_snap.get(cv.url or "")
+    if snap:
+        cv.snapshot_url, cv.snapshot_timestamp = snap.get("snapshot_url"), snap.get("timestamp")
+    elif u.get("snapshot_url"):
+        cv.snapshot_url, cv.snapshot_timestamp = u.get("snapshot_url"), u.get("snapshot_timestamp")
+
+
 def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView],
-             states: dict[str, dict[str, Any]]) -> Changes:
+             states: dict[str, dict[str, Any]], this_run: dict[str, dict[str, Any]]) -> Changes:
+    """What moved in ``run``: the store's per-check ``change`` labels, else a comparison with the run before."""
     previous = _run(db, run.id, before=True) if run.id is not None else None
     changes = Changes(previous)
     citing: dict[str, list[ArticleView]] = {}
@@ -342,39 +392,34 @@ def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView
         for c in a.links:
             if c.url and a not in citing.setdefault(c.url, []):
                 citing[c.url].append(a)
-    before = _url_states(db, previous.id) if previous else {}
-    checked_now = {url for url, s in states.items() if s.get("run_id") == run.id}
+    labelled = "change" in _cols(db, "checks")
+    before = _url_states(db, previous.id) if previous and not labelled else {}
+    buckets = {"newly_failing": changes.newly_failing, "newly_confirmed_dead": changes.newly_confirmed_dead,
+               "recovered": changes.recovered}
     for url in sorted(citing):
-        now = states.get(url)
-        if not now or url not in checked_now:
+        own = this_run.get(url)
+        if not own or own.get("verdict") == "unchecked":
             continue
-        after = now.get("verdict") or "unchecked"
-        prev = before.get(url, {}).get("verdict")
-        if after in LOST_VERDICTS and prev not in LOST_VERDICTS:
-            changes.newly_failing.append(URLChange(url, prev, after, citing[url], now.get("reason") or ""))
-        elif after in OK_VERDICTS and prev in LOST_VERDICTS:
-            changes.recovered.append(URLChange(url, prev, after, citing[url], now.get("reason") or ""))
-    # Confirmed dead during this run: the store stamps confirmed_dead_at when the rule is met.
-    if "confirmed_dead_at" in _cols(db, "urls") and run.started_at:
-        end = run.finished_at or "9999"
-        for row in db.query("select url, confirmed_dead_at, verdict from urls where confirmed_dead_at >= ? "
-                            "and confirmed_dead_at <= ? order by url", [run.started_at, end]):
-            if row["url"] in citing:
-                changes.newly_confirmed_dead.append(URLChange(row["url"], None, row["verdict"] or "dead",
-                                                              citing[row["url"]], row["confirmed_dead_at"]))
-    # New drift: claims drifting now whose drift was not already recorded before this run.
+        after = own.get("verdict") or "unchecked"
+        if labelled:
+            label, prev = own.get("change"), own.get("previous_verdict")
+        else:
+            prev = before.get(url, {}).get("verdict")
+            label = ("newly_failing" if after in LOST_VERDICTS and prev not in LOST_VERDICTS else
+                     "recovered" if after in OK_VERDICTS and prev in LOST_VERDICTS else None)
+        if label in buckets:
+            buckets[label].append(URLChange(url, prev, after, citing[url], own.get("reason") or ""))
     claim_cols = _cols(db, "claims")
-    since_col = next((c for c in ("drift_since", "drifted_at", "drift_first_seen") if c in claim_cols), None)
+    history = "drift_since" in claim_cols
     for a in articles:
         for c in a.links:
             if not c.drift:
                 continue
-            if since_col:
-                since = db.execute(f"select {since_col} from claims where id = ?", [c.id]).fetchone()[0]
-                if since and run.started_at and since < run.started_at:
-                    continue
+            if history and (not c.drift_since or not run.started_at or c.drift_since < run.started_at
+                            or (run.finished_at and c.drift_since > run.finished_at)):
+                continue
             changes.new_drift.append((a, c))
-    changes.drift_is_current = since_col is None
+    changes.drift_is_current = not history
     return changes
 
 
@@ -460,13 +505,18 @@ def _plural(n: int, word: str, many: str | None = None) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
+def ok_count(article: ArticleView) -> int:
+    """Cited sources needing nothing: the page answers at the cited URL and still carries the claim."""
+    return sum(1 for c in article.links if c.verdict == "ok" and not c.drift)
+
+
 def health_line(article: ArticleView) -> str:
     """One line: "47 of 50 cited sources OK, 2 dead, 1 drifted, 3 unlinked attributions"."""
     n = article.counts()
     links = len(article.links)
     if not links and not n["attributions"]:
         return "No cited sources and no attributions found."
-    parts = [f"{n['ok'] + n['redirect']} of {_plural(links, 'cited source')} OK" if links else "no cited sources"]
+    parts = [f"{ok_count(article)} of {_plural(links, 'cited source')} OK" if links else "no cited sources"]
     for verdict in ("dead", "soft404", "blocked", "error", "unchecked"):
         if n[verdict]:
             parts.append(f"{n[verdict]} {verdict}")
@@ -484,7 +534,7 @@ def _failing_text(c: ClaimView, offline: bool) -> str:
         return f"confirmed dead on {_date(c.confirmed_dead_at)}"
     bits = []
     if c.verdict in LOST_VERDICTS and c.failures:
-        bits.append(f"failing ({min(c.failures, CONFIRM_FAILURES)} of {CONFIRM_FAILURES} checks before confirmed dead)")
+        bits.append(f"failing ({min(c.failures, c.rot_checks)} of {c.rot_checks} checks before confirmed dead)")
     elif c.verdict in LOST_VERDICTS:
         bits.append("failing, not yet confirmed dead")
     if c.first_failed:
@@ -500,7 +550,8 @@ def _problem_block(c: ClaimView, run: RunView) -> list[str]:
     lines = [f"### {label}: {escape_md(c.anchor or short_url(c.url or ''))}", "", f"> {sentence_md(c)}", ""]
     verdict = f"`{c.verdict}`" + (f" (HTTP {c.status})" if c.status else "")
     lines.append(f"- Cited: {md_link(short_url(c.url or ''), c.url)}")
-    lines.append(f"- Verdict: {verdict}" + (f": {escape_md(c.reason)}" if c.reason else ""))
+    reason = "" if not c.reason or c.reason == f"HTTP {c.status}" else f": {escape_md(c.reason)}"
+    lines.append(f"- Verdict: {verdict}{reason}")
     failing = _failing_text(c, run.offline)
     if failing:
         lines.append(f"- History: {failing}")
@@ -592,13 +643,14 @@ def render_index(data: ReportData) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
-    lines += ["", "| article | published | links | OK | dead | soft404 | drifted | blocked/error | attributions |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
+              "| attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
         n = a.counts()
         lines.append(f"| {table_cell(md_link(shorten(a.title or Path(a.path).name, 90), a.slug + '.md'))} "
-                     f"| {escape_md(a.published) or '–'} | {len(a.links)} | {n['ok'] + n['redirect']} | {n['dead']} "
-                     f"| {n['soft404']} | {n['drift']} | {n['blocked'] + n['error']} | {n['attributions']} |")
+                     f"| `{a.path.replace('`', '')}` | {escape_md(a.published) or '–'} | {len(a.links)} | {ok_count(a)} "
+                     f"| {n['dead']} | {n['soft404']} | {n['drift']} | {n['blocked'] + n['error']} | {n['redirect']} "
+                     f"| {n['attributions']} |")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -608,7 +660,7 @@ def _change_lines(items: list[URLChange], show: str) -> list[str]:
     out = []
     for ch in items:
         where = ", ".join(md_link(shorten(a.title or Path(a.path).name, 60), a.slug + ".md") for a in ch.articles)
-        state = f"`{ch.before}` → `{ch.after}`" if ch.before else f"`{ch.after}`"
+        state = f"`{ch.before}` → `{ch.after}`" if ch.before and ch.before != ch.after else f"`{ch.after}`"
         detail = f" ({escape_md(ch.detail)})" if ch.detail and show != "none" else ""
         out.append(f"- {md_link(short_url(ch.url), ch.url)}: {state}{detail}; cited in {where}")
     return out + [""]
