@@ -18,7 +18,7 @@ from .ingest import InputError, collect_paths
 from .models import VERDICTS
 from .store import StoreError
 from .urls import InvalidURL, normalize_url
-from .wayback import WaybackOptions, find_snapshots
+from .wayback import WaybackOptions, find_snapshots, parse_date, validate_base_url
 
 app = typer.Typer(
     help="Audit where an article's claims come from.\n\n"
@@ -139,11 +139,19 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
     targets = _read_url_list(urls, None)
+    try:
+        date = parse_date(date)
+        wayback_url = validate_base_url(wayback_url) if wayback_url else None
+    except ValueError as exc:
+        fail(str(exc))
     options = WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries)
     found = find_snapshots([(u, date) for u in targets], options)
     snaps = [found[(u, date)] for u in targets]
     if json_out:
         emit_json([s.to_dict() for s in snaps])
+        for s in snaps:
+            if not s.timestamp:
+                err.print(f"no snapshot: {s.url}: {s.reason}", highlight=False, soft_wrap=True, markup=False)
     else:
         for s in snaps:
             typer.echo(f"{s.timestamp or '-':14} {s.snapshot_url or s.reason}  {s.url}")
