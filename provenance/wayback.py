@@ -57,8 +57,8 @@ MAX_RETRY_AFTER = 60.0
 #: First backoff step in seconds (doubles per retry, capped by MAX_BACKOFF).
 BACKOFF_BASE = 1.0
 MAX_BACKOFF = 30.0
-#: Lookups in a row that found the Wayback unreachable before the rest are skipped.
-BREAKER_FAILURES = 3
+#: Calls in a row (after retries) that found the Wayback unreachable before the rest are skipped.
+BREAKER_FAILURES = 4
 #: Most bytes read from one API answer (a CDX window is a few hundred bytes).
 MAX_API_BYTES = 1024 * 1024
 #: Most bytes of a replayed page kept for claim support.
@@ -215,8 +215,10 @@ class _Gate:
         self.next_start = 0.0
         self.paused_until = 0.0
         self.lock = asyncio.Lock()
-        #: Lookups in a row that found the Wayback unreachable.
+        #: Calls in a row that found the Wayback unreachable (after their retries).
         self.failures_in_row = 0
+        #: 429 answers in a row, whoever got them: the Archive speaks to our IP, not to one lookup.
+        self.rate_limited_in_row = 0
         #: Set when we stop asking for the rest of the batch (breaker or persistent 429).
         self.gave_up: str | None = None
 
@@ -247,20 +249,28 @@ async def _request(client: httpx.AsyncClient, gate: _Gate, url: str, params: dic
             raise WaybackUnavailable(gate.gave_up, rate_limited=True)
         async with gate.semaphore:
             await gate.wait_turn(deadline_at)
+            if gate.gave_up:  # decided while we queued
+                raise WaybackUnavailable(gate.gave_up, rate_limited=True)
             budget = min(options.timeout, deadline_at - time.monotonic())
             if budget <= 0:
                 raise WaybackUnavailable("Wayback deadline reached")
             retry_after: float | None = None
             try:
                 response, body = await asyncio.wait_for(_get_bounded(client, url, params, max_bytes), budget)
-                if response.status_code == 429 or response.status_code >= 500 or response.status_code == 408:
-                    rate_limited = response.status_code == 429
+                rate_limited = response.status_code == 429
+                gate.rate_limited_in_row = gate.rate_limited_in_row + 1 if rate_limited else 0
+                if rate_limited or response.status_code >= 500 or response.status_code == 408:
                     last = f"HTTP {response.status_code}"
                     retry_after = retry_after_seconds(response.headers.get("retry-after"))
                     if rate_limited:
+                        if gate.rate_limited_in_row > options.retries:
+                            # Ignoring 429s gets an IP blocked for an hour: stop asking for this batch.
+                            gate.gave_up = "Wayback rate limit (429) persisted: stopped asking this run"
+                            break
                         wait = retry_after if retry_after is not None else max(10.0, options.backoff * 2 ** attempt)
                         gate.pause(min(wait, MAX_RETRY_AFTER))
                 else:
+                    gate.failures_in_row = 0
                     return response, body
             except (asyncio.TimeoutError, httpx.TimeoutException):
                 last = f"timeout after {budget:g}s"
@@ -271,11 +281,14 @@ async def _request(client: httpx.AsyncClient, gate: _Gate, url: str, params: dic
         wait = retry_after if retry_after is not None else min(MAX_BACKOFF, options.backoff * 2 ** attempt)
         if wait > MAX_RETRY_AFTER or time.monotonic() + wait >= deadline_at:
             last += f" (asked to wait {wait:g}s: not this run)" if retry_after is not None else ""
+            if rate_limited:
+                gate.gave_up = f"Wayback rate limit (429, retry after {wait:g}s): stopped asking this run"
             break
         await asyncio.sleep(wait)
-    if rate_limited:
-        # Ignoring 429s gets an IP blocked for an hour: stop asking for this batch.
-        gate.gave_up = f"Wayback rate limit (429) persisted: stopped asking this run"
+    if not rate_limited:
+        gate.failures_in_row += 1
+        if gate.failures_in_row >= BREAKER_FAILURES and not gate.gave_up:
+            gate.gave_up = f"Wayback unavailable ({last}) on {gate.failures_in_row} calls in a row: skipped the rest"
     raise WaybackUnavailable(last, rate_limited=rate_limited)
 
 
@@ -383,7 +396,6 @@ async def _lookup(client: httpx.AsyncClient, gate: _Gate, url: str, date: str | 
     reasons: list[str] = []
     try:
         ts = await _cdx_lookup(client, gate, url, day, options, deadline_at)
-        gate.failures_in_row = 0
         if ts:
             return _found(url, ts, options, "CDX")
         return Snapshot(url=url, reason="no capture that answered 200")
@@ -391,11 +403,10 @@ async def _lookup(client: httpx.AsyncClient, gate: _Gate, url: str, date: str | 
         reasons.append(f"CDX: {exc.reason}")
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         reasons.append(f"CDX: unreadable answer ({type(exc).__name__})")
-    if gate.gave_up and "429" in gate.gave_up:
+    if gate.gave_up:
         return Snapshot(url=url, failed=True, reason="; ".join(reasons + [gate.gave_up]))
     try:
         ts, status = await _availability_lookup(client, gate, url, day, options, deadline_at)
-        gate.failures_in_row = 0
         if ts and status == 200:
             return _found(url, ts, options, "availability API (CDX failed)")
         return Snapshot(url=url, reason="; ".join(reasons + ["availability API: no capture that answered 200"]))
@@ -403,9 +414,6 @@ async def _lookup(client: httpx.AsyncClient, gate: _Gate, url: str, date: str | 
         reasons.append(f"availability API: {exc.reason}")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         reasons.append(f"availability API: unreadable answer ({type(exc).__name__})")
-    gate.failures_in_row += 1
-    if gate.failures_in_row >= BREAKER_FAILURES and not gate.gave_up:
-        gate.gave_up = f"Wayback unavailable: {gate.failures_in_row} lookups in a row failed, skipped the rest"
     return Snapshot(url=url, failed=True, reason="; ".join(reasons))
 
 
