@@ -1,24 +1,80 @@
-"""Orchestrates a run: ingest -> extract -> check -> archive -> support -> store -> report."""
+"""Orchestrates a run: ingest -> extract -> check -> archive -> support -> store -> report.
+
+A nightly job over a growing archive must be cheap when little changed and
+must never lose its history, so a run is incremental and crash-safe:
+
+- an article whose file bytes are unchanged (sha256) is not re-extracted;
+- a URL checked more recently than ``--recheck-after`` is not fetched again
+  (working links after a day, failing ones sooner); ``--force`` re-checks all;
+- Wayback lookups are cached in the database per (url, article date);
+- work is committed in batches (articles, snapshot lookups, checks with their
+  drift judgements), each batch one transaction, so a run killed at any point
+  leaves a consistent database and the next run only does what is left;
+- one audit per database at a time (an OS lock; a second one waits briefly,
+  then fails with a one-line message).
+
+Reports are rendered from the database afterwards (:func:`report.render_reports`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import check, report, store, support, wayback
 from .extract import extract_file
 from .ingest import InputError, collect_paths
-from .models import Article, CheckResult, Claim, Drift, Snapshot
+from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
+from .store import GOOD_VERDICTS, RotPolicy
+from .urls import host_of, is_ip_literal
 
 DEFAULT_DB = Path("db/provenance.db")
 DEFAULT_REPORTS = Path("reports")
 DEFAULT_INPUT = Path("seeds")
+#: Re-check a working link after this long.
+RECHECK_WORKING = timedelta(days=1)
+#: Re-check a failing (or inconclusive) link sooner: rot needs several looks.
+RECHECK_FAILING = timedelta(hours=6)
+#: Ask the Wayback again for a (url, date) it had no good capture of after this long.
+SNAPSHOT_RETRY_NONE = timedelta(days=7)
+#: Articles extracted per transaction.
+ARTICLE_BATCH = 200
+#: URLs checked per batch; each batch's checks and drift are one transaction.
+CHECK_BATCH = 500
+#: (url, date) Wayback lookups per batch, saved as one transaction.
+SNAPSHOT_BATCH = 500
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-#: progress(stage, done, total); stages: extract, check, snapshot, support, report
+#: progress(stage, done, total); stages: extract, snapshot, check, report
 Progress = Callable[[str, int, int], None]
+
+
+def parse_duration(text: str) -> timedelta:
+    """"1d", "12h", "30m", "45s", "2w", "1d12h", or "0": a timedelta; InputError otherwise."""
+    raw = text.strip().lower()
+    if raw in ("0", "0s"):
+        return timedelta(0)
+    parts = _DURATION.findall(raw)
+    if not parts or _DURATION.sub("", raw).strip():
+        raise InputError(f"bad duration {text!r}: use e.g. 1d, 12h, 30m or 1d12h")
+    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+def parse_recheck(text: str | None) -> tuple[timedelta, timedelta]:
+    """``--recheck-after``: "1d" (working; failing ones use the smaller of it and 6h) or "1d,6h"."""
+    if not text:
+        return RECHECK_WORKING, RECHECK_FAILING
+    working, _, failing = text.partition(",")
+    good = parse_duration(working)
+    bad = parse_duration(failing) if failing.strip() else min(good, RECHECK_FAILING)
+    return good, bad
 
 
 @dataclass
@@ -27,10 +83,19 @@ class AuditOptions:
     reports_dir: Path = DEFAULT_REPORTS
     check: check.CheckOptions = field(default_factory=check.CheckOptions)
     wayback: wayback.WaybackOptions = field(default_factory=wayback.WaybackOptions)
+    #: "1d" or "1d,6h" (working, failing); None: the defaults above.
     recheck_after: str | None = None
+    #: Re-extract every article and re-check every URL now.
     force: bool = False
     save: bool = False
     write_reports: bool = True
+    rot: RotPolicy = field(default_factory=RotPolicy)
+    #: Seconds a second audit on the same database waits for the first.
+    lock_wait: float = store.LOCK_WAIT
+    #: The run's notion of "now" (tests inject a simulated clock).
+    clock: Callable[[], datetime] = utc_now
+    check_batch: int = CHECK_BATCH
+    snapshot_batch: int = SNAPSHOT_BATCH
 
 
 @dataclass
@@ -39,6 +104,10 @@ class ClaimResult:
     check: CheckResult | None = None
     snapshot: Snapshot | None = None
     drift: Drift | None = None
+    #: "failing (n of 3)" / "confirmed dead" / None, from the URL's history.
+    rot: str | None = None
+    #: True when the verdict comes from this run's check, False when it is the stored one.
+    checked_now: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = self.claim.to_dict()
@@ -48,6 +117,8 @@ class ClaimResult:
                 "status": self.check.status if self.check else None,
                 "final_url": self.check.final_url if self.check else None,
                 "reason": self.check.reason if self.check else "",
+                "checked_at": self.check.checked_at if self.check else None,
+                "rot": self.rot,
                 "snapshot": ({"timestamp": self.snapshot.timestamp, "snapshot_url": self.snapshot.snapshot_url}
                              if self.snapshot and self.snapshot.timestamp else None),
                 "drift": self.drift.drift if self.drift else None,
@@ -63,83 +134,365 @@ class AuditResult:
     articles: list[tuple[Article, list[ClaimResult]]]
     errors: list[str]
     verdicts: Counter
+    #: What the run did: urls_checked, urls_fresh, snapshot_lookups, articles_extracted, ...
+    stats: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        urls = {cr.claim.url for _a, crs in self.articles for cr in crs if cr.claim.url}
+        urls = {cr.claim.url for _a, crs in self.articles for cr in crs if cr.claim.url and cr.claim.kind == "link"}
         return {
             "run": {"id": self.run_id, "started_at": self.started_at, "offline": self.offline,
                     "articles": len(self.articles), "claims": sum(len(crs) for _a, crs in self.articles),
-                    "urls": len(urls), "verdicts": dict(self.verdicts), "errors": self.errors},
+                    "urls": len(urls), "verdicts": dict(self.verdicts), "errors": self.errors, **self.stats},
             "articles": [{**{k: v for k, v in a.to_dict().items() if k != "claims"},
                           "claims": [cr.to_dict() for cr in crs]} for a, crs in self.articles],
         }
 
     def has_verdicts(self, verdicts: set[str]) -> bool:
-        return any(cr.check and cr.check.verdict in verdicts for _a, crs in self.articles for cr in crs)
+        return any(cr.claim.kind == "link" and (cr.check.verdict if cr.check else "unchecked") in verdicts
+                   for _a, crs in self.articles for cr in crs)
 
 
 def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | None = None,
               log: Callable[[str], None] | None = None) -> AuditResult:
     """The whole job. Raises InputError / store.StoreError for problems the user must fix."""
-    tell = progress or (lambda stage, done, total: None)
-    say = log or (lambda message: None)
     files = collect_paths(paths)
-    db = store.open_store(options.db_path)
-    articles: list[Article] = []
-    errors: list[str] = []
-    for index, path in enumerate(files, 1):
+    intervals = parse_recheck(options.recheck_after)
+    db_path = Path(options.db_path)
+    with store.audit_lock(db_path, options.lock_wait):
+        db = store.open_store(db_path)
         try:
-            articles.append(extract_file(path))
-        except InputError as exc:
-            errors.append(str(exc))
-            say(f"skipped: {exc}")
-        tell("extract", index, len(files))
-    offline = options.check.offline if options.check.offline is not None else not check.network_available()
-    if offline:
-        say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
-    options.check.offline = offline
-    run_id = store.start_run(db, {"paths": [str(p) for p in paths], "force": options.force}, offline)
-    started_at = db["runs"].get(run_id)["started_at"]
-    for article in articles:
-        store.save_article(db, article)
-    urls = list(dict.fromkeys(c.url for a in articles for c in a.claims if c.kind == "link" and c.url))
-    done = 0
+            return _Run(db, files, options, intervals, progress, log).go()
+        finally:
+            db.close()
 
-    def on_result(_result: CheckResult) -> None:
-        nonlocal done
-        done += 1
-        tell("check", done, len(urls))
 
-    results = {r.url: r for r in check.check_urls(urls, options.check, on_result)} if urls else {}
-    store.save_checks(db, run_id, results.values())
-    wanted = list(dict.fromkeys((c.url, a.published) for a in articles for c in a.claims if c.kind == "link" and c.url))
-    snapshots: dict[tuple[str, str | None], Snapshot] = {}
-    if wanted and not offline:
-        snapshots = wayback.find_snapshots(wanted, options.wayback)
-    elif wanted:
-        snapshots = {key: Snapshot(url=key[0], reason="offline") for key in wanted}
-    tell("snapshot", len(wanted), len(wanted))
-    for (url, date), snap in snapshots.items():
-        store.save_snapshot(db, snap, date)
-    combined: list[tuple[Article, list[ClaimResult]]] = []
-    verdicts: Counter = Counter()
-    for article in articles:
-        crs = []
-        for claim in article.claims:
-            cr = ClaimResult(claim)
-            if claim.kind == "link" and claim.url:
-                cr.check = results.get(claim.url)
-                cr.snapshot = snapshots.get((claim.url, article.published))
-                live = cr.check.body if cr.check and cr.check.verdict in ("ok", "redirect") else None
-                snap_html = wayback.fetch_snapshot_html(cr.snapshot, options.wayback) if (live and cr.snapshot and cr.snapshot.timestamp) else None
-                cr.drift = support.judge_drift(claim, live, snap_html)
-                if cr.check:
+class _Run:
+    """One audit run's state; each stage commits its own batches."""
+
+    def __init__(self, db, files: list[Path], options: AuditOptions, intervals: tuple[timedelta, timedelta],
+                 progress: Progress | None, log: Callable[[str], None] | None) -> None:
+        self.db = db
+        self.files = files
+        self.options = options
+        self.recheck_working, self.recheck_failing = intervals
+        self.tell = progress or (lambda stage, done, total: None)
+        self.say = log or (lambda message: None)
+        self.errors: list[str] = []
+        self.stats: Counter = Counter()
+        self.results: dict[str, CheckResult] = {}
+        self.offline = False
+
+    def now(self) -> datetime:
+        return self.options.clock()
+
+    def go(self) -> AuditResult:
+        o = self.options
+        started = self.now()
+        self.run_id = store.start_run(self.db, {"paths": [str(p) for p in self.files][:1000], "force": o.force,
+                                                "recheck_after": o.recheck_after, "rot_checks": o.rot.checks,
+                                                "rot_gap_days": o.rot.gap.total_seconds() / 86400}, False, started)
+        store.set_meta(self.db, {"rot_checks": o.rot.checks, "rot_gap_days": o.rot.gap.total_seconds() / 86400})
+        present = self.ingest()
+        links = self.active_links()
+        urls = list(dict.fromkeys(url for _cid, url, _date in links))
+        due = self.due_urls(urls)
+        lookups = self.due_lookups(links)
+        self.stats["urls_fresh"] = len(urls) - len(due)
+        if due or lookups:
+            self.offline = o.check.offline if o.check.offline is not None else not check.network_available()
+            if self.offline:
+                self.say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
+        store.set_run_offline(self.db, self.run_id, self.offline)
+        self.snapshots(lookups)
+        self.checks(due, links)
+        result = self.result(present)
+        store.finish_run(self.db, self.run_id, len(result.articles), sum(len(c) for _a, c in result.articles),
+                         len(urls), dict(result.verdicts), self.now(), **{k: int(v) for k, v in self.stats.items()
+                                                                          if k in store.COLUMNS["runs"]})
+        if o.write_reports:
+            report.render_reports(self.db, o.reports_dir, run_id=self.run_id)
+            self.tell("report", len(result.articles), len(result.articles))
+        return result
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self) -> list[str]:
+        """Extract new and changed articles (batched), touch unchanged ones, mark missing ones removed."""
+        known = store.known_articles(self.db)
+        pending: list[tuple[Article, str]] = []
+        unchanged: list[int] = []
+        present: list[str] = []
+        now = self.now()
+        for index, path in enumerate(self.files, 1):
+            name = str(path)
+            try:
+                sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                self._skip(f"cannot read {path}: {exc.strerror or exc}", name)
+                continue
+            row = known.get(name)
+            if row and row["file_sha256"] == sha and not self.options.force:
+                unchanged.append(row["id"])
+                present.append(name)
+            else:
+                try:
+                    pending.append((extract_file(path), sha))
+                    present.append(name)
+                except InputError as exc:
+                    self._skip(str(exc), name)
+                if len(pending) >= ARTICLE_BATCH:
+                    self._save_articles(pending, now)
+            self.tell("extract", index, len(self.files))
+        self._save_articles(pending, now)
+        store.touch_articles(self.db, unchanged, self.run_id, now)
+        self.stats["articles_unchanged"] = len(unchanged)
+        # Unreadable files are still in the input: keep their last good state rather than marking them removed.
+        self.stats["articles_removed"] = store.mark_removed(self.db, [str(p) for p in self.files], now)
+        return present
+
+    def _skip(self, message: str, _name: str) -> None:
+        self.errors.append(message)
+        self.say(f"skipped: {message}")
+
+    def _save_articles(self, pending: list[tuple[Article, str]], now: datetime) -> None:
+        if pending:
+            store.save_articles(self.db, pending, self.run_id, now)
+            self.stats["articles_extracted"] += len(pending)
+            pending.clear()
+
+    def active_links(self) -> list[tuple[int, str, str]]:
+        """(claim id, url, article date or "") of every link claim in the current articles."""
+        return [(r[0], r[1], r[2] or "") for r in self.db.execute(
+            "select c.id, c.url, a.published from claims c join articles a on a.id = c.article_id "
+            "where a.removed_at is null and c.kind = 'link' and c.url is not null order by c.id").fetchall()]
+
+    # ------------------------------------------------------------------ what needs the network
+
+    def due_urls(self, urls: list[str]) -> list[str]:
+        if self.options.force:
+            return list(urls)
+        rows = store.url_rows(self.db, urls)
+        now = self.now()
+        due = []
+        for url in urls:
+            row = rows.get(url) or {}
+            last = store._parse_iso(row.get("last_checked"))
+            if last is None:
+                due.append(url)
+                continue
+            wait = self.recheck_working if row.get("verdict") in GOOD_VERDICTS else self.recheck_failing
+            if now - last >= wait:
+                due.append(url)
+        return due
+
+    def due_lookups(self, links: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
+        cached = store.snapshot_rows(self.db)
+        now = self.now()
+        out = []
+        for pair in dict.fromkeys((url, date) for _cid, url, date in links):
+            row = cached.get(pair)
+            if row is None or row["outcome"] == "error":
+                out.append(pair)
+            elif row["outcome"] != "found":
+                looked = store._parse_iso(row["looked_up_at"])
+                if self.options.force or looked is None or now - looked >= SNAPSHOT_RETRY_NONE:
+                    out.append(pair)
+        return out
+
+    def wayback_reachable(self) -> bool:
+        """Offline means names do not resolve; a Wayback mirror at an IP address still answers."""
+        return not self.offline or is_ip_literal(host_of(self.options.wayback.base_url))
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshots(self, lookups: list[tuple[str, str]]) -> None:
+        if not lookups or not self.wayback_reachable():
+            return
+        step = max(1, self.options.snapshot_batch)
+        done = 0
+        for start in range(0, len(lookups), step):
+            batch = lookups[start:start + step]
+            found = wayback.find_snapshots([(u, d or None) for u, d in batch], self.options.wayback)
+            store.save_snapshots(self.db, {(u, d or ""): s for (u, d), s in found.items()}, self.now())
+            done += len(batch)
+            self.stats["snapshot_lookups"] += len(batch)
+            self.tell("snapshot", done, len(lookups))
+
+    # ------------------------------------------------------------------ checks and drift
+
+    def checks(self, due: list[str], links: list[tuple[int, str, str]]) -> None:
+        if not due:
+            return
+        o = self.options
+        o.check.offline = self.offline
+        citing: dict[str, list[tuple[int, str]]] = {}
+        for claim_id, url, date in links:
+            citing.setdefault(url, []).append((claim_id, date))
+        ordered = _round_robin_by_host(due)
+        total, done = len(ordered), 0
+        step = max(1, o.check_batch)
+        saved_urls: list[str] = []
+
+        def on_result(_r: CheckResult) -> None:
+            nonlocal done
+            done += 1
+            self.tell("check", done, total)
+
+        for start in range(0, total, step):
+            batch = ordered[start:start + step]
+            results = check.check_urls(batch, o.check, on_result)
+            stamp = iso_z(self.now())
+            for r in results:
+                r.checked_at = stamp
+            drifts = self.judge(results, citing)
+            changes = store.save_checks(self.db, self.run_id, results, self.now(), o.rot, drifts)
+            for key in ("newly_failing", "newly_confirmed_dead", "recovered", "new_drift"):
+                self.stats[key] += changes.get(key, 0)
+            for r in results:
+                r.body = None  # bodies are only needed for drift; do not hold thousands in memory
+                self.results[r.url] = r
+            self.stats["urls_checked"] += len(results)
+            saved_urls += [r.url for r in results if r.verdict in GOOD_VERDICTS]
+        if o.save and saved_urls and self.wayback_reachable():
+            self.save_pages(saved_urls, citing)
+
+    def judge(self, results: list[CheckResult], citing: dict[str, list[tuple[int, str]]]) -> list[tuple[int, Drift]]:
+        """Drift for the claims citing freshly checked URLs: live body vs the snapshot near the article's date."""
+        snaps = store.snapshot_rows(self.db) if results else {}
+        wanted: dict[str, Snapshot] = {}
+        plan: list[tuple[int, CheckResult, Snapshot | None]] = []
+        for r in results:
+            if r.verdict not in GOOD_VERDICTS and r.verdict not in ("dead", "soft404"):
+                continue  # error / blocked / unchecked: nothing seen, keep what is known
+            for claim_id, date in citing.get(r.url, []):
+                row = snaps.get((r.url, date))
+                snap = None
+                if row and row["timestamp"] and r.body is not None and r.verdict in GOOD_VERDICTS:
+                    snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200)
+                    wanted[wayback.snapshot_key(snap) or ""] = snap
+                plan.append((claim_id, r, snap))
+        htmls: dict[str, str | None] = {}
+        if wanted and self.wayback_reachable():
+            htmls = wayback.fetch_snapshot_htmls(list(wanted.values()), self.options.wayback)
+        claims = self._claims([cid for cid, _r, _s in plan])
+        out = []
+        for claim_id, r, snap in plan:
+            claim = claims.get(claim_id)
+            if claim is None:
+                continue
+            if r.verdict not in GOOD_VERDICTS:
+                out.append((claim_id, Drift(None, reason=f"live page unavailable ({r.verdict})")))
+            elif snap is None:
+                out.append((claim_id, Drift(None, reason="no snapshot near the article's date")))
+            else:
+                html = htmls.get(wayback.snapshot_key(snap) or "")
+                out.append((claim_id, support.judge_drift(claim, r.body, html) if html is not None
+                            else Drift(None, reason="snapshot could not be read")))
+        return out
+
+    def _claims(self, ids: list[int]) -> dict[int, Claim]:
+        out: dict[int, Claim] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in self.db.execute(f"select id, kind, sentence, position, url, anchor, source, fragment from claims "
+                                       f"where id in ({', '.join('?' for _ in chunk)})", chunk).fetchall():
+                out[row[0]] = Claim(kind=row[1], sentence=row[2] or "", position=row[3] or 0, url=row[4],
+                                    anchor=row[5], source=row[6], fragment=row[7])
+        return out
+
+    def save_pages(self, live_urls: list[str], citing: dict[str, list[tuple[int, str]]]) -> None:
+        """--save: ask Save Page Now for live pages that have no snapshot at all; store what it made."""
+        snaps = store.snapshot_rows(self.db)
+        have = {url for (url, _d), row in snaps.items() if row["timestamp"]}
+        missing = [u for u in dict.fromkeys(live_urls) if u not in have]
+        if not missing:
+            return
+        saved = wayback.save_page_now(missing, self.options.wayback)
+        found = {}
+        for url, snap in saved.items():
+            if snap is not None and snap.timestamp:
+                for _cid, date in citing.get(url, []):
+                    found[(url, date)] = snap
+        if found:
+            store.save_snapshots(self.db, found, self.now())
+        self.stats["saved"] = len({u for u, _d in found})
+
+    # ------------------------------------------------------------------ the result, from the database
+
+    def result(self, present: list[str]) -> AuditResult:
+        rows = store.load_articles(self.db, present)
+        urls = store.url_rows(self.db, {c["url"] for _a, cs in rows for c in cs if c["url"]})
+        snaps = store.snapshot_rows(self.db)
+        verdicts: Counter = Counter()
+        combined: list[tuple[Article, list[ClaimResult]]] = []
+        checks_needed = self.options.rot.checks
+        for a, claim_rows in rows:
+            article = Article(path=a["path"], title=a["title"], published=a["published"],
+                              authors=_json_list(a["authors"]), canonical_url=a["canonical_url"],
+                              format=a["format"] or "text", content_hash=a["content_hash"] or "")
+            crs = []
+            for c in claim_rows:
+                claim = Claim(kind=c["kind"], sentence=c["sentence"] or "", position=c["position"] or 0, url=c["url"],
+                              anchor=c["anchor"], source=c["source"], fragment=c["fragment"])
+                article.claims.append(claim)
+                cr = ClaimResult(claim)
+                if claim.kind == "link" and claim.url:
+                    u = urls.get(claim.url) or {}
+                    now_result = self.results.get(claim.url)
+                    if now_result is not None:
+                        cr.check, cr.checked_now = now_result, True
+                    elif u.get("verdict"):
+                        cr.check = CheckResult(url=claim.url, verdict=u["verdict"], status=u["status"],
+                                               final_url=u["final_url"], reason=u["reason"] or "",
+                                               checked_at=u["last_checked"] or "")
+                    else:
+                        cr.check = CheckResult(url=claim.url, verdict="unchecked", reason="not checked yet")
+                    if u.get("confirmed_dead_at"):
+                        cr.rot = "confirmed dead"
+                    elif u.get("failures"):
+                        cr.rot = f"failing ({u['failures']} of {checks_needed})"
+                    s = snaps.get((claim.url, a["published"] or ""))
+                    if s:
+                        cr.snapshot = Snapshot(url=claim.url, timestamp=s["timestamp"], snapshot_url=s["snapshot_url"],
+                                               status=s["status"], reason=s["reason"] or "")
+                    if c["drift_judged_at"]:
+                        cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
+                                         c["snapshot_score"], c["drift_reason"] or "")
                     verdicts[cr.check.verdict] += 1
-            crs.append(cr)
-        combined.append((article, crs))
-    store.finish_run(db, run_id, len(articles), sum(len(a.claims) for a in articles), len(urls), dict(verdicts))
-    result = AuditResult(run_id, started_at, offline, combined, errors, verdicts)
-    if options.write_reports:
-        report.write_reports(result, options.reports_dir)
-        tell("report", len(articles), len(articles))
-    return result
+                crs.append(cr)
+            combined.append((article, crs))
+        run = self.db["runs"].get(self.run_id)
+        stats = {k: int(self.stats.get(k, 0)) for k in ("urls_checked", "urls_fresh", "snapshot_lookups",
+                                                         "articles_extracted", "articles_unchanged", "articles_removed",
+                                                         "newly_failing", "newly_confirmed_dead", "recovered",
+                                                         "new_drift")}
+        ordered = Counter({v: verdicts[v] for v in VERDICTS if verdicts.get(v)})
+        return AuditResult(self.run_id, run["started_at"], self.offline, combined, self.errors, ordered, stats)
+
+
+def _json_list(text: str | None) -> list[str]:
+    import json
+
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return [text] if text else []
+    return [str(x) for x in value] if isinstance(value, list) else []
+
+
+def _round_robin_by_host(urls: Iterable[str]) -> list[str]:
+    """Interleave hosts so each check batch keeps many hosts busy instead of queueing on one."""
+    by_host: dict[str, list[str]] = {}
+    for url in urls:
+        by_host.setdefault(host_of(url), []).append(url)
+    queues = [iter(q) for q in by_host.values()]
+    out: list[str] = []
+    while queues:
+        alive = []
+        for queue in queues:
+            url = next(queue, None)
+            if url is not None:
+                out.append(url)
+                alive.append(queue)
+        queues = alive
+    return out

@@ -249,6 +249,10 @@ def audit_lock(db_path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """
     lock_path = Path(str(db_path) + ".lock")
     try:
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create directory for database {db_path}: {exc.strerror or exc}") from exc
+    try:
         handle = open(lock_path, "a+")
     except OSError as exc:
         raise StoreError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from exc
@@ -557,10 +561,7 @@ def snapshot_outcome(snapshot: Snapshot) -> str:
     """found | none (the archive answered: no good capture) | error (the lookup failed; ask again)."""
     if snapshot.timestamp:
         return "found"
-    reason = snapshot.reason or ""
-    if "no capture" in reason:
-        return "none"
-    return "error" if reason else "none"
+    return "error" if getattr(snapshot, "failed", False) else "none"
 
 
 def snapshot_rows(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, Any]]:
