@@ -263,18 +263,20 @@ def report(db: DbOpt = DEFAULT_DB,
 
     Example: provenance report --db db/provenance.db --reports reports/
     """
-    from .report import render_from_db
+    from .report import render_reports
 
     if not db.exists():
         fail(f"no database at {db}: run 'provenance audit' first")
     try:
-        written = render_from_db(db, reports)
+        written = render_reports(db, reports)
     except StoreError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write reports to {reports}: {exc.strerror or exc}")
     if json_out:
         emit_json([str(p) for p in written])
     else:
-        typer.echo(f"wrote {len(written)} reports to {reports}/")
+        err.print(f"wrote {len(written) - 2} article reports, index.md and changes.md to {reports}/", highlight=False)
 
 
 @app.command()
@@ -285,15 +287,34 @@ def browse(db: DbOpt = DEFAULT_DB,
 
     Example: provenance browse --port 8001
     """
+    import signal
     import subprocess
+    import tempfile
 
-    if not db.exists():
-        fail(f"no database at {db}: run 'provenance audit' first")
-    metadata = db.parent / "metadata.yml"
-    cmd = [sys.executable, "-m", "datasette", "serve", str(db), "--host", host, "--port", str(port)]
-    if metadata.exists():
-        cmd += ["--metadata", str(metadata)]
-    raise typer.Exit(subprocess.call(cmd))
+    from .report import BrowseError, prepare_browse
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with tempfile.TemporaryDirectory(prefix="provenance-browse-") as work:
+        try:
+            cmd, url = prepare_browse(db, host, port, Path(work))
+        except BrowseError as exc:
+            fail(str(exc))
+        typer.echo(f"datasette: {url}  (Ctrl-C to stop)")
+        signal.signal(signal.SIGTERM, stop)
+        child = subprocess.Popen(cmd)
+        try:
+            code = child.wait()
+        except KeyboardInterrupt:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            code = 0
+    raise typer.Exit(code)
 
 
 def version_callback(value: bool) -> None:

@@ -751,3 +751,87 @@ def write_reports(result: AuditResult, reports_dir: Path) -> list[Path]:
     index.write_text("# provenance audit\n\n" + "\n".join(index_rows) + "\n", encoding="utf-8")
     written.append(index)
     return written
+
+
+# --------------------------------------------------------------------------- datasette (provenance browse)
+
+#: The metadata shipped beside the code (db/metadata.yml in the repository).
+DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "db" / "metadata.yml"
+#: The database name db/metadata.yml is written for (datasette names a database after its file).
+METADATA_DB_NAME = "provenance"
+
+
+class BrowseError(Exception):
+    """``provenance browse`` cannot start: one line for the user."""
+
+
+def find_metadata(db_path: Path) -> Path | None:
+    """``metadata.yml`` beside the database, else the repository's ``db/metadata.yml``."""
+    for candidate in (Path(db_path).parent / "metadata.yml", DEFAULT_METADATA):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def datasette_metadata(db_path: Path, metadata_path: Path) -> dict[str, Any]:
+    """The metadata with its database key renamed to ``db_path``'s name, so ``--db other.db`` keeps it."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load(Path(metadata_path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BrowseError(f"cannot read datasette metadata {metadata_path}: {exc}") from exc
+    databases = meta.get("databases") or {}
+    name = Path(db_path).stem
+    if METADATA_DB_NAME in databases and name != METADATA_DB_NAME:
+        databases[name] = databases.pop(METADATA_DB_NAME)
+    return meta
+
+
+def browse_command(db_path: Path, host: str, port: int, metadata_file: Path | None) -> list[str]:
+    """The datasette command line that serves ``db_path`` (read by ``provenance browse``)."""
+    import sys
+
+    cmd = [sys.executable, "-m", "datasette", "serve", str(db_path), "--host", host, "--port", str(port)]
+    if metadata_file is not None:
+        cmd += ["--metadata", str(metadata_file)]
+    return cmd
+
+
+def browse_url(db_path: Path, host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/{Path(db_path).stem}"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early with one line when the address is taken, instead of datasette's traceback."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise BrowseError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (choose another --port/--host)") \
+                from exc
+
+
+def prepare_browse(db_path: Path, host: str, port: int, workdir: Path) -> tuple[list[str], str]:
+    """Check the database and address, write the metadata for its name into ``workdir``; (command, URL)."""
+    from .store import StoreError, check_database_file
+
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise BrowseError(f"no database at {db_path}: run 'provenance audit' first")
+    try:
+        check_database_file(db_path)
+    except StoreError as exc:
+        raise BrowseError(str(exc)) from exc
+    check_port_free(host, port)
+    metadata = find_metadata(db_path)
+    metadata_file = None
+    if metadata is not None:
+        metadata_file = Path(workdir) / "metadata.json"
+        metadata_file.write_text(json.dumps(datasette_metadata(db_path, metadata)), encoding="utf-8")
+    return browse_command(db_path, host, port, metadata_file), browse_url(db_path, host, port)
