@@ -144,3 +144,16 @@ def is_public_address(address: str) -> bool:
         or ip.is_unspecified
         or not ip.is_global
     )
+
+
+def address_policy_refuses(addresses: list[str]) -> str | None:
+    """The first address the server-side request forgery guard refuses, or None.
+
+    Judged on every resolved address of a name: one private answer among
+    public ones is enough to refuse (DNS answers rotate; a later
+    connection could use it).
+    """
+    for address in addresses:
+        if not is_public_address(address):
+            return address
+    return None
