@@ -355,7 +355,10 @@ def find_snapshots(requests: Sequence[tuple[str, str | None]], options: WaybackO
     keys = list(dict.fromkeys((str(u), d) for u, d in requests))
     if not keys:
         return {}
-    return _run(lambda: _find_all(keys, options, progress), options.deadline + 10.0)
+    try:
+        return _run(lambda: _find_all(keys, options, progress), options.deadline + 10.0)
+    except TimeoutError:
+        return {k: Snapshot(url=k[0], failed=True, reason="Wayback batch overran its deadline") for k in keys}
 
 
 async def _find_all(keys: list[Key], options: WaybackOptions,
@@ -365,7 +368,10 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
     out: dict[Key, Snapshot] = {}
     async with _client(options, follow_redirects=True) as client:
         async def one(key: Key) -> None:
-            snap = await _lookup(client, gate, key[0], key[1], options, deadline_at)
+            try:
+                snap = await _lookup(client, gate, key[0], key[1], options, deadline_at)
+            except Exception as exc:  # noqa: BLE001 - one odd URL must not lose the batch
+                snap = Snapshot(url=key[0], failed=True, reason=f"lookup failed: {type(exc).__name__}: {exc}"[:300])
             out[key] = snap
             if progress:
                 try:
@@ -528,7 +534,10 @@ def fetch_snapshot_htmls(snapshots: Sequence[Snapshot], options: WaybackOptions 
     wanted = {snapshot_key(s): s for s in snapshots if s.timestamp and snapshot_key(s)}
     if not wanted:
         return {}
-    return _run(lambda: _fetch_all(wanted, options), options.deadline + 10.0)
+    try:
+        return _run(lambda: _fetch_all(wanted, options), options.deadline + 10.0)
+    except TimeoutError:
+        return {key: None for key in wanted}
 
 
 async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> dict[str, str | None]:
@@ -537,7 +546,10 @@ async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> di
     out: dict[str, str | None] = {key: None for key in wanted}
     async with _client(options, follow_redirects=False) as client:
         async def one(key: str, snap: Snapshot) -> None:
-            out[key] = await _replay(client, gate, snap, options, deadline_at)
+            try:
+                out[key] = await _replay(client, gate, snap, options, deadline_at)
+            except Exception:  # noqa: BLE001 - a replay we cannot read is simply not there
+                out[key] = None
 
         tasks = [asyncio.create_task(one(k, s)) for k, s in wanted.items()]
         _done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline_at - time.monotonic()) + 1.0)
