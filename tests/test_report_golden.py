@@ -303,6 +303,22 @@ def test_offline_run_notice(tmp_path):
     report.render_reports(db_path, out)
     assert "This run was offline" in (out / "index.md").read_text()
     assert "This run was offline" in (out / "changes.md").read_text()
+    text = (out / "budget-audit-draft-notes.md").read_text()
+    assert "| 2 | `dead` |" in text  # the last real verdict stands; offline never hides or invents rot
+    assert "confirmed dead on 2026-01-08" in text
+    assert "**0 newly failing, 0 newly confirmed dead, 0 recovered, 0 new drift.**" in (out / "changes.md").read_text()
+
+
+def test_stale_generated_reports_removed_others_kept(tmp_path):
+    db_path = build_audit_db(tmp_path / "provenance.db")
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "notes-by-a-person.md").write_text("# my notes\n")
+    (out / "old-slug.md").write_text(f"# old\n\n{report.GENERATED_MARK}\n")
+    written = report.render_reports(db_path, out)
+    names = {p.name for p in out.glob("*.md")}
+    assert "old-slug.md" not in names and "notes-by-a-person.md" in names
+    assert names - {"notes-by-a-person.md"} == {p.name for p in written}
 
 
 def test_earlier_run_can_be_rendered(tmp_path):
