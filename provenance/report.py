@@ -156,7 +156,7 @@ class ArticleView:
         """Sort key, most urgent first: lost sources, drift, unsure, unlinked attributions."""
         n = self.counts()
         lost = n["dead"] + n["soft404"]
-        return (-lost, -n["drift"], -(n["blocked"] + n["error"]), -n["redirect"], -n["attributions"])
+        return (-lost, -n["drift"], -(n["blocked"] + n["error"]), -n["redirect"], -n["attributions"], -n["unchecked"])
 
 
 @dataclass
@@ -267,9 +267,13 @@ def _rot_checks(db: sqlite_utils.Database) -> int:
     return CONFIRM_FAILURES
 
 
-def slugify(text: str) -> str:
+def slugify(text: str, limit: int = MAX_SLUG_CHARS) -> str:
+    """Lower-case ASCII words joined by ``-``, cut between words to at most ``limit`` characters."""
     slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
-    return slug[:MAX_SLUG_CHARS].strip("-") or "article"
+    if len(slug) > limit:
+        cut = slug.rfind("-", 0, limit + 1)
+        slug = slug[:cut] if cut > limit // 2 else slug[:limit]
+    return slug.strip("-") or "article"
 
 
 def assign_slugs(articles: list[tuple[int, str, str | None]]) -> dict[int, str]:
@@ -286,12 +290,12 @@ def assign_slugs(articles: list[tuple[int, str, str | None]]) -> dict[int, str]:
         base = slugify(title or stem)
         slug = base
         if slug in used:
-            slug = slugify(f"{base[:MAX_SLUG_CHARS - 30]}-{stem[-28:]}")
+            slug = slugify(f"{slugify(base, MAX_SLUG_CHARS - 30)}-{slugify(stem, 28)}")
         if slug in used:
-            slug = f"{base[:MAX_SLUG_CHARS - 9]}-{hashlib.sha1(path.encode()).hexdigest()[:8]}"
+            slug = f"{base[:MAX_SLUG_CHARS - 9].rstrip('-')}-{hashlib.sha1(path.encode()).hexdigest()[:8]}"
         n = 2
         while slug in used:
-            slug = f"{base[:MAX_SLUG_CHARS - 6]}-{n}"
+            slug = f"{base[:MAX_SLUG_CHARS - 6].rstrip('-')}-{n}"
             n += 1
         used.add(slug)
         out[article_id] = slug
@@ -648,13 +652,13 @@ def render_index(data: ReportData) -> str:
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
-              "| attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| unchecked | attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
         n = a.counts()
         lines.append(f"| {table_cell(md_link(shorten(a.title or Path(a.path).name, 90), a.slug + '.md'))} "
                      f"| `{a.path.replace('`', '')}` | {escape_md(a.published) or '–'} | {len(a.links)} | {ok_count(a)} "
                      f"| {n['dead']} | {n['soft404']} | {n['drift']} | {n['blocked'] + n['error']} | {n['redirect']} "
-                     f"| {n['attributions']} |")
+                     f"| {n['unchecked']} | {n['attributions']} |")
     return "\n".join(lines).rstrip() + "\n"
 
 
