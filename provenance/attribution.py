@@ -1,35 +1,142 @@
 """Unlinked attributions: "according to X", "X reported", "told X" ...
 
 An unlinked attribution is a claim with a named source but no link: what an
-editor must find a citation for. Patterns live in one table.
+editor must find a citation for. Every pattern lives in :data:`PATTERNS`, a
+table with a name per entry, so a new phrasing is one line and a report can
+say which pattern fired. Anonymous sources ("people familiar with the
+matter") are kept as written: they are exactly what an auditor must flag.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_NAME = r"((?:the )?[A-Z][\w&'’.-]*(?:\s+(?:[A-Z][\w&'’.-]*|of|and|the|for))*)"
+#: A capitalised word: "Post", "NOTUS", "O'Brien", "Trump's", "AI", "U.S.".
+_CAP = r"(?:[A-Z][\w'’&.\-]*[\w]|[A-Z])"
+#: Small words allowed inside a proper name ("Center for AI Safety", "Bank of England").
+_JOIN = r"(?:of|for|the|on|de|la|du|von|van|and\s+(?=[A-Z]\w*\s+(?:Institute|Foundation|Center|Centre|Council|Company|Co\b)))"
+#: A proper name: capitalised words with small joining words between them.
+NAME = rf"(?:the\s+|The\s+)?{_CAP}(?:\s+(?:{_JOIN}\s+)*{_CAP})*"
+#: Several names: "the Washington Post and Politico", "Reuters, AP and Bloomberg".
+NAMES = rf"{NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){NAME})*"
 
-#: (name, regex): the first group is the source as written.
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("according-to", re.compile(r"\baccording to (?:reports from |a report (?:by|from) )?" + _NAME)),
-    ("told", re.compile(r"\btold " + _NAME)),
-    ("reported", re.compile(_NAME + r" (?:reported|said|warned|confirmed)\b")),
-    ("anonymous", re.compile(r"\b(people familiar with the matter|multiple outlets|public reports)\b", re.I)),
-]
+#: Sources written as a phrase rather than a name: kept verbatim.
+ANONYMOUS = (
+    r"(?:people|sources|persons?|officials?|a source|an official|someone|two people|three people|several people)"
+    r"\s+(?:familiar|close|briefed|with knowledge|who (?:spoke|requested|asked|were not authorized|was not authorized))"
+    r"[\w\s,'’-]{0,60}?\b(?:matter|talks|discussions|plans?|deliberations|decision|situation|anonymity|publicly|it|them|negotiations|process)\b"
+    r"|(?:multiple|several|numerous|many|various) (?:outlets|reports|news outlets|media outlets|media reports|news reports|sources)"
+    r"|(?:public|media|press|news|local|published|earlier) reports"
+    r"|(?:unnamed|anonymous) (?:sources?|officials?)"
+)
+
+_ATTRIBUTION_VERB = (
+    r"(?:said|says|reported|reports|told|warned|warns|confirmed|confirms|stated|states|announced|"
+    r"revealed|disclosed|estimated|claimed|acknowledged|testified)"
+)
+_ADVERB = r"(?:\s+(?:later|also|previously|earlier|first|recently|publicly|separately|privately|reportedly|repeatedly|has|have|had))*"
+_DOCUMENT = r"(?:order|report|statement|memo|memorandum|filing|complaint|lawsuit|letter|study|analysis|survey|release|announcement|guidance|proposal|bill|ruling|post|website)"
 
 
-def find_attributions(text: str) -> list[tuple[str, str]]:
-    """Return ``(sentence, source)`` pairs found in ``text``."""
-    from .extract import split_sentences
+@dataclass(frozen=True)
+class Pattern:
+    """One way of naming a source: ``regex`` group ``source`` is the source as written."""
 
-    found: list[tuple[str, str]] = []
-    for sentence in split_sentences(text):
-        seen: set[str] = set()
-        for _name, pattern in PATTERNS:
-            for match in pattern.finditer(sentence):
-                source = match.group(1).strip(" .,")
-                if source and source.lower() not in seen:
-                    seen.add(source.lower())
-                    found.append((sentence, source))
-    return found
+    name: str
+    regex: re.Pattern[str]
+    #: True: the source group may hold several names joined by "and" / commas.
+    split: bool = False
+    #: True: the source is an anonymous phrase, kept verbatim (lower-cased start kept).
+    anonymous: bool = False
+
+
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern("according-to-anonymous", re.compile(rf"\baccording to (?:the )?(?P<source>{ANONYMOUS})", re.I), anonymous=True),
+    Pattern("according-to", re.compile(
+        r"\b[Aa]ccording to (?:(?:a |an |the )?(?:new |recent |earlier )?(?:reports?|reporting|report|data|documents?|analysis|figures|estimates|statement|survey|study|filings?|records?)"
+        rf"\s+(?:from|by|in|of|obtained by|reviewed by|seen by|published by)\s+)?(?P<source>{NAMES})"), split=True),
+    Pattern("told", re.compile(rf"\b(?:told|telling|tells)\s+(?P<source>{NAMES})"), split=True),
+    Pattern("in-an-interview-with", re.compile(rf"\bin an? (?:interview|conversation|statement) (?:with|to)\s+(?P<source>{NAMES})"), split=True),
+    Pattern("document-states", re.compile(
+        rf"(?P<source>{NAME}['’]s?\s+(?:(?:executive|draft|new|final)\s+)?{_DOCUMENT})\s+(?:states|stated|says|said|reads|read|notes|noted|found|finds|shows|showed|warns|warned)\b")),
+    Pattern("anonymous", re.compile(rf"\b(?P<source>{ANONYMOUS})\b", re.I), anonymous=True),
+    Pattern("name-said", re.compile(rf"(?P<source>{NAMES}){_ADVERB}\s+{_ATTRIBUTION_VERB}\b"), split=True),
+    Pattern("reportedly", re.compile(r"\b(?P<source>reportedly|allegedly)\b", re.I), anonymous=True),
+)
+
+#: Capitalised words that start a sentence or clause but are not names.
+NOT_NAMES: frozenset[str] = frozenset(
+    w.lower() for w in (
+        "A An And As At After Although Because Before But By During Each Earlier Even For From He Her His However If In "
+        "It Its Last Later Meanwhile Moreover Nor Now On Once One Or Our She Since So Some That The Their Then There These "
+        "They This Those Though Thus Under Unlike Until We What When Whether Which While Who Why With Yet You Your Still "
+        "Also Both Instead Separately Previously Critics Experts Analysts Officials Supporters Observers Others Many Most "
+        "Several Sources Reports Researchers Advocates Lawmakers Democrats Republicans Opponents Proponents Insiders"
+    ).split()
+)
+
+#: Names that are pronoun-like or too generic to be a source by themselves.
+GENERIC_SOURCES: frozenset[str] = frozenset({"i", "we", "you", "they", "he", "she", "it", "ai", "us", "u.s.", "mr", "ms", "mrs", "dr"})
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A source named in a sentence, with the pattern that found it and where."""
+
+    source: str
+    pattern: str
+    start: int
+    end: int
+
+
+def _clean_name(raw: str) -> str:
+    """Drop a leading article and clause words ("While Musk" -> "Musk"), trailing possessive."""
+    words = raw.strip(" ,.;:").split()
+    while words and (words[0].lower() in NOT_NAMES or words[0].lower() in ("the", "a", "an")):
+        words.pop(0)
+    name = " ".join(words)
+    return name.strip(" ,.;:")
+
+
+def _split_names(raw: str) -> list[str]:
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+(?!(?:the\s+)?[A-Z]\w*\s+(?:Institute|Foundation|Center|Centre|Council)\b)|\s*&\s*", raw)
+    return [p for p in parts if p.strip()]
+
+
+def find_attributions(sentence: str) -> list[Attribution]:
+    """Sources named in ``sentence`` (one sentence), in order, each once."""
+    found: list[Attribution] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in PATTERNS:
+        for match in pattern.regex.finditer(sentence):
+            start, end = match.span("source")
+            if any(s < end and start < e for s, e in taken):
+                continue  # an earlier, more specific pattern already covers this span
+            raw = match.group("source")
+            if pattern.anonymous:
+                names = [(raw.strip(), start)]
+            else:
+                pieces = _split_names(raw) if pattern.split else [raw]
+                names = []
+                offset = start
+                for piece in pieces:
+                    at = sentence.find(piece, offset, end + 1)
+                    offset = at + len(piece) if at >= 0 else offset
+                    names.append((_clean_name(piece), max(at, start)))
+            for name, at in names:
+                if not name or name.lower() in GENERIC_SOURCES or name.lower() in NOT_NAMES:
+                    continue
+                if not pattern.anonymous and not re.search(r"[A-Z]", name):
+                    continue
+                found.append(Attribution(source=name, pattern=pattern.name, start=at, end=at + len(name)))
+            taken.append((start, end))
+    found.sort(key=lambda a: a.start)
+    unique: list[Attribution] = []
+    seen: set[str] = set()
+    for item in found:
+        key = item.source.lower()
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique

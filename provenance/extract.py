@@ -1,26 +1,158 @@
-"""Claims from articles: every cited link with its anchor and whole sentence.
+"""Claims from articles: every cited link with its anchor and whole sentence,
+and every unlinked attribution.
 
-Markdown is rendered to HTML first so both formats share one HTML
-extractor; plain text yields bare URLs. Attributions come from
-:mod:`provenance.attribution`.
+Markdown is rendered to HTML first (markdown-it-py, raw HTML passing
+through) so Markdown and HTML share one extractor; plain text has its own
+reader for bare URLs and site chrome. The HTML extractor walks the
+selectolax tree once, turning it into *blocks* (paragraphs, list items,
+headings; sentences never cross them) that carry their links as character
+spans, then splits each block into sentences and gives every link the
+sentence its span falls in. Which links are not claims is decided by named
+rules (:data:`SHARE_LINKS`, :data:`BLOCK_CHROME`, :data:`SELF_REFERENCE`,
+and :mod:`provenance.content` for page chrome), so a trace can say which
+rule dropped a link.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from . import attribution
+from . import attribution, content
 from .ingest import Document, read_document
 from .models import Article, Claim
-from .urls import InvalidURL, normalize_url
+from .sentences import sentence_spans, split_sentences  # noqa: F401  (re-exported)
+from .urls import InvalidURL, normalize_url, split_fragment
 
-_BLOCKS = "p, li, h1, h2, h3, h4, h5, h6, blockquote, td, th, dd, dt, figcaption"
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[A-Z0-9“\"'‘(])")
-_BARE_URL = re.compile(r"https?://[^\s<>\"']+", re.I)
+# ---------------------------------------------------------------- limits
+
+#: Element nesting beyond this is flattened before parsing: lexbor's tree
+#: builder is quadratic in the depth of open block elements (200,000 nested
+#: <div>s take minutes), and no real page nests deeper than a few hundred.
+MAX_HTML_DEPTH = 1500
+#: Nodes the block walk visits per document, at most; the rest is ignored.
+MAX_WALK_NODES = 1_000_000
+#: A sentence longer than this (a block with no punctuation) is cut to a window around its link.
+MAX_SENTENCE_CHARS = 1500
+#: Markdown beyond this size is read as plain text (no real post is this long).
+MAX_MARKDOWN_CHARS = 4_000_000
+#: JSON-LD blocks larger than this are not parsed for metadata.
+MAX_JSONLD_CHARS = 200_000
+#: Plain text: lines looked at, from the top, for the headline.
+HEADLINE_SCAN_LINES = 6
+#: Plain text: a headline has at most this many characters / at least this many words.
+MAX_HEADLINE_CHARS = 200
+MIN_HEADLINE_WORDS = 3
+
+# ---------------------------------------------------------------- tag classes
+
+#: Subtrees that never hold article text.
+SKIP_TAGS: frozenset[str] = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "canvas", "video", "audio",
+    "head", "title", "meta", "link", "map", "source", "track", "param", "base",
+    "pre", "xmp", "listing", "plaintext",  # code blocks: URLs there are examples, not citations
+})
+#: Inline code: its text stays in the sentence, but links and URLs inside are not claims.
+CODE_TAGS: frozenset[str] = frozenset({"code", "kbd", "samp", "tt", "var"})
+#: Tags that do not break a block; every other element starts and ends one.
+INLINE_TAGS: frozenset[str] = frozenset({
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
+    "ins", "kbd", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub",
+    "sup", "time", "tt", "u", "var", "wbr", "output", "meter", "progress", "picture",
+})
+_LIST_TAGS = frozenset({"ul", "ol", "menu", "dl"})
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+# ---------------------------------------------------------------- rule tables
+
+#: (name, regex on the resolved URL): share and follow buttons, even inside the article.
+SHARE_LINKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("share:twitter", re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(?:intent/|share\b|home\?status)", re.I)),
+    ("share:facebook", re.compile(r"^https?://(?:www\.|m\.)?facebook\.com/(?:sharer|share\.php|dialog/(?:share|feed))", re.I)),
+    ("share:linkedin", re.compile(r"^https?://(?:www\.)?linkedin\.com/(?:shareArticle|sharing/share-offsite|cws/share)", re.I)),
+    ("share:reddit", re.compile(r"^https?://(?:www\.)?reddit\.com/submit", re.I)),
+    ("share:pinterest", re.compile(r"^https?://(?:www\.)?pinterest\.[a-z.]+/pin/create", re.I)),
+    ("share:whatsapp", re.compile(r"^https?://(?:api\.|web\.)?whatsapp\.com/send|^https?://wa\.me/", re.I)),
+    ("share:telegram", re.compile(r"^https?://t\.me/share|^https?://telegram\.me/share", re.I)),
+    ("share:email", re.compile(r"^https?://[^/]+/(?:[^?]*/)?(?:email|share)[-_]?(?:this|article|story)?/?\?", re.I)),
+    ("share:hackernews", re.compile(r"^https?://news\.ycombinator\.com/submitlink", re.I)),
+    ("share:tumblr", re.compile(r"^https?://(?:www\.)?tumblr\.com/(?:share|widgets/share)", re.I)),
+    ("share:pocket", re.compile(r"^https?://(?:getpocket\.com/(?:save|edit)|widgets\.getpocket\.com)", re.I)),
+    ("share:flipboard", re.compile(r"^https?://share\.flipboard\.com/", re.I)),
+    ("share:bluesky", re.compile(r"^https?://bsky\.app/intent/", re.I)),
+    ("share:addtoany", re.compile(r"^https?://(?:www\.)?(?:addtoany|sharethis|addthis)\.com/", re.I)),
+)
+#: Links to images are pictures, not sources ("enlarge photo").
+IMAGE_LINK = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|bmp|tiff?|avif|heic)$", re.I)
+#: rel values that mark navigation, not citation.
+CHROME_RELS: frozenset[str] = frozenset({"tag", "author", "category", "prev", "next", "bookmark", "license", "search", "home"})
+
+#: (name, regex on a block's text): blocks that are chrome even inside the article.
+BLOCK_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("read-more", re.compile(r"^(?:read more|read next|more reading|also read|read also|recommended|related|see also|"
+                             r"more from|more on this|you (?:may|might) also like|don['’]t miss|trending|most read|"
+                             r"more stories|more coverage|further reading on our site)\b\s*[:|»>\-–—]?", re.I)),
+    ("subscribe", re.compile(r"^(?:sign up|subscribe|get (?:our|the) newsletter|join our|become a member|support our|"
+                             r"donate|log ?in|sign ?in|create (?:a free )?account|register)\b", re.I)),
+    ("share", re.compile(r"^(?:share (?:this|on|via)|share$|follow us|follow (?:@|on)|tweet this|email this|print this)", re.I)),
+    ("advertisement", re.compile(r"^(?:advertisement|sponsored|paid content|ad)\s*$", re.I)),
+    ("credit", re.compile(r"^(?:photo|image|illustration|video)(?: by| credit|:)", re.I)),
+)
+#: Block text that says the article lives elsewhere: its link is the canonical URL.
+SELF_REFERENCE = re.compile(r"this is a linkpost for|originally (?:published|appeared|posted) (?:at|on|in|by)|"
+                            r"cross-?posted (?:from|to)|this (?:post|article|piece|story) (?:first )?appeared (?:at|on|in)|"
+                            r"canonical (?:url|link|version)", re.I)
+#: A block whose link text is at least this share of its text is a link list item.
+LINK_LIST_DENSITY = 0.8
+#: A list is a link list (related stories, tag cloud) when this share of its items are.
+LINK_LIST_SHARE = 0.75
+#: ... and it has at least this many items.
+LINK_LIST_MIN_ITEMS = 3
+
+_BARE_URL = re.compile(r"(?<![\w@/])(?:https?://|www\.)[^\s<>\"'`{}|\\^]+", re.I)
+_TRAILING = ".,;:!?'\"”’»)]}*_"
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class LinkSpan:
+    start: int
+    end: int
+    href: str
+    rel: str = ""
+    in_code: bool = False
+
+
+@dataclass
+class Block:
+    """A run of text that sentences never cross, with its links as spans."""
+
+    text: str
+    tag: str
+    links: list[LinkSpan] = field(default_factory=list)
+    code: list[tuple[int, int]] = field(default_factory=list)
+    #: Id of the innermost list (<ul>/<ol>) the block is an item of.
+    list_id: int | None = None
+
+
+@dataclass
+class Rejected:
+    """A link or block that is not a claim, and the rule that said so (for tests and --debug)."""
+
+    rule: str
+    url: str | None
+    text: str
+
+
+# ---------------------------------------------------------------- entry points
 
 
 def extract_file(path: Path) -> Article:
@@ -28,89 +160,646 @@ def extract_file(path: Path) -> Article:
     return extract_document(read_document(path))
 
 
-def extract_document(doc: Document) -> Article:
+def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Article:
+    """Claims and metadata of one document; ``trace`` collects what was rejected and why."""
     article = Article(path=doc.path, format=doc.format, content_hash=doc.content_hash)
     _apply_front_matter(article, doc.front_matter)
-    if doc.format == "text":
-        blocks = _text_blocks(doc.text)
-        if not article.title and blocks:
-            article.title = blocks[0][:200]
-        article.claims = _text_claims(blocks, article)
+    if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
+        article.format = "text"
+    if article.format == "text":
+        blocks = _text_blocks(doc.text, article, trace)
+        base = article.canonical_url
     else:
-        html = doc.text if doc.format == "html" else MarkdownIt("commonmark", {"html": True}).enable("table").render(doc.text)
-        article.claims = _html_claims(html, article)
+        if article.format == "markdown":
+            html = _render_markdown(doc.text)
+            page_mode = False
+        else:
+            html = doc.text
+            page_mode = bool(re.search(r"<body[\s>]|<html[\s>]", html[:100_000], re.I))
+        tree = LexborHTMLParser(_guard_depth(html))
+        meta = _html_metadata(tree)
+        _merge_metadata(article, meta)
+        base = _base_url(tree, article.canonical_url)
+        blocks = _html_blocks(tree, page_mode, trace)
+        if not article.title and meta.get("h1"):
+            article.title = meta["h1"]
+    article.claims = _claims(blocks, article, base, trace, page_mode=article.format == "html")
     return article
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def _iso_date(value: object) -> str | None:
+    """YYYY-MM-DD from a date, datetime or common date string, else None."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    match = re.search(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    months = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+    match = re.search(r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", text)
+    if match and match.group(1).lower() in months:
+        return f"{int(match.group(3)):04d}-{months[match.group(1).lower()]:02d}-{int(match.group(2)):02d}"
+    match = re.search(r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3})[a-z]*\.?,?\s+(\d{4})", text)
+    if match and match.group(2).lower() in months:
+        return f"{int(match.group(3)):04d}-{months[match.group(2).lower()]:02d}-{int(match.group(1)):02d}"
+    return None
+
+
+def _absolute(url: object) -> str | None:
+    if not isinstance(url, str) or not re.match(r"https?://", url.strip(), re.I):
+        return None
+    try:
+        return normalize_url(url.strip())[0]
+    except InvalidURL:
+        return None
+
+
+def _names(value: object) -> list[str]:
+    """Author names from a string, list, or dicts with a ``name`` (front matter, JSON-LD)."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("name") or item.get("title")
+        if isinstance(item, str):
+            for part in re.split(r"\s*(?:,|;|\band\b|&)\s*", item) if not item.startswith("http") else []:
+                part = re.sub(r"^by\s+", "", part.strip(), flags=re.I)
+                if part and part not in names and len(part) <= 100:
+                    names.append(part)
+    return names
 
 
 def _apply_front_matter(article: Article, meta: dict) -> None:
     if not meta:
         return
-    if meta.get("title"):
-        article.title = str(meta["title"]).strip()
-    date = meta.get("date") or meta.get("published") or meta.get("publishDate")
-    if date:
-        article.published = str(date)[:10]
-    authors = meta.get("authors") or meta.get("author")
-    if isinstance(authors, str):
-        authors = [authors]
-    if authors:
-        article.authors = [str(a) for a in authors]
-    for key in ("canonical_url", "canonical", "canonicalURL"):
-        if meta.get(key):
-            article.canonical_url = str(meta[key])
+    title = meta.get("title")
+    if isinstance(title, (str, int, float)) and str(title).strip():
+        article.title = " ".join(str(title).split())
+    for key in ("date", "published", "publishDate", "publish_date", "pubDate", "datePublished"):
+        date = _iso_date(meta.get(key))
+        if date:
+            article.published = date
+            break
+    for key in ("authors", "author", "byline"):
+        names = _names(meta.get(key))
+        if names:
+            article.authors = names
+            break
+    for key in ("canonical_url", "canonical", "canonicalURL", "canonicalUrl", "original_url", "linkpost", "url", "link", "permalink"):
+        url = _absolute(meta.get(key))
+        if url:
+            article.canonical_url = url
+            break
 
 
-def split_sentences(text: str) -> list[str]:
-    text = re.sub(r"\s+", " ", text).strip()
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()] if text else []
+def _meta(tree: LexborHTMLParser, *names: str) -> str | None:
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            node = tree.css_first(f'meta[{attr}="{name}"]')
+            if node is not None:
+                value = (node.attributes.get("content") or "").strip()
+                if value:
+                    return value
+    return None
 
 
-def _html_claims(html: str, article: Article) -> list[Claim]:
-    tree = LexborHTMLParser(html)
-    for node in tree.css("nav, header, footer, aside, script, style, pre, code, noscript"):
-        node.decompose()
-    claims: list[Claim] = []
-    for anchor in tree.css("a[href]"):
-        text = " ".join((anchor.text() or "").split())
-        if text.lower().startswith("http") and "linkpost" in ((anchor.parent.text() if anchor.parent else "") or "").lower():
-            try:
-                article.canonical_url = article.canonical_url or normalize_url(anchor.attributes.get("href") or "")[0]
-            except InvalidURL:
-                pass
-            continue
-        href = anchor.attributes.get("href") or ""
-        if href.startswith("#"):
+def _jsonld_articles(tree: LexborHTMLParser) -> list[dict]:
+    found: list[dict] = []
+    for node in tree.css('script[type="application/ld+json"]'):
+        raw = node.text() or ""
+        if len(raw) > MAX_JSONLD_CHARS:
             continue
         try:
-            url, fragment = normalize_url(href, article.canonical_url)
-        except InvalidURL:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             continue
-        block = anchor.parent
-        while block is not None and block.tag not in {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "dd", "figcaption", "div", "body"}:
-            block = block.parent
-        block_text = " ".join(((block.text() if block is not None else text) or "").split())
-        sentence = next((s for s in split_sentences(block_text) if text and text in s), block_text)
-        claims.append(Claim(kind="link", url=url, anchor=text, sentence=sentence, position=len(claims) + 1, fragment=fragment))
-    for sentence, source in attribution.find_attributions(" ".join(split_sentences(tree.body.text(separator=" ") if tree.body else ""))):
-        claims.append(Claim(kind="attribution", source=source, sentence=sentence, position=len(claims) + 1))
-    return claims
+        stack = [data]
+        while stack and len(found) < 10:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item[:50])
+            elif isinstance(item, dict):
+                kind = item.get("@type")
+                kinds = kind if isinstance(kind, list) else [kind]
+                if any(isinstance(k, str) and ("Article" in k or k in ("BlogPosting", "Report", "WebPage")) for k in kinds):
+                    found.append(item)
+                if isinstance(item.get("@graph"), list):
+                    stack.extend(item["@graph"][:50])
+    return found
 
 
-def _text_blocks(text: str) -> list[str]:
-    return [" ".join(b.split()) for b in re.split(r"\n\s*\n|\n", text) if b.strip()]
+def _html_metadata(tree: LexborHTMLParser) -> dict:
+    """title, published, authors, canonical from <meta>, <link rel=canonical>, JSON-LD, <title>, <h1>."""
+    meta: dict = {}
+    ld = _jsonld_articles(tree)
+    title = _meta(tree, "og:title", "twitter:title", "headline", "dc.title", "DC.title")
+    if not title:
+        title = next((str(a["headline"]) for a in ld if isinstance(a.get("headline"), str)), None)
+    if not title:
+        node = tree.css_first("title")
+        if node is not None and (node.text() or "").strip():
+            title = (node.text() or "").strip()
+            site = _meta(tree, "og:site_name")
+            for sep in (" | ", " - ", " – ", " — ", " :: "):
+                if sep in title and (not site or site.lower() in title.lower().rsplit(sep, 1)[-1].lower() or len(title.rsplit(sep, 1)[-1]) < 30):
+                    title = title.rsplit(sep, 1)[0]
+                    break
+    if title:
+        meta["title"] = " ".join(title.split())[:500]
+    h1 = tree.css_first("h1")
+    if h1 is not None and (h1.text() or "").strip():
+        meta["h1"] = " ".join((h1.text() or "").split())[:500]
+    date = _meta(tree, "article:published_time", "datePublished", "date", "pubdate", "publishdate", "publish-date",
+                 "DC.date.issued", "dc.date", "DC.date", "sailthru.date", "parsely-pub-date", "og:published_time")
+    date = _iso_date(date) or next((_iso_date(a.get("datePublished")) for a in ld if _iso_date(a.get("datePublished"))), None)
+    if not date:
+        node = tree.css_first("time[datetime]")
+        date = _iso_date(node.attributes.get("datetime")) if node is not None else None
+    if date:
+        meta["published"] = date
+    authors = _names(_meta(tree, "author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "DC.creator"))
+    if not authors:
+        for item in ld:
+            authors = _names(item.get("author"))
+            if authors:
+                break
+    if authors:
+        meta["authors"] = authors
+    canonical = None
+    node = tree.css_first('link[rel="canonical"]')
+    if node is not None:
+        canonical = _absolute(node.attributes.get("href"))
+    canonical = canonical or _absolute(_meta(tree, "og:url"))
+    if canonical:
+        meta["canonical_url"] = canonical
+    return meta
 
 
-def _text_claims(blocks: list[str], article: Article) -> list[Claim]:
-    claims: list[Claim] = []
-    for block in blocks:
-        for sentence in split_sentences(block):
-            for match in _BARE_URL.finditer(sentence):
-                raw = match.group(0).rstrip(".,;:!?)]}'\"")
-                try:
-                    url, fragment = normalize_url(raw)
-                except InvalidURL:
+def _merge_metadata(article: Article, meta: dict) -> None:
+    """Front matter wins; the page's own metadata fills the gaps."""
+    article.title = article.title or meta.get("title")
+    article.published = article.published or meta.get("published")
+    article.authors = article.authors or meta.get("authors", [])
+    article.canonical_url = article.canonical_url or meta.get("canonical_url")
+
+
+def _base_url(tree: LexborHTMLParser, canonical: str | None) -> str | None:
+    node = tree.css_first("base[href]")
+    href = (node.attributes.get("href") or "").strip() if node is not None else ""
+    if href:
+        try:
+            return normalize_url(href, canonical)[0] if not re.match(r"https?://", href, re.I) else normalize_url(href)[0]
+        except InvalidURL:
+            pass
+    return canonical
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _render_markdown(text: str) -> str:
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return md.render(text)
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
+#: Elements that never nest (void) or close their predecessor implicitly: no depth.
+_NO_DEPTH = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                       "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th", "a", "!doctype"})
+_KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
+
+
+def _guard_depth(html: str) -> str:
+    """Flatten pathologically deep markup (see :data:`MAX_HTML_DEPTH`) to its text, links and paragraphs."""
+    if html.count("<") < MAX_HTML_DEPTH:
+        return html
+    depth = deepest = 0
+    for match in _TAG.finditer(html):
+        name = match.group(2).lower()
+        if name in _NO_DEPTH or match.group(3):
+            continue
+        depth = max(0, depth - 1) if match.group(1) else depth + 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_HTML_DEPTH:
+                return _KEEP_WHEN_FLATTENED.sub(" ", html)
+    return html
+
+
+class _BlockBuilder:
+    """Collects text into blocks while the walk enters and leaves elements."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.parts: list[str] = []
+        self.length = 0
+        self.space = True  # the buffer ends in whitespace (or is empty)
+        self.links: list[LinkSpan] = []
+        self.open_links: list[LinkSpan] = []
+        self.code: list[tuple[int, int]] = []
+        self.code_starts: list[int] = []
+        self.tag = "p"
+        self.lists: list[int] = []
+        self.list_counter = 0
+
+    def text(self, raw: str) -> None:
+        if not raw:
+            return
+        collapsed = " ".join(raw.split())
+        if not collapsed:
+            if not self.space:
+                self._append(" ")
+            return
+        if raw[0].isspace() and not self.space:
+            self._append(" ")
+        self._append(collapsed)
+        if raw[-1].isspace():
+            self._append(" ")
+
+    def _append(self, piece: str) -> None:
+        self.parts.append(piece)
+        self.length += len(piece)
+        self.space = piece.endswith(" ")
+
+    def enter(self, node: LexborNode) -> None:
+        tag = node.tag
+        if tag == "a":
+            href = node.attributes.get("href")
+            if href is not None:
+                self.open_links.append(LinkSpan(self.length, self.length, href, (node.attributes.get("rel") or "").lower(),
+                                                bool(self.code_starts)))
+            return
+        if tag in CODE_TAGS:
+            self.code_starts.append(self.length)
+            return
+        if tag in INLINE_TAGS:
+            return
+        self.flush()
+        if tag in _LIST_TAGS:
+            self.list_counter += 1
+            self.lists.append(self.list_counter)
+        self.tag = tag
+
+    def exit(self, node: LexborNode) -> None:
+        tag = node.tag
+        if tag == "a":
+            if self.open_links and node.attributes.get("href") is not None:
+                span = self.open_links.pop()
+                span.end = self.length
+                self.links.append(span)
+            return
+        if tag in CODE_TAGS:
+            if self.code_starts:
+                self.code.append((self.code_starts.pop(), self.length))
+            return
+        if tag in INLINE_TAGS:
+            return
+        self.flush()
+        if tag in _LIST_TAGS and self.lists:
+            self.lists.pop()
+
+    def flush(self) -> None:
+        text = "".join(self.parts)
+        stripped = text.rstrip()
+        lead = len(text) - len(text.lstrip())
+        if stripped.strip():
+            final = stripped[lead:]
+            links = []
+            for span in self.links:
+                start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
+                links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
+            code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
+            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None))
+        self.parts, self.length, self.space = [], 0, True
+        self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+
+
+def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> list[Block]:
+    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome."""
+    builder = _BlockBuilder()
+    budget = MAX_WALK_NODES
+    for root in roots:
+        stack: list[tuple[LexborNode, bool]] = [(root, False)]
+        while stack:
+            node, leaving = stack.pop()
+            if leaving:
+                builder.exit(node)
+                continue
+            budget -= 1
+            if budget < 0:
+                builder.flush()
+                return builder.blocks
+            tag = node.tag
+            if tag == "-text":
+                builder.text(node.text_content or "")
+                continue
+            if not tag or tag[0] in "-!#" or tag in SKIP_TAGS:
+                continue
+            if chrome_filter and tag not in ("html", "body"):
+                rule = content.chrome_rule(node)
+                if rule is not None:
+                    if trace is not None:
+                        for a in node.css("a[href]"):
+                            trace.append(Rejected(f"chrome:{rule}", a.attributes.get("href"), " ".join((a.text() or "").split())))
+                    builder.text(" ")
                     continue
-                claims.append(Claim(kind="link", url=url, anchor=raw, sentence=sentence, position=len(claims) + 1, fragment=fragment))
-            for attr_sentence, source in attribution.find_attributions(sentence):
-                claims.append(Claim(kind="attribution", source=source, sentence=attr_sentence, position=len(claims) + 1))
+            if tag == "br":
+                builder.flush()
+                continue
+            builder.enter(node)
+            stack.append((node, True))
+            children = list(node.iter(include_text=True))
+            stack.extend((child, False) for child in reversed(children))
+    builder.flush()
+    return builder.blocks
+
+
+def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None) -> list[Block]:
+    body = tree.body
+    if body is None:
+        return []
+    roots = content.main_content(body) if page_mode else [body]
+    blocks = _walk(roots, chrome_filter=True, trace=trace)
+    if page_mode:
+        blocks = _drop_link_lists(blocks, trace)
+    return blocks
+
+
+def _link_share(block: Block) -> float:
+    if not block.text:
+        return 0.0
+    return min(1.0, sum(span.end - span.start for span in block.links) / len(block.text))
+
+
+def _drop_link_lists(blocks: list[Block], trace: list[Rejected] | None) -> list[Block]:
+    """Lists whose items are nearly all link text are related-story lists or tag clouds."""
+    items: dict[int, list[Block]] = {}
+    for block in blocks:
+        if block.list_id is not None:
+            items.setdefault(block.list_id, []).append(block)
+    dropped: set[int] = set()
+    for list_id, members in items.items():
+        linky = sum(1 for b in members if _link_share(b) >= LINK_LIST_DENSITY)
+        if len(members) >= LINK_LIST_MIN_ITEMS and linky >= LINK_LIST_SHARE * len(members):
+            dropped.add(list_id)
+    kept = []
+    for block in blocks:
+        if block.list_id in dropped:
+            if trace is not None:
+                trace.extend(Rejected("link-list", s.href, block.text[s.start:s.end]) for s in block.links)
+            continue
+        kept.append(block)
+    return kept
+
+
+# ---------------------------------------------------------------- plain text
+
+_TEXT_BULLET = re.compile(r"^\s*(?:[•·▪◦‣∙*+\-–—]|\d{1,3}[.)])\s+")
+#: (name, regex on a stripped line): from this line to the end is site chrome.
+TEXT_END_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("explore-more", re.compile(r"^explore more\b", re.I)),
+    ("more-insights", re.compile(r"^more (?:insights|stories|articles|news|from|on|like this|to read|reading)\b", re.I)),
+    ("sign-in", re.compile(r"^(?:sign ?in|log ?in|sign up|create (?:a |your )?(?:free )?account|register)\b", re.I)),
+    ("related", re.compile(r"^(?:related(?: articles| stories| posts| content| reading| coverage)?|recommended(?: for you| reading| stories)?|"
+                           r"you (?:may|might) also like|read next|up next|what to read next|popular (?:now|posts|stories))\s*:?$", re.I)),
+    ("comments", re.compile(r"^(?:\d+\s+)?(?:comments?|leave a (?:reply|comment)|join the (?:discussion|conversation))\s*:?$", re.I)),
+    ("author-box", re.compile(r"^about the authors?\s*:?$", re.I)),
+    ("share", re.compile(r"^share (?:this|on)\b.{0,40}$", re.I)),
+    ("newsletter", re.compile(r"^(?:subscribe to|get (?:our|the) newsletter|sign up for)\b.{0,80}$", re.I)),
+    ("copyright", re.compile(r"^(?:©|copyright\b|all rights reserved)", re.I)),
+)
+#: (name, regex on a stripped line): single lines of chrome in plain text.
+TEXT_LINE_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("label", re.compile(r"^(?:trending|advertisement|sponsored|table of contents|contents|skip to (?:main )?content|"
+                         r"menu|search|share|listen|listen to this article|print|open app)\s*:?$", re.I)),
+    ("reading-time", re.compile(r"\b\d+\s*(?:min(?:ute)?s?)\s+read\b|\b\d+\s+views\b", re.I)),
+    ("summary-label", re.compile(r"^summarized by\b", re.I)),
+)
+_SYMBOLS = re.compile(r"^[\W_]+", re.UNICODE)
+
+
+def _line_rule(line: str, table: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
+    cleaned = _SYMBOLS.sub("", line).strip()
+    for name, regex in table:
+        if regex.search(cleaned):
+            return name
+    return None
+
+
+def _is_headline(line: str) -> bool:
+    words = line.split()
+    if not (MIN_HEADLINE_WORDS <= len(words) <= 30) or len(line) > MAX_HEADLINE_CHARS:
+        return False
+    if line.rstrip().endswith((".", ",", ";")) or _TEXT_BULLET.match(line):
+        return False
+    if _line_rule(line, TEXT_LINE_CHROME) or _line_rule(line, TEXT_END_CHROME):
+        return False
+    return sum(1 for w in words if w[:1].isupper()) >= 2
+
+
+def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> list[Block]:
+    """Blocks of a plain-text article: headline found, chrome lines and trailing chrome dropped."""
+    lines = text.split("\n")
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    start = 0
+    for index in nonblank[:HEADLINE_SCAN_LINES]:
+        line = lines[index].strip()
+        if _is_headline(line):
+            if not article.title:
+                article.title = " ".join(line.split())
+            start = index + 1
+            break
+        if _line_rule(line, TEXT_LINE_CHROME) is None and len(line.split()) > 3:
+            break  # prose before any headline: the text has none
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    seen_prose = False
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block(" ".join(" ".join(paragraph).split()), "p"))
+            paragraph.clear()
+
+    for index in range(start, len(lines)):
+        raw = lines[index]
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        end_rule = _line_rule(line, TEXT_END_CHROME) if len(line) <= 120 else None
+        if end_rule and seen_prose:
+            if trace is not None:
+                trace.append(Rejected(f"text-end:{end_rule}", None, line))
+            break
+        line_rule = _line_rule(line, TEXT_LINE_CHROME)
+        if line_rule and len(line) <= 120:
+            flush()
+            if trace is not None:
+                trace.append(Rejected(f"text-line:{line_rule}", None, line))
+            continue
+        if _TEXT_BULLET.match(raw):
+            flush()
+            blocks.append(Block(" ".join(_TEXT_BULLET.sub("", raw).split()), "li"))
+            continue
+        # Hard-wrapped prose continues a paragraph; otherwise each line is one.
+        if paragraph and not paragraph[-1].rstrip().endswith((".", "!", "?", ":", "”", '"')) and line[:1].islower():
+            paragraph.append(line)
+            continue
+        flush()
+        paragraph.append(line)
+        if len(line.split()) >= 8:
+            seen_prose = True
+    flush()
+    for block in blocks:
+        block.links = [LinkSpan(s, e, url) for s, e, url in _bare_urls(block.text, [])]
+    return blocks
+
+
+def _bare_urls(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """``(start, end, url)`` of URLs written out in ``text`` outside the ``taken`` spans."""
+    found = []
+    for match in _BARE_URL.finditer(text):
+        start, end = match.span()
+        if any(s <= start < e for s, e in taken):
+            continue
+        raw = match.group(0)
+        while raw and raw[-1] in _TRAILING:
+            if raw[-1] == ")" and raw.count("(") >= raw.count(")"):
+                break  # https://en.wikipedia.org/wiki/Foo_(bar) keeps its bracket
+            raw = raw[:-1]
+        if len(raw) < 8:
+            continue
+        found.append((start, start + len(raw), raw if raw.lower().startswith("http") else "https://" + raw))
+    return found
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _sentence_for(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    """The whole sentence (or sentences) that hold ``text[start:end]``."""
+    first = next((s for s, e in spans if s <= start < e), None)
+    last = next((e for s, e in spans if s < max(end, start + 1) <= e), None)
+    if first is None:
+        first = max((s for s, _e in spans if s <= start), default=0)
+    if last is None:
+        last = min((e for _s, e in spans if e >= end), default=len(text))
+    sentence = text[first:last]
+    if len(sentence) > MAX_SENTENCE_CHARS:
+        half = MAX_SENTENCE_CHARS // 2
+        lo = max(first, start - half)
+        hi = min(last, max(end, start) + half)
+        lo = text.rfind(" ", first, lo) + 1 if lo > first else first
+        cut_hi = text.find(" ", hi, last)
+        hi = cut_hi if cut_hi != -1 else last
+        sentence = ("… " if lo > first else "") + text[lo:hi] + (" …" if hi < last else "")
+    return sentence.strip()
+
+
+def _reject_reason(span: LinkSpan, anchor: str, url: str | None, article: Article, base: str | None) -> str | None:
+    href = span.href.strip()
+    if span.in_code:
+        return "in-code"
+    if not href or href.startswith("#"):
+        return "fragment"
+    if set(span.rel.split()) & CHROME_RELS:
+        return "rel:" + next(iter(set(span.rel.split()) & CHROME_RELS))
+    if url is None:
+        scheme = href.split(":", 1)[0].lower() if ":" in href[:12] else ""
+        if scheme and scheme not in ("http", "https"):
+            return f"scheme:{scheme}"
+        return "unresolvable" if base is None else "invalid"
+    if not anchor:
+        return "no-anchor-text"
+    if article.canonical_url and url == article.canonical_url:
+        return "self"
+    for name, pattern in SHARE_LINKS:
+        if pattern.search(url):
+            return name
+    if IMAGE_LINK.search(url.split("?", 1)[0]):
+        return "image"
+    return None
+
+
+def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
+    try:
+        return normalize_url(href, base)
+    except InvalidURL:
+        return None
+
+
+def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
+            page_mode: bool) -> list[Claim]:
+    """Link and attribution claims of the content blocks, in reading order."""
+    claims: list[Claim] = []
+    seen: set[tuple] = set()
+    for block in blocks:
+        text = block.text
+        chrome = next((name for name, regex in BLOCK_CHROME if regex.search(text)), None)
+        if chrome and (len(text) < 160 or _link_share(block) >= 0.3):
+            if trace is not None:
+                trace.extend(Rejected(f"block:{chrome}", s.href, text[s.start:s.end]) for s in block.links)
+            continue
+        if SELF_REFERENCE.search(text):
+            for span in block.links:
+                resolved = _resolve(span.href, base)
+                if resolved and not article.canonical_url:
+                    article.canonical_url = resolved[0]
+                    base = base or resolved[0]
+                if trace is not None:
+                    trace.append(Rejected("linkpost", span.href, text[span.start:span.end]))
+            continue
+        taken = [(s.start, s.end) for s in block.links] + list(block.code)
+        if article.format != "text":
+            bare = _bare_urls(text, taken)
+            links = block.links + [LinkSpan(s, e, url) for s, e, url in bare]
+        else:
+            links = block.links
+        spans = sentence_spans(text)
+        events: list[tuple[int, Claim]] = []
+        for span in links:
+            anchor = " ".join(text[span.start:span.end].split())
+            resolved = _resolve(span.href, base)
+            url, fragment = resolved if resolved else (None, None)
+            if url and not span.href.strip().startswith("#") and article.canonical_url and url == article.canonical_url and fragment:
+                reason = "fragment"
+            else:
+                reason = _reject_reason(span, anchor, url, article, base)
+            if reason:
+                if trace is not None:
+                    trace.append(Rejected(reason, span.href, anchor))
+                continue
+            sentence = _sentence_for(text, spans, span.start, span.end)
+            key = ("link", url, anchor, sentence)
+            if key in seen:
+                continue
+            seen.add(key)
+            events.append((span.start, Claim(kind="link", url=url, anchor=anchor, sentence=sentence, position=0,
+                                             fragment=fragment)))
+        for s, e in spans:
+            sentence = text[s:e]
+            for found in attribution.find_attributions(sentence):
+                at = s + found.start
+                if any(span.start < s + found.end and at < span.end for span in links):
+                    continue  # the source is linked: the link claim covers it
+                key = ("attribution", found.source.lower(), sentence)
+                if key in seen:
+                    continue
+                seen.add(key)
+                events.append((at, Claim(kind="attribution", source=found.source, sentence=_sentence_for(text, spans, s, e),
+                                         position=0)))
+        events.sort(key=lambda item: item[0])
+        for _at, claim in events:
+            claim.position = len(claims) + 1
+            claims.append(claim)
     return claims
+
+
+__all__ = ["extract_file", "extract_document", "Block", "Rejected", "split_fragment"]
