@@ -13,6 +13,7 @@ import asyncio
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Seconds a test may wait for the simulator to start or stop.
 START_TIMEOUT = 10.0
+#: An endless body stops after this many bytes or seconds, whichever first (the server is bounded too).
+ENDLESS_MAX_BYTES = 512 * 1024 * 1024
+ENDLESS_MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -34,6 +38,13 @@ class SiteStats:
     paths: list[str] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    #: Bytes of body written by streaming handlers (endless bodies).
+    streamed: int = 0
+
+    def min_gap(self) -> float:
+        """Smallest gap in seconds between two request starts (inf with fewer than two)."""
+        ordered = sorted(self.starts)
+        return min((b - a for a, b in zip(ordered, ordered[1:])), default=float("inf"))
 
 
 def free_port(host: str) -> int:
@@ -86,11 +97,79 @@ class Site:
 
         return self.route(path, handler)
 
+    def sequence(self, path: str, responses: list[tuple[int, str, dict[str, str]]],
+                 content_type: str = "text/html; charset=utf-8") -> str:
+        """Answer the n-th request with ``responses[n]`` (status, body, headers); the last one repeats."""
+        served = 0
+
+        async def handler(_request: web.Request) -> web.StreamResponse:
+            nonlocal served
+            status, body, headers = responses[min(served, len(responses) - 1)]
+            served += 1
+            return web.Response(body=body.encode(), status=status, headers={"Content-Type": content_type, **headers})
+
+        return self.route(path, handler)
+
+    def endless(self, path: str, content_type: str = "text/html; charset=utf-8", chunk_delay: float = 0.0) -> str:
+        """A 200 whose body never ends (until ENDLESS_MAX_BYTES/SECONDS or the client leaves)."""
+        chunk = b"<p>" + b"more " * 4000 + b"</p>\n"
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(status=200, headers={"Content-Type": content_type})
+            await response.prepare(request)
+            await response.write(b"<html><head><title>Endless</title></head><body>")
+            started = time.monotonic()
+            try:
+                while self.stats.streamed < ENDLESS_MAX_BYTES and time.monotonic() - started < ENDLESS_MAX_SECONDS:
+                    await response.write(chunk)
+                    self.stats.streamed += len(chunk)
+                    await asyncio.sleep(chunk_delay)
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            return response
+
+        return self.route(path, handler)
+
+    def gzip_bomb(self, path: str, size: int = 256 * 1024 * 1024) -> str:
+        """A 200 HTML page whose gzip body inflates to ``size`` bytes (compressed once, cached)."""
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        block = b"\0" * (1024 * 1024)
+        parts = [compressor.compress(b"<html><head><title>Bomb</title></head><body>")]
+        for _ in range(size // len(block)):
+            parts.append(compressor.compress(block))
+        parts.append(compressor.flush())
+        payload = b"".join(parts)
+        assert zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(payload[:64])[:6] == b"<html>"  # it is gzip
+
+        async def handler(_request: web.Request) -> web.StreamResponse:
+            return web.Response(body=payload, status=200,
+                                headers={"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip"})
+
+        return self.route(path, handler)
+
+    def head_refused(self, path: str, body: str = "<html><head><title>Page</title></head><body>Hi</body></html>") -> str:
+        """405 to HEAD, 200 to GET: servers that never implemented HEAD."""
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if request.method == "HEAD":
+                return web.Response(status=405, headers={"Allow": "GET"})
+            return web.Response(text=body, content_type="text/html")
+
+        return self.route(path, handler)
+
+    def catch_all(self, body: str, status: int = 200) -> None:
+        """Answer every path without a route with the same page (``{path}`` is replaced by the path)."""
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return web.Response(text=body.replace("{path}", request.path), status=status, content_type="text/html")
+
+        self.default = handler
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         stats = self.stats
         stats.requests += 1
         stats.active += 1
         stats.peak = max(stats.peak, stats.active)
+        self.web.active += 1
+        self.web.peak = max(self.web.peak, self.web.active)
         stats.paths.append(request.path_qs)
         stats.methods.append(request.method)
         stats.starts.append(time.monotonic())
@@ -101,6 +180,7 @@ class Site:
             return await handler(request)
         finally:
             stats.active -= 1
+            self.web.active -= 1
 
     async def _start(self) -> None:
         app = web.Application()
@@ -122,6 +202,9 @@ class SimWeb:
         self.thread = threading.Thread(target=self.loop.run_forever, name="simweb", daemon=True)
         self.sites: list[Site] = []
         self._next_octet = 2
+        #: Requests in flight across all sites, and the most seen at once (global concurrency).
+        self.active = 0
+        self.peak = 0
 
     def __enter__(self) -> "SimWeb":
         self.thread.start()
@@ -144,6 +227,10 @@ class SimWeb:
         self.run(site._start())
         self.sites.append(site)
         return site
+
+    def closed_port_url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        """A URL on a port where nothing listens (connection refused)."""
+        return f"http://{host}:{free_port(host)}{path}"
 
     def call_soon(self, func: Callable[[], None]) -> None:
         self.loop.call_soon_threadsafe(func)

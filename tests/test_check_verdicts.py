@@ -1,0 +1,348 @@
+"""Every verdict the liveness engine can give, against real loopback servers."""
+
+from __future__ import annotations
+
+import gzip
+import tracemalloc
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from provenance import check
+from provenance.check import CheckOptions, check_urls
+
+FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
+
+PAGE = ("<html><head><title>Study: rivers rise</title></head><body><h1>Rivers rise</h1>"
+        + "<p>Measurements from forty stations show the rise in detail. </p>" * 20 + "</body></html>")
+
+
+def one(url: str, **options) -> check.CheckResult:
+    [result] = check_urls([url], CheckOptions(**{**FAST, **options}))
+    assert result.url == url
+    assert result.reason, "every verdict carries a reason"
+    return result
+
+
+def test_200_is_ok_and_keeps_the_body(sim):
+    site = sim.site()
+    r = one(site.page("/reports/rivers", PAGE))
+    assert (r.verdict, r.status, r.final_url) == ("ok", 200, site.url("/reports/rivers"))
+    assert r.attempts == 1 and r.content_type == "text/html"
+    assert r.body and "forty stations" in r.body
+    assert r.checked_at.endswith("Z") and r.elapsed_ms >= 0
+
+
+@pytest.mark.parametrize("status, word", [(404, "not found"), (410, "gone")])
+def test_404_and_410_are_dead(sim, status, word):
+    site = sim.site()
+    r = one(site.page("/x", "<title>Gone</title>", status=status))
+    assert (r.verdict, r.status) == ("dead", status)
+    assert word in r.reason
+
+
+def test_301_to_a_working_page_is_redirect_with_final_url(sim):
+    site = sim.site()
+    new = site.page("/new/home-of-report", PAGE)
+    r = one(site.redirect("/old/report", new, 301))
+    assert (r.verdict, r.status, r.final_url) == ("redirect", 200, new)
+    assert "moved permanently" in r.reason and r.attempts == 2
+
+
+def test_302_chain_landing_on_a_page_is_ok(sim):
+    a, b = sim.site(), sim.site()
+    end = b.page("/story/final", PAGE)
+    step2 = b.redirect("/story/step2", end, 302)
+    start = a.redirect("/story/start", step2, 307)
+    r = one(start)
+    assert (r.verdict, r.final_url) == ("ok", end)
+    assert "temporary redirect" in r.reason
+    assert a.stats.paths == ["/story/start"] and b.stats.paths[:2] == ["/story/step2", "/story/final"]
+
+
+def test_redirect_loop_is_an_error_not_dead(sim):
+    site = sim.site()
+    site.redirect("/loop/b", site.url("/loop/a"), 302)
+    r = one(site.redirect("/loop/a", site.url("/loop/b"), 302))
+    assert r.verdict == "error" and "redirect loop" in r.reason
+    assert site.stats.requests == 2
+
+
+def test_too_many_redirects_is_an_error(sim):
+    site = sim.site()
+    for i in range(check.MAX_REDIRECTS + 3):
+        site.redirect(f"/hop/{i}", site.url(f"/hop/{i + 1}"), 302)
+    r = one(site.url("/hop/0"))
+    assert r.verdict == "error" and "too many redirects" in r.reason
+    assert site.stats.requests == check.MAX_REDIRECTS + 1
+
+
+def test_deep_url_redirected_to_home_is_soft404(sim):
+    site = sim.site()
+    site.page("/", "<html><head><title>Welcome</title></head><body>Home</body></html>")
+    r = one(site.redirect("/2019/05/the-study", site.url("/"), 301))
+    assert r.verdict == "soft404" and "home page" in r.reason
+    assert r.signature == "redirect-to-home"
+
+
+def test_redirect_to_a_404_like_path_is_soft404(sim):
+    site = sim.site()
+    site.page("/errors/404.html", "<html><head><title>Oops</title></head><body>Hmm</body></html>")
+    r = one(site.redirect("/papers/x", site.url("/errors/404.html"), 302))
+    assert r.verdict == "soft404" and r.signature == "redirect-to-404"
+
+
+def test_redirect_to_login_is_blocked_never_dead(sim):
+    site = sim.site()
+    site.page("/account/login", "<html><head><title>Sign in</title></head><body>form</body></html>")
+    r = one(site.redirect("/members/report", site.url("/account/login?next=/members/report"), 302))
+    assert r.verdict == "blocked" and r.signature == "login-redirect"
+
+
+@pytest.mark.parametrize("body, signature", [
+    ("<html><head><title>Page Not Found | Example News</title></head><body>x</body></html>", "soft404-title"),
+    ("<html><head><title>Example News</title></head><body><h1>Error 404</h1></body></html>", "soft404-heading"),
+    ("<html><head><title>Example</title></head><body><p>Sorry, the page you are looking for "
+     "could not be found.</p></body></html>", "soft404-phrase"),
+])
+def test_200_page_that_says_not_found_is_soft404(sim, body, signature):
+    site = sim.site()
+    r = one(site.page("/news/2020/story", body))
+    assert (r.verdict, r.status, r.signature) == ("soft404", 200, signature)
+
+
+def test_soft404_judged_through_gzip(sim):
+    site = sim.site()
+    payload = gzip.compress(b"<html><head><title>404 - Not Found</title></head><body></body></html>")
+    r = one(site.page("/z/y", payload, headers={"Content-Encoding": "gzip"}))
+    assert r.verdict == "soft404"
+
+
+CATCH_ALL = ("<html><head><title>Example Shop</title></head><body><nav>Home Shop About</nav>"
+             "<p>Welcome to the shop where you can find everything you want and more, every day.</p>"
+             "<p>You asked for {path}.</p></body></html>")
+
+
+def test_catch_all_site_is_soft404_but_its_real_pages_are_ok(sim):
+    site = sim.site()
+    site.catch_all(CATCH_ALL)
+    real = site.page("/blog/real-post", PAGE)
+    missing = site.url("/blog/deleted-post")  # answered by the catch-all
+    other = site.url("/blog/another-deleted")
+    results = {r.url: r for r in check_urls([real, missing, other], CheckOptions(**FAST))}
+    assert results[real].verdict == "ok"
+    assert results[missing].verdict == "soft404" and results[missing].signature == "catch-all"
+    assert results[other].verdict == "soft404"
+    probes = [p for p in site.stats.paths if p not in ("/blog/real-post", "/blog/deleted-post", "/blog/another-deleted")]
+    assert len(probes) == 1 and probes[0].startswith("/blog/"), "one probe per host and directory"
+
+
+def test_a_site_that_404s_the_probe_is_not_catch_all(sim):
+    site = sim.site()
+    urls = [site.page(f"/docs/page{i}", PAGE) for i in range(3)]
+    results = check_urls(urls, CheckOptions(**FAST))
+    assert [r.verdict for r in results] == ["ok"] * 3
+    assert site.stats.requests == 4  # three pages and one probe
+
+
+def test_probe_can_be_turned_off(sim):
+    site = sim.site()
+    r = one(site.page("/docs/p", PAGE), probe_catch_all=False)
+    assert r.verdict == "ok" and site.stats.requests == 1
+
+
+def test_cloudflare_challenge_403_is_blocked(sim):
+    site = sim.site()
+    body = "<html><head><title>Just a moment...</title></head><body><div id='challenge-platform'></div></body></html>"
+    r = one(site.page("/article", body, status=403, headers={"cf-ray": "8abc-AMS", "Server": "cloudflare"}))
+    assert (r.verdict, r.status, r.signature) == ("blocked", 403, "cloudflare-challenge")
+
+
+def test_cloudflare_mitigated_header_is_blocked(sim):
+    site = sim.site()
+    r = one(site.page("/a", "<html></html>", status=403, headers={"cf-mitigated": "challenge"}))
+    assert r.verdict == "blocked" and r.signature == "cloudflare-mitigated"
+
+
+@pytest.mark.parametrize("status", [401, 402, 403, 451, 999])
+def test_refusals_are_blocked_never_dead(sim, status):
+    site = sim.site()
+    r = one(site.page("/p", "<html><title>No</title></html>", status=status))
+    assert (r.verdict, r.status) == ("blocked", status)
+
+
+def test_captcha_page_is_blocked(sim):
+    site = sim.site()
+    r = one(site.page("/p", "<html><head><title>Are you a robot?</title></head><body>captcha</body></html>"))
+    assert r.verdict == "blocked" and r.signature == "captcha-wall"
+
+
+def test_429_with_retry_after_then_success(sim):
+    site = sim.site()
+    url = site.sequence("/busy", [(429, "slow down", {"Retry-After": "1"}), (200, PAGE, {})])
+    r = one(url, retries=2)
+    assert (r.verdict, r.status, r.attempts) == ("ok", 200, 2)
+    starts = site.stats.starts
+    assert len(starts) >= 2 and starts[1] - starts[0] >= 0.9, "Retry-After was honoured"
+
+
+def test_retry_after_beyond_the_cap_stops_retrying(sim):
+    site = sim.site()
+    url = site.sequence("/busy", [(429, "no", {"Retry-After": "3600"}), (200, PAGE, {})])
+    r = one(url, retries=3)
+    assert r.verdict == "error" and r.attempts == 1 and "Retry-After" in r.reason
+
+
+def test_retry_after_http_date():
+    later = datetime.now(timezone.utc) + timedelta(seconds=20)
+    assert 15 <= check._retry_after(format_datetime(later, usegmt=True)) <= 21
+    assert check._retry_after("7") == 7.0
+    assert check._retry_after("soon") is None and check._retry_after(None) is None
+
+
+def test_503_once_then_200_is_ok(sim):
+    site = sim.site()
+    url = site.sequence("/flaky", [(503, "busy", {}), (200, PAGE, {})])
+    r = one(url, retries=2)
+    assert (r.verdict, r.attempts) == ("ok", 2)
+
+
+def test_persistent_5xx_is_error_after_retries(sim, monkeypatch):
+    monkeypatch.setattr(check, "BACKOFF_BASE", 0.01)
+    site = sim.site()
+    r = one(site.page("/down", "oops", status=500), retries=2)
+    assert (r.verdict, r.status, r.attempts) == ("error", 500, 3)
+    assert site.stats.requests == 3
+
+
+def test_page_slower_than_timeout_is_error(sim, monkeypatch):
+    monkeypatch.setattr(check, "BACKOFF_BASE", 0.01)
+    site = sim.site()
+    r = one(site.page("/slow", PAGE, delay=1.5), timeout=0.3, retries=1)
+    assert r.verdict == "error" and "timeout" in r.reason
+    assert r.attempts == 2 and r.elapsed_ms < 2500
+
+
+def test_url_deadline_caps_total_time(sim):
+    site = sim.site()
+    r = one(site.page("/slow", PAGE, delay=2.0), timeout=1.0, retries=5, url_deadline=1.5)
+    assert r.verdict == "error" and r.elapsed_ms < 2500
+
+
+def test_405_to_head_does_not_matter_we_get(sim):
+    site = sim.site()
+    r = one(site.head_refused("/nohead"))
+    assert r.verdict == "ok"
+    assert set(site.stats.methods) == {"GET"}
+
+
+def test_endless_body_is_cut_off(sim):
+    site = sim.site()
+    r = one(site.endless("/stream/forever"))
+    assert r.verdict == "ok" and "cut off" in r.reason
+    assert r.body is not None and len(r.body) <= check.MAX_KEPT_BODY_CHARS
+    assert r.elapsed_ms < 10_000
+
+
+def test_slow_endless_body_is_cut_off_by_time(sim):
+    site = sim.site()
+    r = one(site.endless("/stream/drip", chunk_delay=0.2), timeout=1.0)
+    assert r.verdict == "ok" and "cut off" in r.reason and r.elapsed_ms < 5000
+
+
+def test_gzip_bomb_does_not_grow_memory(sim):
+    site = sim.site()
+    url = site.gzip_bomb("/bomb", size=256 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        r = one(url)
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.verdict == "ok" and "cut off" in r.reason
+    assert peak < 40 * 1024 * 1024, f"peak {peak} bytes"
+
+
+def test_pdf_judged_by_status_without_reading(sim):
+    site = sim.site()
+    pdf = b"%PDF-1.7\n" + b"0" * (5 * 1024 * 1024)
+    r = one(site.page("/paper.pdf", pdf, content_type="application/pdf"))
+    assert (r.verdict, r.status, r.content_type) == ("ok", 200, "application/pdf")
+    assert r.body is None
+
+
+def test_refused_port_is_error(sim):
+    r = one(sim.closed_port_url("/x"))
+    assert r.verdict == "error" and "refused" in r.reason
+
+
+def test_loopback_refused_without_allow_private(sim):
+    site = sim.site()
+    r = one(site.page("/p", PAGE), allow_private=False)
+    assert r.verdict == "unchecked" and "address policy" in r.reason
+    assert site.stats.requests == 0
+
+
+async def _fake_dns(name: str) -> list[str]:
+    table = {"intranet.test": ["10.1.2.3"], "mixed.test": ["93.184.216.34", "192.168.0.9"]}
+    if name in table:
+        return table[name]
+    raise OSError(-2, "Name or service not known")
+
+
+@pytest.mark.parametrize("name", ["intranet.test", "mixed.test"])
+def test_name_resolving_to_private_address_refused(name):
+    r = one(f"http://{name}/x", allow_private=False, resolver=_fake_dns)
+    assert r.verdict == "unchecked" and "address policy" in r.reason
+
+
+def test_redirect_hop_to_private_address_refused(sim):
+    site = sim.site()
+    url = site.redirect("/out", "http://intranet.test/secret", 302)
+    r = one(url, allow_private=False, allowed_networks=("127.0.0.0/8",), resolver=_fake_dns)
+    assert r.verdict == "unchecked" and "address policy" in r.reason and "10.1.2.3" in r.reason
+
+
+def test_unknown_domain_is_dead_when_the_network_works():
+    r = one("http://no-such-name.test/page", offline=False, resolver=_fake_dns)
+    assert r.verdict == "dead" and "does not resolve" in r.reason
+
+
+def test_offline_never_dead_and_no_lookup(monkeypatch):
+    def no_dns(*_a, **_k):
+        raise AssertionError("offline runs must not resolve names")
+
+    monkeypatch.setattr(check.socket, "getaddrinfo", no_dns)
+    results = check_urls(["https://example.org/a", "https://example.com/b"], CheckOptions(offline=True))
+    assert [r.verdict for r in results] == ["unchecked", "unchecked"]
+    assert all("offline" in r.reason for r in results)
+
+
+def test_offline_detected_when_names_fail(monkeypatch):
+    monkeypatch.setattr(check, "network_available", lambda *a, **k: False)
+    [r] = check_urls(["https://surely-not-resolvable.invalid/x"], CheckOptions())
+    assert r.verdict == "unchecked" and "offline" in r.reason
+
+
+def test_each_url_checked_once(sim):
+    site = sim.site()
+    url = site.page("/once", PAGE)
+    seen = []
+    results = check_urls([url, url, url], CheckOptions(**FAST, probe_catch_all=False), seen.append)
+    assert len(results) == 1 and len(seen) == 1
+    assert site.stats.requests == 1
+
+
+def test_worker_processes_give_the_same_verdicts(sim):
+    sites = [sim.site() for _ in range(3)]
+    urls = []
+    for site in sites:
+        urls += [site.page(f"/w/p{i}", PAGE) for i in range(4)]
+        urls.append(site.page("/w/gone", "x", status=404))
+    seen = []
+    results = check_urls(urls, CheckOptions(**FAST, workers=2), seen.append)
+    assert [r.url for r in results] == urls
+    assert sorted(r.url for r in seen) == sorted(urls)
+    assert [r.verdict for r in results].count("ok") == 12
+    assert [r.verdict for r in results].count("dead") == 3
