@@ -94,6 +94,7 @@ class AuditOptions:
     lock_wait: float = store.LOCK_WAIT
     #: The run's notion of "now" (tests inject a simulated clock).
     clock: Callable[[], datetime] = utc_now
+    article_batch: int = ARTICLE_BATCH
     check_batch: int = CHECK_BATCH
     snapshot_batch: int = SNAPSHOT_BATCH
 
@@ -240,7 +241,7 @@ class _Run:
                     present.append(name)
                 except InputError as exc:
                     self._skip(str(exc), name)
-                if len(pending) >= ARTICLE_BATCH:
+                if len(pending) >= max(1, self.options.article_batch):
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)

@@ -187,7 +187,8 @@ def check_database_file(path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is corrupt or unreadable ({exc}); refusing to touch it") from exc
     if problem != "ok":
-        raise StoreError(f"{path} is corrupt ({problem}); refusing to touch it")
+        detail = " ".join(str(problem).replace("*** in database main ***", "").split())[:200]
+        raise StoreError(f"{path} is corrupt ({detail}); refusing to touch it")
     if names and app_id == 0 and not names & set(TABLES):
         raise StoreError(f"{path} is a database of another program; refusing to touch it")
 

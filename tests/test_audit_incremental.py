@@ -24,7 +24,9 @@ PAGE = (f"<html><head><title>Budget</title></head><body><article><p>{CLAIM} in M
         "</article></body></html>")
 CHANGED = ("<html><head><title>Budget</title></head><body><article><p>Our weekly newsletter covers sport, weather "
            "and local events, with recipes from readers, a crossword, letters to the editor, photographs of the "
-           "harbour at dawn and interviews with shop owners about parking in the old town.</p></article></body></html>")
+           "harbour at dawn and interviews with shop owners about parking in the old town.</p><p>Subscribers also receive "
+           "seasonal gardening tips, cinema listings, school holiday dates, ferry timetables, museum exhibitions and "
+           "a monthly column about walking trails along the northern cliffs.</p></article></body></html>")
 
 
 class Clock:
@@ -50,6 +52,15 @@ def options(tmp_path: Path, fw: FakeWayback, clock: Clock, **kw) -> AuditOptions
     return AuditOptions(db_path=tmp_path / "db" / "p.db", reports_dir=tmp_path / "reports",
                         check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False),
                         wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=5), clock=clock, **kw)
+
+
+#: Paths the tests serve; the checker may also probe a random path per host (soft-404 detection).
+SERVED = {"/a", "/b", "/c", "/d", "/gone"}
+
+
+def fetched(site, since: int = 0) -> list[str]:
+    """Sorted cited paths the simulator was asked for since request number ``since``."""
+    return sorted(p for p in site.stats.paths[since:] if p in SERVED)
 
 
 def verdicts(result) -> dict[str, str]:
@@ -78,7 +89,7 @@ def test_second_run_sends_no_request_and_keeps_verdicts(world, tmp_path):
     clock = Clock()
     one = run_audit([docs], options(tmp_path, fw, clock))
     assert verdicts(one) == {urls["a"]: "ok", urls["b"]: "ok", urls["c"]: "ok", urls["gone"]: "dead"}
-    assert sorted(site.stats.paths) == ["/a", "/b", "/c", "/gone"]  # one request per distinct URL
+    assert fetched(site) == ["/a", "/b", "/c", "/gone"]  # one request per distinct URL
     lookups = fw.calls.cdx + fw.calls.available
     assert lookups >= 4
     data = one.to_dict()
@@ -113,7 +124,7 @@ def test_changed_article_only_checks_its_new_urls(world, sim, tmp_path):
     clock.advance(hours=2)
     before = len(site.stats.paths)
     result = run_audit([docs], options(tmp_path, fw, clock))
-    assert site.stats.paths[before:] == ["/d"]
+    assert fetched(site, before) == ["/d"]
     run = result.to_dict()["run"]
     assert run["articles_extracted"] == 1 and run["articles_unchanged"] == 1 and run["urls_checked"] == 1
     assert verdicts(result)[new] == "ok"
@@ -152,27 +163,27 @@ def test_recheck_after_force_and_failing_links_sooner(world, tmp_path):
     clock.advance(hours=7)  # past 6h: only the failing link is due
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock))
-    assert site.stats.paths[before:] == ["/gone"]
+    assert fetched(site, before) == ["/gone"]
     clock.advance(hours=3)  # 10h: nothing due (the failing link was checked 3h ago)
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock))
-    assert site.stats.paths[before:] == []
+    assert fetched(site, before) == []
     clock.advance(hours=15)  # 25h after the first run: working links are due again (and the failing one)
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock))
-    assert sorted(site.stats.paths[before:]) == ["/a", "/b", "/c", "/gone"]
+    assert fetched(site, before) == ["/a", "/b", "/c", "/gone"]
     clock.advance(hours=6, minutes=1)
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock, recheck_after="1d,1d"))
-    assert site.stats.paths[before:] == []
+    assert fetched(site, before) == []
     clock.advance(minutes=1)
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock, force=True))
-    assert sorted(site.stats.paths[before:]) == ["/a", "/b", "/c", "/gone"]
+    assert fetched(site, before) == ["/a", "/b", "/c", "/gone"]
     clock.advance(minutes=1)
     before = len(site.stats.paths)
     run_audit([docs], options(tmp_path, fw, clock, recheck_after="30s"))
-    assert sorted(site.stats.paths[before:]) == ["/a", "/b", "/c", "/gone"]
+    assert fetched(site, before) == ["/a", "/b", "/c", "/gone"]
 
 
 def test_drift_judged_stored_and_new_drift_counted(world, tmp_path):
@@ -213,7 +224,7 @@ def test_failed_wayback_lookup_is_retried_next_run(world, tmp_path):
     fw.behaviour.clear()
     clock.advance(hours=1)
     result = run_audit([docs], options(tmp_path, fw, clock))
-    assert result.to_dict()["run"]["snapshot_lookups"] == 5
+    assert result.to_dict()["run"]["snapshot_lookups"] == 4  # one per (url, date)
     assert {r["outcome"] for r in db.query("select outcome from snapshots")} == {"found", "none"}
 
 
