@@ -1,0 +1,64 @@
+"""Politeness proven from the server's side: what the simulated hosts actually saw."""
+
+from __future__ import annotations
+
+from provenance import check
+from provenance.check import CheckOptions, check_urls
+
+PAGE = "<html><head><title>Fine page</title></head><body><p>Plenty of text here.</p></body></html>"
+#: Server-side clocks see request starts a little jittered by the loopback and the event loops.
+GAP_TOLERANCE = 0.01
+
+
+def test_host_concurrency_is_obeyed_and_used(sim):
+    site = sim.site()
+    urls = [site.page(f"/c/{i}", PAGE, delay=0.15) for i in range(18)]
+    results = check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=3, host_interval=0.0,
+                                            probe_catch_all=False))
+    assert {r.verdict for r in results} == {"ok"}
+    assert site.stats.requests == 18
+    assert site.stats.peak == 3, "never more than --host-concurrency at once, and the limit is used"
+
+
+def test_host_interval_is_obeyed(sim):
+    site = sim.site()
+    urls = [site.page(f"/i/{i}", PAGE) for i in range(10)]
+    check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=10, host_interval=0.08,
+                                  probe_catch_all=False))
+    assert site.stats.requests == 10
+    assert site.stats.min_gap() >= 0.08 - GAP_TOLERANCE
+    starts = sorted(site.stats.starts)
+    assert starts[-1] - starts[0] >= 9 * 0.08 - GAP_TOLERANCE
+
+
+def test_limits_are_per_host_and_global_concurrency_holds(sim):
+    sites = [sim.site() for _ in range(4)]
+    urls = [s.page(f"/g/{i}", PAGE, delay=0.2) for s in sites for i in range(5)]
+    check_urls(urls, CheckOptions(allow_private=True, retries=0, concurrency=3, host_concurrency=2,
+                                  host_interval=0.0, probe_catch_all=False))
+    assert all(s.stats.peak <= 2 for s in sites)
+    assert sim.peak <= 3
+
+
+def test_both_limits_together_with_a_probe(sim):
+    site = sim.site()
+    urls = [site.page(f"/docs/{i}", PAGE, delay=0.05) for i in range(12)]
+    check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=2, host_interval=0.04))
+    assert site.stats.requests == 13  # twelve pages and one catch-all probe, which obeys the limits too
+    assert site.stats.peak <= 2
+    assert site.stats.min_gap() >= 0.04 - GAP_TOLERANCE
+
+
+def test_429_slows_the_host_for_the_rest_of_the_run(sim, monkeypatch):
+    monkeypatch.setattr(check, "SLOWED_INTERVAL", 0.3)
+    site = sim.site()
+    first = site.sequence("/r/0", [(429, "slow down", {"Retry-After": "1"}), (200, PAGE, {})])
+    rest = [site.page(f"/r/{i}", PAGE) for i in range(1, 5)]
+    results = check_urls([first] + rest, CheckOptions(allow_private=True, retries=1, host_concurrency=1,
+                                                      host_interval=0.0, probe_catch_all=False))
+    assert {r.verdict for r in results} == {"ok"}
+    starts = sorted(site.stats.starts)
+    assert len(starts) == 6
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert gaps[0] >= 0.9, "the pause asked for by Retry-After"
+    assert min(gaps[1:]) >= 0.3 - GAP_TOLERANCE, "and slower afterwards"

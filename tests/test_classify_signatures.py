@@ -1,0 +1,87 @@
+"""The signature table and the pure judgement rules (no network needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance import classify
+from provenance.classify import Observation, judge
+
+URL = "https://news.example/2021/03/story"
+
+
+def obs(status=200, text="", headers=None, final=URL, hops=()):
+    return Observation(url=URL, final_url=final, status=status, headers=headers or {}, text=text, hops=tuple(hops))
+
+
+def test_signature_names_are_unique_and_verdicts_valid():
+    names = [s.name for s in classify.SIGNATURES]
+    assert len(names) == len(set(names))
+    assert {s.verdict for s in classify.SIGNATURES} <= {"soft404", "blocked"}
+    assert all(s.reason for s in classify.SIGNATURES)
+
+
+@pytest.mark.parametrize("title", ["Page not found", "404 Not Found", "Error 404 | Site", "404",
+                                   "This page no longer exists", "Article does not exist"])
+def test_not_found_titles_are_soft404(title):
+    assert judge(obs(text=f"<html><head><title>{title}</title></head></html>")).verdict == "soft404"
+
+
+@pytest.mark.parametrize("title", ["404 Media: a story about surveillance", "How we found the river",
+                                   "Report 2404: water levels"])
+def test_ordinary_titles_are_ok(title):
+    assert judge(obs(text=f"<html><head><title>{title}</title></head><body>text</body></html>")).verdict == "ok"
+
+
+def test_not_found_wording_on_a_404_is_still_dead_not_soft404():
+    assert judge(obs(status=404, text="<title>Page not found</title>")).verdict == "dead"
+
+
+@pytest.mark.parametrize("status, headers, text, name", [
+    (403, {"cf-mitigated": "challenge"}, "", "cloudflare-mitigated"),
+    (503, {"cf-ray": "1"}, "<title>Just a moment...</title>", "cloudflare-challenge"),
+    (403, {"server": "cloudflare"}, "", "cloudflare-block"),
+    (999, {}, "", "linkedin-999"),
+    (403, {"x-datadome": "protected"}, "", "datadome"),
+    (429, {}, "<div id='px-captcha'></div>", "perimeterx"),
+    (403, {}, "<h1>Access Denied</h1> Reference #18.abc", "akamai-denied"),
+    (405, {}, "<div class='g-recaptcha'></div>", "captcha-widget"),
+])
+def test_bot_walls_are_blocked_with_their_name(status, headers, text, name):
+    j = judge(obs(status=status, headers=headers, text=text))
+    assert (j.verdict, j.signature) == ("blocked", name)
+
+
+def test_a_recaptcha_on_a_normal_200_page_is_not_a_wall():
+    assert judge(obs(text="<title>Contact us</title><div class='g-recaptcha'></div>")).verdict == "ok"
+
+
+def test_redirect_rules():
+    home = "https://www.news.example/"
+    assert judge(obs(final=home, hops=[(301, home)])).signature == "redirect-to-home"
+    login = "https://news.example/users/sign_in?return_to=x"
+    assert judge(obs(final=login, hops=[(302, login)])).verdict == "blocked"
+    moved = "https://news.example/2021/03/story-renamed"
+    assert judge(obs(final=moved, hops=[(301, moved)])).verdict == "redirect"
+    assert judge(obs(final=moved, hops=[(302, moved)])).verdict == "ok"
+    assert judge(obs(final=moved, hops=[(301, moved), (302, moved)])).verdict == "ok"
+    # The home page redirecting to the home page is not a soft 404.
+    assert not classify.redirected_home(Observation(url="https://news.example/", final_url=home, status=200,
+                                                    hops=((301, home),)))
+
+
+def test_status_table():
+    assert classify.verdict_for_status(204)[0] == "ok"
+    assert classify.verdict_for_status(451)[0] == "blocked"
+    assert classify.verdict_for_status(429)[0] == "error"
+    assert classify.verdict_for_status(502)[0] == "error"
+    assert classify.verdict_for_status(400)[0] == "error"
+
+
+def test_fingerprints_ignore_the_echoed_path():
+    template = "<html><body><p>Welcome to the shop, find everything you want here today.</p><p>You asked for {}</p>"
+    a = classify.fingerprint(template.format("/blog/zzqxv"), ("blog", "zzqxv"))
+    b = classify.fingerprint(template.format("/blog/old-post"), ("blog", "old", "post"))
+    assert classify.similarity(a, b) >= classify.CATCH_ALL_SIMILARITY
+    other = classify.fingerprint("<p>An entirely different article about rivers, rain and the sea level.</p>")
+    assert classify.similarity(a, other) < 0.2
