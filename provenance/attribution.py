@@ -88,6 +88,10 @@ class Attribution:
     pattern: str
     start: int
     end: int
+    #: The whole phrase that named the source ("the Washington Post said"):
+    #: a link over any of it means the attribution is already cited.
+    phrase_start: int = 0
+    phrase_end: int = 0
 
 
 def _clean_name(raw: str) -> str:
@@ -129,7 +133,8 @@ def find_attributions(sentence: str) -> list[Attribution]:
                     continue
                 if not pattern.anonymous and not re.search(r"[A-Z]", name):
                     continue
-                found.append(Attribution(source=name, pattern=pattern.name, start=at, end=at + len(name)))
+                found.append(Attribution(source=name, pattern=pattern.name, start=at, end=at + len(name),
+                                         phrase_start=match.start(), phrase_end=match.end()))
             taken.append((start, end))
     found.sort(key=lambda a: a.start)
     unique: list[Attribution] = []

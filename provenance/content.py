@@ -4,7 +4,7 @@ On typical news and blog pages only 10-20% of anchors sit in the article
 text; the rest are menus, related stories, tag clouds, comment widgets,
 share bars and footers, some of them inside ``<article>``. Two layers:
 
-1. :func:`main_content` picks the region with a readability-style score
+1. :func:`main_region` picks the region with a readability-style score
    (paragraph text and commas, class/id hints, minus link density) on the
    selectolax tree. ``docs/extraction.md`` says why this and not trafilatura.
 2. :func:`is_chrome` rejects chrome *inside* that region by tag, ARIA role
@@ -53,7 +53,16 @@ CONTENT_TOKENS: frozenset[str] = frozenset({"article", "body", "content", "entry
 #: ("article-body has-more-links" is the article).
 WEAK_TOKENS: frozenset[str] = frozenset({"more", "links", "meta", "print", "caption", "credit", "follow", "about",
                                          "profile", "partner", "commercial", "teaser", "utility", "skip", "rail",
-                                         "banner", "text", "sr", "toc", "bio"})
+                                         "banner", "text", "sr", "toc", "bio", "tag", "tags", "category", "categories",
+                                         "topics", "ad"})
+#: (prefix, rule): run-together class words ("jp-relatedposts", "sharedaddy", "socialicons").
+CHROME_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("related", "related"), ("recommend", "related"), ("trending", "related"), ("outbrain", "related"),
+    ("taboola", "related"), ("share", "share"), ("social", "share"), ("newsletter", "newsletter"),
+    ("subscri", "newsletter"), ("sidebar", "site-chrome"), ("footer", "site-chrome"), ("breadcrumb", "navigation"),
+    ("navbar", "navigation"), ("widget", "site-chrome"), ("sponsor", "advertising"), ("advert", "advertising"),
+    ("disqus", "comments"), ("commentlist", "comments"), ("comments", "comments"),
+)
 _SPLIT_TOKENS = re.compile(r"[^a-z0-9]+")
 
 #: Readability-style class/id weights.
@@ -105,17 +114,15 @@ def chrome_rule(node: LexborNode) -> str | None:
         rule = _TOKEN_TO_RULE.get(token)
         if rule and not (content and token in WEAK_TOKENS):
             return rule
+        if rule is None and len(token) > 5:
+            for prefix, name in CHROME_PREFIXES:
+                if token.startswith(prefix):
+                    return name
     return None
 
 
 def is_chrome(node: LexborNode) -> bool:
     return chrome_rule(node) is not None
-
-
-@dataclass
-class _Score:
-    node: LexborNode
-    score: float
 
 
 def _class_weight(node: LexborNode) -> float:
@@ -134,111 +141,94 @@ def _class_weight(node: LexborNode) -> float:
 _TAG_BASE = {"div": 5, "article": 10, "main": 5, "section": 3, "pre": 3, "td": 3, "blockquote": 3, "address": -3,
              "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5,
              "h4": -5, "h5": -5, "h6": -5, "th": -5}
+#: Blocks whose own element is a paragraph-like tag give their score to its parent first.
+_PARAGRAPH_TAGS = frozenset({"p", "li", "td", "th", "blockquote", "dd", "dt", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6"})
 
 
-def _text_len(node: LexborNode) -> int:
-    return len(" ".join((node.text(deep=True) or "").split()))
+@dataclass
+class TextBlock:
+    """What scoring needs of a block: its text length, linked characters and element path."""
+
+    length: int
+    linked: int
+    commas: int
+    #: mem_ids of the block-level elements from <body> down to the block's own element.
+    path: tuple[int, ...]
 
 
-def link_density(node: LexborNode) -> float:
-    total = _text_len(node)
-    if not total:
-        return 0.0
-    linked = sum(_text_len(a) for a in node.css("a"))
-    return min(1.0, linked / total)
+def main_region(blocks: list[TextBlock], nodes: dict[int, LexborNode], body_id: int) -> set[int] | None:
+    """mem_ids of the element(s) that hold the article's main text; None means "all of it".
 
-
-def _inside_chrome(node: LexborNode, stop: LexborNode) -> bool:
-    current = node.parent
-    while current is not None and current.mem_id != stop.mem_id:
-        if current.tag in CHROME_TAGS:
-            return True
-        attrs = current.attributes
-        if attrs and (attrs.get("role") or "").lower() in CHROME_ROLES:
-            return True
-        current = current.parent
-    return False
-
-
-def main_content(body: LexborNode) -> list[LexborNode]:
-    """The nodes that hold the article's main text, in document order.
-
-    Readability's scheme: every paragraph scores 1 + commas + length/100
-    (capped) into its parent and, decreasing, grandparents; a node's score
-    starts from its tag and class/id hints and is scaled by (1 - link
-    density). The best node wins and siblings that score close to it join.
-    Returns ``[body]`` when nothing scores: a short fragment is all content.
+    Readability's scheme on our blocks: every block of at least
+    :data:`MIN_PARAGRAPH_CHARS` scores 1 + commas + length/100 (capped) into
+    its element (its parent, for a <p>) and, decreasing, the ancestors above;
+    a candidate starts from its tag and class/id hints and is scaled by
+    (1 - link density). The best candidate wins, climbs to an ancestor that
+    gathers more, and siblings that score close to it join. Text directly in
+    a <div> between <br>s counts like paragraphs, as on older sites.
     """
-    scores: dict[int, _Score] = {}
-    paragraphs = body.css(SCORED_TAGS)[:MAX_SCORED_PARAGRAPHS]
-    for para in paragraphs:
-        text = " ".join((para.text(deep=True) or "").split())
-        if len(text) < MIN_PARAGRAPH_CHARS:
+    scores: dict[int, float] = {}
+    total: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    for block in blocks[:MAX_SCORED_PARAGRAPHS]:
+        for anc in block.path:
+            total[anc] = total.get(anc, 0) + block.length
+            linked[anc] = linked.get(anc, 0) + block.linked
+        if block.length < MIN_PARAGRAPH_CHARS or not block.path:
             continue
-        if para.tag == "li" and para.css_first("p") is not None:
-            continue  # its <p> children score instead
-        if _inside_chrome(para, body):
-            continue
-        value = 1 + text.count(",") + min(len(text) // 100, 3)
-        ancestor = para.parent
-        for level in range(SCORE_ANCESTOR_LEVELS):
-            if ancestor is None or ancestor.tag in ("html", "#document"):
+        own = nodes.get(block.path[-1])
+        path = block.path[:-1] if own is not None and own.tag in _PARAGRAPH_TAGS else block.path
+        value = 1 + block.commas + min(block.length // 100, 3)
+        for level, anc in enumerate(reversed(path)):
+            if level >= SCORE_ANCESTOR_LEVELS or anc == body_id:
                 break
-            entry = scores.get(ancestor.mem_id)
-            if entry is None:
-                entry = _Score(ancestor, _TAG_BASE.get(ancestor.tag, 0) + _class_weight(ancestor))
-                scores[ancestor.mem_id] = entry
-            entry.score += value / (1 if level == 0 else level * 2 if level == 1 else level + 1)
-            ancestor = ancestor.parent
+            if anc not in scores:
+                node = nodes[anc]
+                scores[anc] = _TAG_BASE.get(node.tag, 0) + _class_weight(node)
+            scores[anc] += value / (1, 2, 3, 4)[min(level, 3)]
     if not scores:
-        return [body]
-    for entry in scores.values():
-        entry.score *= 1 - link_density(entry.node)
-    top = max(scores.values(), key=lambda e: e.score)
-    if top.score < MIN_TOP_SCORE:
-        return [body]
-    top_node = _climb(top, scores, body)
-    parent = top_node.parent
-    if parent is None or top_node.mem_id == body.mem_id:
-        return [top_node]
-    threshold = max(MIN_TOP_SCORE, scores.get(top_node.mem_id, top).score * SIBLING_SCORE_SHARE)
-    chosen: list[LexborNode] = []
-    sibling = parent.child
+        return None
+    final = {k: v * (1 - min(1.0, linked.get(k, 0) / max(1, total.get(k, 1)))) for k, v in scores.items()}
+    top = max(final, key=final.__getitem__)
+    if final[top] < MIN_TOP_SCORE:
+        return None
+    top = _climb(top, final, nodes, body_id)
+    node = nodes[top]
+    parent = node.parent
+    if parent is None:
+        return {top}
+    threshold = max(MIN_TOP_SCORE, final[top] * SIBLING_SCORE_SHARE)
+    chosen = {top}
+    sibling = parent.child if parent is not None else None
     while sibling is not None:
-        if sibling.mem_id == top_node.mem_id:
-            chosen.append(sibling)
-        elif sibling.is_element_node and not is_chrome(sibling):
-            entry = scores.get(sibling.mem_id)
-            if entry is not None and entry.score >= threshold:
-                chosen.append(sibling)
-            elif sibling.tag == "p" or (sibling.tag in ("h2", "h3", "h4", "blockquote", "ul", "ol", "figure")
-                                        and chosen and chosen[-1].mem_id == top_node.mem_id):
-                text_len = _text_len(sibling)
-                density = link_density(sibling)
-                if (text_len > 80 and density < 0.25) or (0 < text_len <= 80 and density == 0):
-                    chosen.append(sibling)
+        sid = sibling.mem_id
+        if sid != top and sid in total and sibling.is_element_node:
+            density = linked.get(sid, 0) / max(1, total[sid])
+            if final.get(sid, float("-inf")) >= threshold:
+                chosen.add(sid)
+            elif sibling.tag in _PARAGRAPH_TAGS or sibling.tag in ("ul", "ol", "figure", "table"):
+                length = total[sid]
+                if (length > 80 and density < 0.25) or (0 < length <= 80 and density == 0):
+                    chosen.add(sid)
         sibling = sibling.next
-    return chosen or [top_node]
+    return chosen
 
 
-def _climb(top: _Score, scores: dict[int, _Score], body: LexborNode) -> LexborNode:
-    """Move up from the best node while its ancestors keep most of its score.
+def _climb(top: int, final: dict[int, float], nodes: dict[int, LexborNode], body_id: int) -> int:
+    """Move up from the best node while an ancestor gathers more of the text.
 
-    Articles split into several sections (``<div>`` per section, headings
-    between) score each section separately; their common ancestor is the
-    article, and it scores close to the best section once the sections add up.
+    Articles split into several sections (a ``<div>`` per section, headings
+    between) score each section on its own; their common ancestor is the
+    article, and it outscores the best section once the sections add up.
     """
-    node = top.node
-    best = top.score
-    current = node.parent
-    while current is not None and current.mem_id != body.mem_id and current.tag != "html":
-        entry = scores.get(current.mem_id)
-        if entry is None:
-            current = current.parent
-            continue
-        if entry.score < best / 3:
-            break
-        if entry.score > best:
-            return current
+    best = final[top]
+    current = nodes[top].parent
+    while current is not None and current.mem_id != body_id:
+        score = final.get(current.mem_id)
+        if score is not None:
+            if score < best / 3:
+                break
+            if score > best:
+                return current.mem_id
         current = current.parent
-    return node
+    return top

@@ -103,6 +103,7 @@ BLOCK_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("share", re.compile(r"^(?:share (?:this|on|via)|share$|follow us|follow (?:@|on)|tweet this|email this|print this)", re.I)),
     ("advertisement", re.compile(r"^(?:advertisement|sponsored|paid content|ad)\s*$", re.I)),
     ("credit", re.compile(r"^(?:photo|image|illustration|video)(?: by| credit|:)", re.I)),
+    ("tags", re.compile(r"^(?:filed under|tagged(?: with)?|tags|topics|categories|posted in|more about)\s*:", re.I)),
 )
 #: Block text that says the article lives elsewhere: its link is the canonical URL.
 SELF_REFERENCE = re.compile(r"this is a linkpost for|originally (?:published|appeared|posted) (?:at|on|in|by)|"
@@ -141,6 +142,8 @@ class Block:
     code: list[tuple[int, int]] = field(default_factory=list)
     #: Id of the innermost list (<ul>/<ol>) the block is an item of.
     list_id: int | None = None
+    #: mem_ids of the block-level elements from <body> down to this block (for main-content scoring).
+    path: tuple[int, ...] = ()
 
 
 @dataclass
@@ -330,6 +333,11 @@ def _html_metadata(tree: LexborHTMLParser) -> dict:
             authors = _names(item.get("author"))
             if authors:
                 break
+    if not authors:
+        for node in tree.css('[rel="author"], [itemprop="author"], .byline .author, .author .fn, .byline a')[:10]:
+            for name in _names(" ".join((node.text() or "").split())):
+                if name not in authors and len(name.split()) <= 6:
+                    authors.append(name)
     if authors:
         meta["authors"] = authors
     canonical = None
@@ -408,6 +416,9 @@ class _BlockBuilder:
         self.tag = "p"
         self.lists: list[int] = []
         self.list_counter = 0
+        self.path: list[int] = []
+        #: Block-level elements seen, by mem_id (main-content scoring reads their tags and classes).
+        self.nodes: dict[int, LexborNode] = {}
 
     def text(self, raw: str) -> None:
         if not raw:
@@ -446,6 +457,8 @@ class _BlockBuilder:
             self.list_counter += 1
             self.lists.append(self.list_counter)
         self.tag = tag
+        self.path.append(node.mem_id)
+        self.nodes[node.mem_id] = node
 
     def exit(self, node: LexborNode) -> None:
         tag = node.tag
@@ -464,6 +477,9 @@ class _BlockBuilder:
         self.flush()
         if tag in _LIST_TAGS and self.lists:
             self.lists.pop()
+        if self.path:
+            self.path.pop()
+        self.tag = self.nodes[self.path[-1]].tag if self.path else "p"
 
     def flush(self) -> None:
         text = "".join(self.parts)
@@ -476,12 +492,12 @@ class _BlockBuilder:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
-            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None))
+            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path)))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
 
-def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> list[Block]:
+def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> _BlockBuilder:
     """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome."""
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
@@ -495,7 +511,7 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             budget -= 1
             if budget < 0:
                 builder.flush()
-                return builder.blocks
+                return builder
             tag = node.tag
             if tag == "-text":
                 builder.text(node.text_content or "")
@@ -518,18 +534,30 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             children = list(node.iter(include_text=True))
             stack.extend((child, False) for child in reversed(children))
     builder.flush()
-    return builder.blocks
+    return builder
 
 
 def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None) -> list[Block]:
+    """Content blocks: chrome skipped, and on a full page only the main-text region kept."""
     body = tree.body
     if body is None:
         return []
-    roots = content.main_content(body) if page_mode else [body]
-    blocks = _walk(roots, chrome_filter=True, trace=trace)
-    if page_mode:
-        blocks = _drop_link_lists(blocks, trace)
-    return blocks
+    builder = _walk([body], chrome_filter=True, trace=trace)
+    blocks = builder.blocks
+    if not page_mode:
+        return blocks
+    scored = [content.TextBlock(len(b.text), sum(s.end - s.start for s in b.links), b.text.count(","), b.path)
+              for b in blocks]
+    region = content.main_region(scored, builder.nodes, body.mem_id)
+    if region is not None:
+        kept = []
+        for block in blocks:
+            if region.intersection(block.path):
+                kept.append(block)
+            elif trace is not None:
+                trace.extend(Rejected("outside-main-content", s.href, block.text[s.start:s.end]) for s in block.links)
+        blocks = kept
+    return _drop_link_lists(blocks, trace)
 
 
 def _link_share(block: Block) -> float:
@@ -787,7 +815,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             sentence = text[s:e]
             for found in attribution.find_attributions(sentence):
                 at = s + found.start
-                if any(span.start < s + found.end and at < span.end for span in links):
+                if any(span.start < s + found.phrase_end and s + found.phrase_start < span.end for span in links):
                     continue  # the source is linked: the link claim covers it
                 key = ("attribution", found.source.lower(), sentence)
                 if key in seen:
