@@ -237,3 +237,20 @@ def test_fake_cdx_speaks_the_real_format(fake):
     assert json.loads(empty.text) == []
     avail = httpx.get(f"{fake.base_url}/wayback/available", params={"url": "example.org/none"}, trust_env=False)
     assert avail.json()["archived_snapshots"] == {}
+
+
+def test_api_interval_spaces_request_starts(fake):
+    """The gap between call starts (the Archive's per-minute limit), seen from the server."""
+    urls = [f"https://example.org/i{i}" for i in range(4)]
+    for u in urls:
+        fake.add(u, "20241101000000")
+    found = wayback.find_snapshots([(u, "2024-11-20") for u in urls], opts(fake, api_interval=0.2, concurrency=2))
+    assert all(s.timestamp for s in found.values())
+    starts = fake.site.stats.starts
+    assert len(starts) == 4
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.15
+
+
+def test_no_capture_is_an_answer_not_a_failure(fake):
+    snap = wayback.find_snapshot("https://example.org/never", "2024-11-20", opts(fake))
+    assert snap.timestamp is None and not snap.failed and "no capture" in snap.reason
