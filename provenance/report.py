@@ -501,6 +501,11 @@ def table_cell(text: str) -> str:
     return text.replace("\n", " ") or " "
 
 
+def code_cell(text: str) -> str:
+    """Inline code that is safe in a table cell (GFM splits cells on ``|`` even inside code spans)."""
+    return "`" + text.replace("`", "").replace("|", "\\|") + "`"
+
+
 def _date(value: str | None) -> str:
     return (value or "")[:10] or "unknown"
 
@@ -656,7 +661,7 @@ def render_index(data: ReportData) -> str:
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
         n = a.counts()
         lines.append(f"| {table_cell(md_link(shorten(a.title or Path(a.path).name, 90), a.slug + '.md'))} "
-                     f"| `{a.path.replace('`', '')}` | {escape_md(a.published) or '–'} | {len(a.links)} | {ok_count(a)} "
+                     f"| {code_cell(a.path)} | {escape_md(a.published) or '–'} | {len(a.links)} | {ok_count(a)} "
                      f"| {n['dead']} | {n['soft404']} | {n['drift']} | {n['blocked'] + n['error']} | {n['redirect']} "
                      f"| {n['unchecked']} | {n['attributions']} |")
     return "\n".join(lines).rstrip() + "\n"

@@ -100,7 +100,7 @@ def sample_articles() -> list[Article]:
                 authors=["Cy"], format="html",
                 claims=[_link(1, "Costs are tracked on a slow site.", "https://slow.example.com/x", "slow site"),
                         _link(2, "The same study still matters.", "https://gone.example.net/study", "same study")]),
-        Article(path="articles/2025_untitled note.txt", format="text"),
+        Article(path="articles/2025_untitled | note.txt", format="text"),
     ]
 
 
