@@ -82,19 +82,19 @@ def _is_chrome(node) -> bool:
     return bool(words & BOILERPLATE_WORDS)
 
 
+def _inside(node, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
+
+
 def _remove_all(nodes: list) -> None:
     """Decompose nodes, skipping those inside another one (decomposing frees the subtree)."""
     ids = {n.mem_id for n in nodes}
-    top = []
-    for node in nodes:
-        parent, inside = node.parent, False
-        while parent is not None:
-            if parent.mem_id in ids:
-                inside = True
-                break
-            parent = parent.parent
-        if not inside:
-            top.append(node)
+    top = [node for node in nodes if not _inside(node, ids)]
     for node in top:
         node.decompose()
 
@@ -109,12 +109,14 @@ def main_text(html: str) -> str:
     _remove_all(tree.css(BOILERPLATE_TAGS))
     root = tree.body or tree.root
     page_len = len((root.text(separator=" ") if root is not None else "").split())
-    chrome = []
+    chrome, chosen = [], set()
     for node in tree.css("div, section, ul, ol, p, span, li, table"):
+        if not _is_chrome(node) or _inside(node, chosen):
+            continue
         # Chrome is never most of the page, and never wraps the content itself.
-        if _is_chrome(node) and node.css_first(MAIN_SELECTORS) is None \
-                and len(node.text(separator=" ").split()) <= page_len / 2:
+        if node.css_first(MAIN_SELECTORS) is None and len(node.text(separator=" ").split()) <= page_len / 2:
             chrome.append(node)
+            chosen.add(node.mem_id)
     _remove_all(chrome)
     best = ""
     for node in tree.css(MAIN_SELECTORS):
@@ -194,12 +196,15 @@ def claim_text(sentence: str, anchor: str | None, window: int = CLAIM_WINDOW) ->
 
 def support_score_text(sentence: str, anchor: str | None, page: str) -> float:
     """How strongly ``page`` (main text) carries a claim sentence and its anchor: 0..1."""
+    return _support(sentence, anchor, terms(page))
+
+
+def _support(sentence: str, anchor: str | None, page_seq: list[str]) -> float:
     claim_seq = terms(claim_text(sentence, anchor))
     anchor_terms = set(terms(anchor or ""))
     claim_terms = set(claim_seq) | anchor_terms
     if not claim_terms:
         return 0.0
-    page_seq = terms(page)
     page_terms = set(page_seq)
     total = sum(_weight(t, anchor_terms) for t in claim_terms)
     found = sum(_weight(t, anchor_terms) for t in claim_terms if t in page_terms)
@@ -207,8 +212,7 @@ def support_score_text(sentence: str, anchor: str | None, page: str) -> float:
     claim_pairs = _pairs(claim_seq)
     if not claim_pairs:
         return unigram
-    page_pairs = _pairs(page_seq)
-    pair = len(claim_pairs & page_pairs) / len(claim_pairs)
+    pair = len(claim_pairs & _pairs(page_seq)) / len(claim_pairs)
     return UNIGRAM_SHARE * unigram + (1 - UNIGRAM_SHARE) * pair
 
 
@@ -219,7 +223,11 @@ def support_score(claim: Claim, html: str) -> float:
 
 def page_similarity(a: str, b: str) -> float:
     """Cosine of log term frequencies of two texts: 1 for the same page, near 0 for another topic."""
-    va, vb = Counter(terms(a)), Counter(terms(b))
+    return _similarity(terms(a), terms(b))
+
+
+def _similarity(a: list[str], b: list[str]) -> float:
+    va, vb = Counter(a), Counter(b)
     if not va or not vb:
         return 0.0
     wa = {t: 1 + math.log(n) for t, n in va.items()}
@@ -241,14 +249,14 @@ def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) 
         return Drift(None, reason="no live page to judge (dead, blocked or not fetched)")
     if snapshot_html is None:
         return Drift(None, reason="no snapshot to compare with")
-    live_text, snap_text = main_text(live_html), main_text(snapshot_html)
-    if len(terms(snap_text)) < MIN_PAGE_WORDS:
+    live_terms, snap_terms = terms(main_text(live_html)), terms(main_text(snapshot_html))
+    if len(snap_terms) < MIN_PAGE_WORDS:
         return Drift(None, reason="the snapshot has too little text to judge")
-    live = round(support_score_text(claim.sentence or "", claim.anchor, live_text), 3)
-    then = round(support_score_text(claim.sentence or "", claim.anchor, snap_text), 3)
-    if len(terms(live_text)) < MIN_PAGE_WORDS:
+    live = round(_support(claim.sentence or "", claim.anchor, live_terms), 3)
+    then = round(_support(claim.sentence or "", claim.anchor, snap_terms), 3)
+    if len(live_terms) < MIN_PAGE_WORDS:
         return Drift(None, live, then, "the live page has too little text to judge (script-rendered?)")
-    similarity = round(page_similarity(live_text, snap_text), 3)
+    similarity = round(_similarity(live_terms, snap_terms), 3)
     if similarity >= SAME_PAGE_SIMILARITY:
         return Drift(False, live, then, f"the live page is essentially the snapshot (similarity {similarity:.2f})",
                      similarity)
