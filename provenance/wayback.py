@@ -206,14 +206,22 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 # --------------------------------------------------------------------------- the shared politeness gate
 
 
+#: Per (base URL, kind): when the next call may start and until when a 429 pauses us, carried
+#: from one batch to the next in this process, so many small batches (one replay per claim)
+#: are as polite as one big one.
+_CARRY: dict[tuple[str, str], tuple[float, float]] = {}
+_CARRY_LOCK = threading.Lock()
+
+
 class _Gate:
     """One per batch: the semaphore, the gap between starts, and a pause everyone honours after a 429."""
 
-    def __init__(self, concurrency: int, interval: float) -> None:
+    def __init__(self, concurrency: int, interval: float, carry_key: tuple[str, str] | None = None) -> None:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.interval = interval
-        self.next_start = 0.0
-        self.paused_until = 0.0
+        self.carry_key = carry_key
+        with _CARRY_LOCK:
+            self.next_start, self.paused_until = _CARRY.get(carry_key, (0.0, 0.0)) if carry_key else (0.0, 0.0)
         self.lock = asyncio.Lock()
         #: Calls in a row that found the Wayback unreachable (after their retries).
         self.failures_in_row = 0
@@ -234,6 +242,13 @@ class _Gate:
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+    def save(self) -> None:
+        """Hand the schedule on to the next batch against the same Wayback."""
+        if self.carry_key:
+            with _CARRY_LOCK:
+                old_next, old_pause = _CARRY.get(self.carry_key, (0.0, 0.0))
+                _CARRY[self.carry_key] = (max(old_next, self.next_start), max(old_pause, self.paused_until))
 
 
 async def _request(client: httpx.AsyncClient, gate: _Gate, url: str, params: dict[str, str] | None,
@@ -364,7 +379,7 @@ def find_snapshots(requests: Sequence[tuple[str, str | None]], options: WaybackO
 async def _find_all(keys: list[Key], options: WaybackOptions,
                     progress: Callable[[Snapshot], None] | None) -> dict[Key, Snapshot]:
     deadline_at = time.monotonic() + options.deadline
-    gate = _Gate(options.concurrency, options.effective_api_interval)
+    gate = _Gate(options.concurrency, options.effective_api_interval, (options.base_url, "api"))
     out: dict[Key, Snapshot] = {}
     async with _client(options, follow_redirects=True) as client:
         async def one(key: Key) -> None:
@@ -385,6 +400,7 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+    gate.save()
     for key in keys:
         if key not in out:
             out[key] = Snapshot(url=key[0], failed=True, reason=f"Wayback deadline ({options.deadline:g}s) reached")
@@ -542,7 +558,7 @@ def fetch_snapshot_htmls(snapshots: Sequence[Snapshot], options: WaybackOptions 
 
 async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> dict[str, str | None]:
     deadline_at = time.monotonic() + options.deadline
-    gate = _Gate(options.concurrency, options.effective_replay_interval)
+    gate = _Gate(options.concurrency, options.effective_replay_interval, (options.base_url, "replay"))
     out: dict[str, str | None] = {key: None for key in wanted}
     async with _client(options, follow_redirects=False) as client:
         async def one(key: str, snap: Snapshot) -> None:
@@ -557,6 +573,7 @@ async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> di
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+    gate.save()
     return out
 
 

@@ -254,3 +254,16 @@ def test_api_interval_spaces_request_starts(fake):
 def test_no_capture_is_an_answer_not_a_failure(fake):
     snap = wayback.find_snapshot("https://example.org/never", "2024-11-20", opts(fake))
     assert snap.timestamp is None and not snap.failed and "no capture" in snap.reason
+
+
+def test_interval_holds_across_small_batches(fake):
+    """One replay per claim (many tiny batches) must be as polite as one batch."""
+    urls = [f"https://example.org/p{i}" for i in range(3)]
+    o = opts(fake, replay_interval=0.2)
+    for u in urls:
+        fake.add(u, "20241101000000", body=f"<html><body>{u}</body></html>")
+        snap = Snapshot(url=u, timestamp="20241101000000", snapshot_url=f"{fake.base_url}/web/20241101000000/{u}")
+        assert u in (wayback.fetch_snapshot_html(snap, o) or "")
+    starts = fake.site.stats.starts
+    assert len(starts) == 3
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.15
