@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -164,7 +164,7 @@ def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | Non
         try:
             return _Run(db, files, options, intervals, progress, log).go()
         finally:
-            db.close()
+            store.close_store(db)
 
 
 class _Run:
@@ -182,6 +182,7 @@ class _Run:
         self.stats: Counter = Counter()
         self.results: dict[str, CheckResult] = {}
         self.offline = False
+        self.snaps: dict[tuple[str, str], dict[str, Any]] = {}
 
     def now(self) -> datetime:
         return self.options.clock()
@@ -325,7 +326,8 @@ class _Run:
         if not due:
             return
         o = self.options
-        o.check.offline = self.offline
+        check_options = replace(o.check, offline=self.offline)
+        self.snaps = store.snapshot_rows(self.db)
         citing: dict[str, list[tuple[int, str]]] = {}
         for claim_id, url, date in links:
             citing.setdefault(url, []).append((claim_id, date))
@@ -341,7 +343,7 @@ class _Run:
 
         for start in range(0, total, step):
             batch = ordered[start:start + step]
-            results = check.check_urls(batch, o.check, on_result)
+            results = check.check_urls(batch, check_options, on_result)
             stamp = iso_z(self.now())
             for r in results:
                 r.checked_at = stamp
@@ -359,7 +361,7 @@ class _Run:
 
     def judge(self, results: list[CheckResult], citing: dict[str, list[tuple[int, str]]]) -> list[tuple[int, Drift]]:
         """Drift for the claims citing freshly checked URLs: live body vs the snapshot near the article's date."""
-        snaps = store.snapshot_rows(self.db) if results else {}
+        snaps = self.snaps
         wanted: dict[str, Snapshot] = {}
         plan: list[tuple[int, CheckResult, Snapshot | None]] = []
         for r in results:

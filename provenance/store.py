@@ -213,32 +213,54 @@ def open_store(path: Path) -> sqlite_utils.Database:
     return db
 
 
+def close_store(db: sqlite_utils.Database) -> None:
+    """Fold the WAL back into the main file (one file to copy or cache), then close."""
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError:
+        pass  # a reader holds the WAL; SQLite checkpoints later
+    db.close()
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create or migrate every table, index, view and the FTS index; safe to run each time."""
-    with db.atomic():
-        if db.execute("pragma application_id").fetchone()[0] != APPLICATION_ID:
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta"):
-            columns = COLUMNS[table]
-            if not db[table].exists():
-                db[table].create(columns, pk=PKS[table], foreign_keys=FOREIGN_KEYS.get(table, []))
-            else:
-                have = set(db[table].columns_dict)
-                for name, kind in columns.items():
-                    if name not in have:
-                        db[table].add_column(name, kind)
-        for table, columns, unique in INDEXES:
-            db[table].create_index(list(columns), if_not_exists=True, unique=unique)
-        existing = {row["name"]: row["sql"] for row in db.query("select name, sql from sqlite_master where type = 'view'")}
-        for name, sql in VIEWS.items():
-            want = f"CREATE VIEW {name} AS {sql.strip()}"
-            if existing.get(name) != want:
-                if name in existing:
-                    db.execute(f"DROP VIEW {name}")
-                db.execute(want)
-        if not db["claims_fts"].exists():
-            db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True)
-        db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+    """Create or migrate every table, index, view and the FTS index; safe to run each time.
+
+    Only what is missing is written, so opening an up-to-date database (a
+    report while an audit runs) takes no write lock.
+    """
+    existing_views = {row["name"]: row["sql"] for row in
+                      db.query("select name, sql from sqlite_master where type = 'view'")}
+    index_names = {row["name"] for row in db.query("select name from sqlite_master where type = 'index'")}
+    todo = []
+    if db.execute("pragma application_id").fetchone()[0] != APPLICATION_ID:
+        todo.append(lambda: db.execute(f"PRAGMA application_id = {APPLICATION_ID}"))
+    for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta"):
+        columns = COLUMNS[table]
+        if not db[table].exists():
+            todo.append(lambda t=table, c=columns: db[t].create(c, pk=PKS[t], foreign_keys=FOREIGN_KEYS.get(t, [])))
+        else:
+            have = set(db[table].columns_dict)
+            for name, kind in columns.items():
+                if name not in have:
+                    todo.append(lambda t=table, n=name, k=kind: db[t].add_column(n, k))
+    for table, columns, unique in INDEXES:
+        if f"idx_{table}_{'_'.join(columns)}" not in index_names:
+            todo.append(lambda t=table, c=columns, u=unique: db[t].create_index(list(c), if_not_exists=True, unique=u))
+    for name, sql in VIEWS.items():
+        want = f"CREATE VIEW {name} AS {sql.strip()}"
+        if existing_views.get(name) != want:
+            if name in existing_views:
+                todo.append(lambda n=name: db.execute(f"DROP VIEW {n}"))
+            todo.append(lambda w=want: db.execute(w))
+    if not db["claims_fts"].exists():
+        todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True))
+    version = db.execute("select value from meta where key = 'schema_version'").fetchone() if db["meta"].exists() else None
+    if not version or version[0] != str(SCHEMA_VERSION):
+        todo.append(lambda: db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"))
+    if todo:
+        with db.atomic():
+            for step in todo:
+                step()
 
 
 @contextmanager
