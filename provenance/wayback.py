@@ -404,6 +404,11 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
     for key in keys:
         if key not in out:
             out[key] = Snapshot(url=key[0], failed=True, reason=f"Wayback deadline ({options.deadline:g}s) reached")
+            if progress:
+                try:
+                    progress(out[key])
+                except Exception:  # noqa: BLE001
+                    pass
     return out
 
 
