@@ -122,10 +122,12 @@ def test_hard_deadline_bounds_a_hanging_wayback(fake):
     fake.hang("cdx")
     fake.hang("available")
     started = time.monotonic()
+    seen: list[Snapshot] = []
     found = wayback.find_snapshots([(u, "2024-11-20") for u in urls],
-                                   opts(fake, timeout=5.0, deadline=1.5, concurrency=2))
+                                   opts(fake, timeout=5.0, deadline=1.5, concurrency=2), progress=seen.append)
     elapsed = time.monotonic() - started
     assert set(found) == {(u, "2024-11-20") for u in urls}
+    assert len(seen) == len(urls)
     assert all(s.timestamp is None and s.failed for s in found.values())
     assert elapsed < 15, "the deadline must bound the batch"   # generous: a hang would be 30 s+
 
