@@ -58,8 +58,8 @@ def test_three_nights_of_audits_render_problems_and_changes(sim, tmp_path):
     clock = Clock()
     reports = tmp_path / "reports"
     opts = AuditOptions(db_path=tmp_path / "provenance.db", reports_dir=reports, force=True, clock=clock,
-                        check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False),
-                        wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=5))
+                        check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=20, offline=False),
+                        wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=20))
     run_audit([docs], opts)
     first = (reports / "flood-barrier-budget.md").read_text()
     assert "### dead: review" in first
