@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -163,6 +164,8 @@ def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | Non
         db = store.open_store(db_path)
         try:
             return _Run(db, files, options, intervals, progress, log).go()
+        except sqlite3.DatabaseError as exc:  # disk full, I/O error: what was committed stays consistent
+            raise store.StoreError(f"database error in {db_path}: {exc}") from exc
         finally:
             store.close_store(db)
 
