@@ -312,7 +312,16 @@ def is_anonymous(source: str | None, sentence: str = "") -> bool:
 
 def load_view(db: sqlite_utils.Database | Path | str, run_id: int | None = None) -> ReportData:
     """Everything the reports show, read from the database for run ``run_id`` (default: the last)."""
-    db = _open(db)
+    if isinstance(db, sqlite_utils.Database):
+        return _load(db, run_id)
+    opened = _open(db)
+    try:
+        return _load(opened, run_id)
+    finally:
+        opened.conn.close()  # ours to close; a Database passed in stays open for its owner
+
+
+def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
     run = _run(db, run_id) or RunView(run_id)
     latest = _run(db, None)
     is_latest = latest is None or run.id is None or run.id == latest.id
