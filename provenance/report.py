@@ -18,14 +18,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlite_utils
 
 from .models import VERDICTS
-
-if TYPE_CHECKING:
-    from .audit import AuditResult
 
 #: Longest sentence shown in full; longer ones are cut on a word boundary around the anchor.
 MAX_SENTENCE_CHARS = 240
@@ -758,33 +755,6 @@ def _is_generated(path: Path) -> bool:
 def render_from_db(db_path: Path, reports_dir: Path) -> list[Path]:
     """Deprecated name for :func:`render_reports` (the last run)."""
     return render_reports(db_path, reports_dir)
-
-
-def write_reports(result: AuditResult, reports_dir: Path) -> list[Path]:
-    """Deprecated (audit.py should call :func:`render_reports` with its database): the old in-memory reports."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    index_rows = []
-    for article, crs in result.articles:
-        slug = slugify(Path(article.path).stem)
-        links = [cr for cr in crs if cr.claim.kind == "link"]
-        ok = sum(1 for cr in links if cr.check and cr.check.verdict in ("ok", "redirect"))
-        lines = [f"# {escape_md(article.title or article.path)}", "",
-                 f"- Source file: `{article.path}`", f"- Published: {article.published or 'unknown'}",
-                 f"- Authors: {', '.join(article.authors) or 'unknown'}",
-                 f"- Canonical URL: {article.canonical_url or 'none'}", "",
-                 f"**{ok} of {len(links)} cited links OK**", "", "| # | verdict | anchor | URL |", "|---|---|---|---|"]
-        for cr in links:
-            lines.append(f"| {cr.claim.position} | {cr.check.verdict if cr.check else 'unchecked'} "
-                         f"| {escape_md(cr.claim.anchor or '')} | {escape_md(cr.claim.url or '')} |")
-        path = reports_dir / f"{slug}.md"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        written.append(path)
-        index_rows.append(f"- [{escape_md(article.title or article.path)}]({slug}.md): {ok} of {len(links)} OK")
-    index = reports_dir / "index.md"
-    index.write_text("# provenance audit\n\n" + "\n".join(index_rows) + "\n", encoding="utf-8")
-    written.append(index)
-    return written
 
 
 # --------------------------------------------------------------------------- datasette (provenance browse)
