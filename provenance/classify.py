@@ -56,12 +56,15 @@ class Signature:
     header_value: re.Pattern[str] | None = None
     #: Regex searched in the lower-cased start of the body.
     body: re.Pattern[str] | None = None
-    #: Regex searched in the final URL's path and query, only when a redirect led there.
+    #: Regex searched in the final URL's path and query (lower-cased), only when a redirect led there.
     redirected_to: re.Pattern[str] | None = None
+    #: Cheap substrings of which one must occur before ``body`` is searched (speed only, never meaning).
+    hints: tuple[str, ...] = ()
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE | re.DOTALL)
+    # Bodies are lower-cased once before matching: IGNORECASE would make every search ~10x slower.
+    return re.compile(pattern, re.DOTALL)
 
 
 _NOT_FOUND = (r"(?:page|file|article|story|post|content|resource|document|url)?\s*(?:was\s+)?not\s+found"
@@ -95,7 +98,8 @@ SIGNATURES: tuple[Signature, ...] = (
                        r"attention required|access denied|verify you are human|security check)")),
     Signature("captcha-widget", "blocked", "captcha challenge answered instead of the page",
               statuses=frozenset({403, 405, 429, 503}),
-              body=_rx(r"g-recaptcha|h-captcha|hcaptcha\.com|captcha-delivery|unusual traffic")),
+              body=_rx(r"g-recaptcha|h-captcha|hcaptcha\.com|captcha-delivery|unusual traffic"),
+              hints=("captcha", "unusual traffic")),
     Signature("login-redirect", "blocked", "redirected to a login page",
               redirected_to=_rx(_LOGIN_PATH)),
     Signature("redirect-to-404", "soft404", "redirected to an error page",
@@ -112,7 +116,8 @@ SIGNATURES: tuple[Signature, ...] = (
                        r"has been (?:removed|moved|deleted)|no longer exists|might have been removed)"
                        r"|we (?:could ?n[o']t|can(?:no|')t) find (?:that|the|this) page"
                        r"|(?:this|that) page (?:does ?n[o']t|does not|no longer) exists?"
-                       r"|this (?:page|article|story) is no longer available")),
+                       r"|this (?:page|article|story) is no longer available"),
+              hints=("looking for", "find th", "page do", "page no", "no longer")),
 )
 
 #: Paths that are a site's home page.
@@ -127,17 +132,20 @@ def _signature_fits(sig: Signature, obs: Observation, lowered: str) -> bool:
         value = obs.headers.get(sig.header)
         if value is None:
             return False
-        if sig.header_value is not None and not sig.header_value.search(value):
+        if sig.header_value is not None and not sig.header_value.search(value.lower()):
             return False
     if sig.redirected_to is not None:
         if not obs.hops or obs.final_url == obs.url:
             return False
         parts = urlsplit(obs.final_url)
-        target = parts.path + ("?" + parts.query if parts.query else "")
+        target = (parts.path + ("?" + parts.query if parts.query else "")).lower()
         if not sig.redirected_to.search(target):
             return False
-    if sig.body is not None and not sig.body.search(lowered):
-        return False
+    if sig.body is not None:
+        if sig.hints and not any(hint in lowered for hint in sig.hints):
+            return False
+        if not sig.body.search(lowered):
+            return False
     return True
 
 
