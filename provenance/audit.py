@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import check, report, store, support, wayback
+from . import __version__, check, report, store, support, wayback
 from .extract import extract_file
 from .ingest import InputError, collect_paths
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
@@ -222,8 +222,12 @@ class _Run:
     # ------------------------------------------------------------------ ingest
 
     def ingest(self) -> list[str]:
-        """Extract new and changed articles (batched), touch unchanged ones, mark missing ones removed."""
+        """Extract new and changed articles (batched), touch unchanged ones, mark missing ones removed.
+
+        A new provenance version may extract differently, so an upgrade re-extracts everything once.
+        """
         known = store.known_articles(self.db)
+        upgraded = store.get_meta(self.db, "extractor_version") != __version__
         pending: list[tuple[Article, str]] = []
         unchanged: list[int] = []
         present: list[str] = []
@@ -236,7 +240,7 @@ class _Run:
                 self._skip(f"cannot read {path}: {exc.strerror or exc}", name)
                 continue
             row = known.get(name)
-            if row and row["file_sha256"] == sha and not self.options.force:
+            if row and row["file_sha256"] == sha and not self.options.force and not upgraded:
                 unchanged.append(row["id"])
                 present.append(name)
             else:
@@ -249,6 +253,8 @@ class _Run:
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)
+        if upgraded:
+            store.set_meta(self.db, {"extractor_version": __version__})
         store.touch_articles(self.db, unchanged, self.run_id, now)
         self.stats["articles_unchanged"] = len(unchanged)
         # Unreadable files are still in the input: keep their last good state rather than marking them removed.

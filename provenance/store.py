@@ -307,6 +307,11 @@ def audit_lock(db_path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
         handle.close()  # closing releases the flock
 
 
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("select value from meta where key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
 def set_meta(db: sqlite_utils.Database, values: dict[str, Any]) -> None:
     with db.atomic():
         for key, value in values.items():

@@ -264,3 +264,30 @@ def test_json_shape_keeps_contract(world, tmp_path):
     assert {"kind", "url", "anchor", "sentence", "verdict", "status", "final_url", "snapshot", "drift"} <= set(claim)
     assert claim["snapshot"] == {"timestamp": "20240520120000",
                                  "snapshot_url": f"{fw.base_url}/web/20240520120000/{urls['a']}"}
+
+
+def test_new_provenance_version_re_extracts_once(world, tmp_path):
+    _site, fw, docs, _urls, _first, _second = world
+    clock = Clock()
+    run_audit([docs], options(tmp_path, fw, clock))
+    db = store.open_store(tmp_path / "db" / "p.db")
+    store.set_meta(db, {"extractor_version": "0.0.1"})  # as if the last run was an older release
+    db.close()
+    clock.advance(hours=1)
+    assert run_audit([docs], options(tmp_path, fw, clock)).to_dict()["run"]["articles_extracted"] == 2
+    clock.advance(hours=1)
+    assert run_audit([docs], options(tmp_path, fw, clock)).to_dict()["run"]["articles_extracted"] == 0
+
+
+def test_save_archives_live_pages_without_snapshot_once(world, tmp_path):
+    site, fw, docs, urls, _first, _second = world
+    clock = Clock()
+    result = run_audit([docs], options(tmp_path, fw, clock, save=True))
+    # b and c are live with no capture (a has one; gone is dead): each is saved once.
+    assert fw.calls.save == 2
+    claims = {c["url"]: c for a in result.to_dict()["articles"] for c in a["claims"] if c["kind"] == "link"}
+    assert claims[urls["b"]]["snapshot"]["timestamp"] and claims[urls["c"]]["snapshot"]["timestamp"]
+    assert claims[urls["gone"]]["snapshot"] is None
+    clock.advance(days=2)
+    run_audit([docs], options(tmp_path, fw, clock, save=True))
+    assert fw.calls.save == 2
