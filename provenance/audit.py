@@ -227,7 +227,6 @@ class _Run:
         A new provenance version may extract differently, so an upgrade re-extracts everything once.
         """
         known = store.known_articles(self.db)
-        upgraded = store.get_meta(self.db, "extractor_version") != __version__
         pending: list[tuple[Article, str]] = []
         unchanged: list[int] = []
         present: list[str] = []
@@ -240,7 +239,7 @@ class _Run:
                 self._skip(f"cannot read {path}: {exc.strerror or exc}", name)
                 continue
             row = known.get(name)
-            if row and row["file_sha256"] == sha and not self.options.force and not upgraded:
+            if row and row["file_sha256"] == sha and row["extractor_version"] == __version__ and not self.options.force:
                 unchanged.append(row["id"])
                 present.append(name)
             else:
@@ -253,8 +252,6 @@ class _Run:
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)
-        if upgraded:
-            store.set_meta(self.db, {"extractor_version": __version__})
         store.touch_articles(self.db, unchanged, self.run_id, now)
         self.stats["articles_unchanged"] = len(unchanged)
         # Unreadable files are still in the input: keep their last good state rather than marking them removed.

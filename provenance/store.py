@@ -12,7 +12,7 @@ Tables (primary key first):
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
               recovered, new_drift, pid
-``articles``  id; path (unique), content_hash, file_sha256, title, published, authors
+``articles``  id; path (unique), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
               removed_at (set when the article left the input; never deleted), last_run_id
 ``urls``      url; host, verdict (last verdict from a real check: never overwritten by
@@ -57,6 +57,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from . import __version__
 from .models import ROT_VERDICTS, Article, CheckResult, Drift, Snapshot, iso_z, utc_now
 
 
@@ -89,7 +90,7 @@ COLUMNS: dict[str, dict[str, type]] = {
              "new_drift": int, "pid": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
-                 "last_seen": str, "removed_at": str, "last_run_id": int},
+                 "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str},
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
@@ -349,8 +350,9 @@ def set_run_offline(db: sqlite_utils.Database, run_id: int, offline: bool) -> No
 
 
 def known_articles(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
-    """path -> {id, file_sha256, removed_at} of every article ever stored."""
-    return {row["path"]: row for row in db.query("select id, path, file_sha256, removed_at from articles")}
+    """path -> {id, file_sha256, extractor_version, removed_at} of every article ever stored."""
+    return {row["path"]: row for row in db.query("select id, path, file_sha256, extractor_version, removed_at "
+                                                  "from articles")}
 
 
 def touch_articles(db: sqlite_utils.Database, article_ids: Sequence[int], run_id: int, now: datetime) -> None:
@@ -382,7 +384,7 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                       "authors": json.dumps(article.authors, ensure_ascii=False),
                       "canonical_url": article.canonical_url, "format": article.format,
                       "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,
-                      "last_run_id": run_id}
+                      "last_run_id": run_id, "extractor_version": __version__}
             row = cur.execute("select id from articles where path = ?", [article.path]).fetchone()
             carried: dict[tuple[str, str], tuple] = {}
             if row:

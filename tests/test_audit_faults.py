@@ -112,7 +112,8 @@ def content(db_path: str) -> dict:
             "snapshots": q("select url, date, timestamp, snapshot_url, status, outcome from snapshots"),
             "latest_checks": q("select c.url, c.verdict, c.failures from checks c join (select url, max(id) id "
                                "from checks group by url) m on m.id = c.id"),
-            "fts": q("select rowid, sentence from claims_fts"),
+            "fts": q("select a.path, c.position, f.sentence from claims_fts f join claims c on c.id = f.rowid "
+                     "join articles a on a.id = c.article_id"),
             "runs": conn.execute("select status from runs order by id desc limit 1").fetchone()[0],
         }
     finally:

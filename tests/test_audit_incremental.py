@@ -271,7 +271,8 @@ def test_new_provenance_version_re_extracts_once(world, tmp_path):
     clock = Clock()
     run_audit([docs], options(tmp_path, fw, clock))
     db = store.open_store(tmp_path / "db" / "p.db")
-    store.set_meta(db, {"extractor_version": "0.0.1"})  # as if the last run was an older release
+    with db.atomic():  # as if the last run was an older release
+        db.execute("update articles set extractor_version = '0.0.1'")
     db.close()
     clock.advance(hours=1)
     assert run_audit([docs], options(tmp_path, fw, clock)).to_dict()["run"]["articles_extracted"] == 2
