@@ -318,35 +318,56 @@ class Host:
         #: Times this host asked us to slow down.
         self.slowdowns = 0
 
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self.active >= self.limit:
-            waiter: asyncio.Future[None] = loop.create_future()
+    async def acquire(self, urgent: bool = False) -> None:
+        """Take a permit. A released permit is handed to the oldest waiter (``urgent`` ones first),
+        never grabbed back by the task that released it: no waiter starves."""
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if urgent:
+            self._waiters.appendleft(waiter)
+        else:
             self._waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._wake()
-                raise
-        self.active += 1
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # it was handed to us: pass it on
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
 
     def release(self) -> None:
         self.active -= 1
         self._wake()
 
     def _wake(self) -> None:
-        while self._waiters:
+        while self._waiters and self.active < self.limit:
             waiter = self._waiters.popleft()
             if not waiter.done():
+                self.active += 1
                 waiter.set_result(None)
-                return
+
+    async def wait_slot(self) -> None:
+        """Reserve this host's next start slot and sleep until it (no permit is held meanwhile)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next_slot, self.paused_until)
+        self._next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def start(self, gate: asyncio.Semaphore) -> None:
-        """Wait for this host's next start slot and a global permit (held on return).
+        """Keep the gap floor and take a global permit (held on return); after wait_slot and acquire.
 
         Slots are an absolute schedule ``host_interval`` apart, reserved on
         arrival so waiting requests spread out instead of waking together.
+        An urgent request (a catch-all probe, once per host and directory,
+        that pages are waiting on) skips wait_slot and only keeps the floor.
         A start that a busy machine made late does not push back the ones
         after it (a strict "gap since the last real start" rule turns every
         late wake-up into a permanent slowdown: measured here, 87 ms gaps
@@ -355,11 +376,6 @@ class Host:
         global permit. The global permit is never held while sleeping.
         """
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_slot, self.paused_until)
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
         floor = self.interval * MIN_GAP_FRACTION
         for _ in range(1000):  # bounded: each round waits for a real start to pass
             await gate.acquire()
@@ -480,6 +496,8 @@ class _Engine:
         self.resolver = resolver
         self.gate = asyncio.Semaphore(max(1, options.concurrency))
         self.hosts: dict[str, Host] = {}
+        #: Hosts with more than one URL in this run (their catch-all probe starts early).
+        self.busy_hosts: set[str] = set()
         self.deadline = options.url_deadline or max(DEFAULT_URL_DEADLINE, 3 * options.timeout)
         self.headers = {"User-Agent": options.user_agent, **BROWSER_HEADERS, **options.extra_headers}
 
@@ -489,13 +507,16 @@ class _Engine:
             host = self.hosts[name] = Host(name, self.options.host_concurrency, self.options.host_interval)
         return host
 
-    async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int]) -> _Fetched:
+    async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int],
+                        urgent: bool = False) -> _Fetched:
         """One GET under the host's politeness; the body read as ``want_body(status, type)`` says.
 
         One timer covers the attempt: a timeout before the headers is a
         failure; a timeout while the body streams keeps what arrived.
         """
-        await host.acquire()
+        if not urgent:
+            await host.wait_slot()
+        await host.acquire(urgent)
         fetched: _Fetched | None = None
         try:
             await host.start(self.gate)
@@ -540,7 +561,7 @@ class _Engine:
         return fetched
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
-                    retries: int, give_up_at: float) -> _Fetched:
+                    retries: int, give_up_at: float, urgent: bool = False) -> _Fetched:
         """GET with retries, backoff and Retry-After; raises _Failure when every try failed."""
         loop = asyncio.get_running_loop()
         host = self.host(_host(url))
@@ -549,7 +570,7 @@ class _Engine:
             if result is not None:
                 result.attempts += 1
             try:
-                fetched = await self._exchange(url, host, want_body)
+                fetched = await self._exchange(url, host, want_body, urgent)
             except _Failure as failure:
                 last = failure
                 if not failure.retry:
@@ -576,26 +597,54 @@ class _Engine:
         assert last is not None
         raise last
 
-    async def check(self, url: str) -> CheckResult:
-        """The verdict for one URL, within the URL deadline."""
+    async def check(self, url: str, detach: Callable[[Awaitable[CheckResult]], None] | None = None) -> CheckResult | None:
+        """The verdict for one URL, within the URL deadline.
+
+        With ``detach``, a URL that only waits for its directory's catch-all
+        probe is handed over as an awaitable and None is returned, so the
+        host's worker can move on instead of idling until the probe answers.
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
         result = CheckResult(url=url, verdict="unchecked", checked_at=iso_z(utc_now()))
+        give_up_at = started + self.deadline
+        rest = await self._guarded(self._check(url, result, give_up_at), result, started)
+        if rest is not None:
+            if detach is not None:
+                detach(self._finish(rest, result, started))
+                return None
+            return await self._finish(rest, result, started)
+        return result
+
+    async def _finish(self, rest: Awaitable[None], result: CheckResult, started: float) -> CheckResult:
+        await self._guarded(rest, result, started)
+        return result
+
+    async def _guarded(self, step: Awaitable, result: CheckResult, started: float):
+        """Run one step of a check inside the URL's deadline; errors become verdicts."""
+        loop = asyncio.get_running_loop()
+        outcome = None
         try:
-            async with asyncio.timeout(self.deadline):
-                await self._check(url, result, started + self.deadline)
+            async with asyncio.timeout_at(started + self.deadline):
+                outcome = await step
         except TimeoutError:
             result.verdict, result.reason = "error", f"gave up after {self.deadline:g}s (time cap per URL)"
         except Exception as exc:  # noqa: BLE001 - one odd URL must not end the run
             result.verdict, result.reason = "error", f"internal error: {type(exc).__name__}: {exc}"[:300]
         result.elapsed_ms = int((loop.time() - started) * 1000)
-        return result
+        return outcome
 
-    async def _check(self, url: str, result: CheckResult, give_up_at: float) -> None:
+    async def _check(self, url: str, result: CheckResult, give_up_at: float) -> Awaitable[None] | None:
+        """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
         current = url
         seen = {url}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
+        if self.options.probe_catch_all and _host(url) in self.busy_hosts and classify.is_deep(url):
+            # On a host with several URLs in this run, the probe starts with the first page, not
+            # after it: the page's verdict then does not wait for it. A host with one URL is
+            # probed only when its page comes back as a 200 worth comparing.
+            self._probe_for(url, give_up_at)
 
         def want_body(status: int, content_type: str) -> int:
             if 200 <= status < 300:
@@ -646,16 +695,18 @@ class _Engine:
             result.verdict, result.reason, result.signature = judgement.verdict, judgement.reason, judgement.signature
             result.final_url = current
             result.content_type = fetched.content_type or None
-            if judgement.verdict in ("ok", "redirect") and text and self.options.probe_catch_all \
-                    and classify.is_deep(current):
-                if await self._looks_like_catch_all(current, text, give_up_at):
-                    result.verdict, result.signature = "soft404", "catch-all"
-                    result.reason = "the site answers this page like any random URL (catch-all, page likely gone)"
             if fetched.cut:
                 result.reason += f"; {fetched.cut}"
             if keep and text and 200 <= fetched.status < 300 and _is_html(fetched.content_type):
                 result.body = text[:MAX_KEPT_BODY_CHARS]
-            return
+            if judgement.verdict in ("ok", "redirect") and text and self.options.probe_catch_all \
+                    and classify.is_deep(current):
+                probe = self._probe_for(current, give_up_at)
+                if probe.done():
+                    self._settle_catch_all(result, probe, current, text)
+                    return None
+                return self._later(result, probe, current, text)
+            return None
         result.verdict, result.reason = "error", f"too many redirects (more than {MAX_REDIRECTS})"
         result.final_url = current
 
@@ -674,8 +725,8 @@ class _Engine:
             return "dead", f"domain does not exist: {name} does not resolve"
         return None
 
-    async def _looks_like_catch_all(self, url: str, text: str, give_up_at: float) -> bool:
-        """Does this page look like what the site answers for a random sibling path?"""
+    def _probe_for(self, url: str, give_up_at: float) -> asyncio.Future[frozenset[int] | None]:
+        """The (shared) catch-all probe of this URL's host and directory, started if new."""
         parts = urlsplit(url)
         directory = parts.path.rsplit("/", 1)[0] + "/"
         key = f"{parts.scheme}://{parts.netloc}{directory}"
@@ -683,11 +734,22 @@ class _Engine:
         probe = host.probes.get(key)
         if probe is None:
             probe = host.probes[key] = asyncio.ensure_future(self._probe(parts, directory, give_up_at))
-        sibling = await asyncio.shield(probe)
+        return probe
+
+    async def _later(self, result: CheckResult, probe: asyncio.Future, url: str, text: str) -> None:
+        await asyncio.shield(probe)
+        self._settle_catch_all(result, probe, url, text)
+
+    @staticmethod
+    def _settle_catch_all(result: CheckResult, probe: asyncio.Future, url: str, text: str) -> None:
+        """Soft 404 when this page looks like what the site answers for a random sibling path."""
+        sibling = probe.result() if not probe.cancelled() and probe.exception() is None else None
         if sibling is None:
-            return False
+            return
         mine = classify.fingerprint(text, classify.path_words(url))
-        return classify.similarity(mine, sibling) >= classify.CATCH_ALL_SIMILARITY
+        if classify.similarity(mine, sibling) >= classify.CATCH_ALL_SIMILARITY:
+            result.verdict, result.signature = "soft404", "catch-all"
+            result.reason = "the site answers this page like any random URL (catch-all, page likely gone)"
 
     async def _probe(self, parts, directory: str, give_up_at: float) -> frozenset[int] | None:
         """Fingerprint of a random sibling's page, or None when the site answers it as missing."""
@@ -703,7 +765,7 @@ class _Engine:
                 if await self._vet(url) is not None:
                     return None
                 fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and _is_html(t) else 0,
-                                           None, 0, give_up_at)
+                                           None, 0, give_up_at, urgent=True)
                 location = fetched.headers.get("location")
                 if fetched.status in classify.REDIRECT_STATUSES and location:
                     url = _drop_fragment(urljoin(url, location.strip()))
@@ -851,25 +913,37 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
     transport = _make_transport(options, resolver)
     try:
         engine = _Engine(options, transport, resolver)
+        engine.busy_hosts = {name for name, host_urls in by_host.items() if len(host_urls) > 1}
+
+        def record(result: CheckResult) -> None:
+            results[result.url] = result
+            if progress is not None:
+                progress(result)
+
+        detached: list[asyncio.Future] = []
+
+        def detach(rest: Awaitable[CheckResult]) -> None:
+            task = asyncio.ensure_future(rest)
+            task.add_done_callback(lambda t: record(t.result()) if not t.cancelled() else None)
+            detached.append(task)
 
         async def host_worker(queue: deque[str]) -> None:
             while queue:
-                url = queue.popleft()
-                result = await engine.check(url)
-                results[url] = result
-                if progress is not None:
-                    progress(result)
+                result = await engine.check(queue.popleft(), detach)
+                if result is not None:
+                    record(result)
 
         tasks = []
         for host_urls in by_host.values():
             queue = deque(host_urls)
-            # A few more workers than permits, so a worker waiting for a catch-all probe does not idle the host.
-            for _ in range(min(len(host_urls), max(1, options.host_concurrency) + 2)):
+            # One worker per permit: a worker holds at most one request, and waits for nothing else.
+            for _ in range(min(len(host_urls), max(1, options.host_concurrency))):
                 tasks.append(asyncio.ensure_future(host_worker(queue)))
         try:
             await asyncio.gather(*tasks)
+            await asyncio.gather(*detached)
         finally:
-            for task in tasks:
+            for task in tasks + detached:
                 task.cancel()
     finally:
         await transport.aclose()

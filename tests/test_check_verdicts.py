@@ -58,7 +58,7 @@ def test_302_chain_landing_on_a_page_is_ok(sim):
     r = one(start)
     assert (r.verdict, r.final_url) == ("ok", end)
     assert "temporary redirect" in r.reason
-    assert a.stats.paths == ["/story/start"] and b.stats.paths[:2] == ["/story/step2", "/story/final"]
+    assert "/story/start" in a.stats.paths and b.stats.paths.count("/story/final") == 1
 
 
 def test_redirect_loop_is_an_error_not_dead(sim):
