@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +37,13 @@ from .urls import InvalidURL, normalize_url, split_fragment
 #: builder is quadratic in the depth of open block elements (200,000 nested
 #: <div>s take minutes), and no real page nests deeper than a few hundred.
 MAX_HTML_DEPTH = 1500
-#: Nodes the block walk visits per document, at most; the rest is ignored.
-MAX_WALK_NODES = 1_000_000
+#: Nodes the block walk visits per document, at most; the rest is ignored
+#: (a 20 MB page of dense markup still finishes in seconds).
+MAX_WALK_NODES = 300_000
+#: Characters of one block (paragraph) that are read; real paragraphs are far shorter.
+MAX_BLOCK_CHARS = 50_000
+#: Claims per article, at most: no article cites more; past it the input is junk.
+MAX_CLAIMS = 5000
 #: A sentence longer than this (a block with no punctuation) is cut to a window around its link.
 MAX_SENTENCE_CHARS = 1500
 #: Markdown beyond this size is read as plain text (no real post is this long).
@@ -482,7 +488,7 @@ class _BlockBuilder:
         self.tag = self.nodes[self.path[-1]].tag if self.path else "p"
 
     def flush(self) -> None:
-        text = "".join(self.parts)
+        text = "".join(self.parts)[:MAX_BLOCK_CHARS]
         stripped = text.rstrip()
         lead = len(text) - len(text.lstrip())
         if stripped.strip():
@@ -652,7 +658,7 @@ def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> l
 
     def flush() -> None:
         if paragraph:
-            blocks.append(Block(" ".join(" ".join(paragraph).split()), "p"))
+            blocks.append(Block(" ".join(" ".join(paragraph).split())[:MAX_BLOCK_CHARS], "p"))
             paragraph.clear()
 
     for index in range(start, len(lines)):
@@ -693,9 +699,12 @@ def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> l
 def _bare_urls(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
     """``(start, end, url)`` of URLs written out in ``text`` outside the ``taken`` spans."""
     found = []
+    taken = sorted(taken)
+    taken_starts = [s for s, _e in taken]
     for match in _BARE_URL.finditer(text):
         start, end = match.span()
-        if any(s <= start < e for s, e in taken):
+        i = bisect_right(taken_starts, start) - 1
+        if i >= 0 and taken[i][0] <= start < taken[i][1]:
             continue
         raw = match.group(0)
         while raw and raw[-1] in _TRAILING:
@@ -711,14 +720,17 @@ def _bare_urls(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int, 
 # ---------------------------------------------------------------- claims
 
 
-def _sentence_for(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
-    """The whole sentence (or sentences) that hold ``text[start:end]``."""
-    first = next((s for s, e in spans if s <= start < e), None)
-    last = next((e for s, e in spans if s < max(end, start + 1) <= e), None)
-    if first is None:
-        first = max((s for s, _e in spans if s <= start), default=0)
-    if last is None:
-        last = min((e for _s, e in spans if e >= end), default=len(text))
+def _sentence_for(text: str, spans: list[tuple[int, int]], start: int, end: int,
+                  starts: list[int] | None = None) -> str:
+    """The whole sentence (or sentences) that hold ``text[start:end]``; ``starts`` are the span starts."""
+    starts = starts if starts is not None else [s for s, _e in spans]
+    if spans:
+        i = max(0, bisect_right(starts, start) - 1)
+        j = max(i, bisect_right(starts, max(start, end - 1)) - 1)
+        first, last = spans[i][0], spans[j][1]
+        first, last = min(first, start), max(last, end)
+    else:
+        first, last = 0, len(text)
     sentence = text[first:last]
     if len(sentence) > MAX_SENTENCE_CHARS:
         half = MAX_SENTENCE_CHARS // 2
@@ -729,6 +741,16 @@ def _sentence_for(text: str, spans: list[tuple[int, int]], start: int, end: int)
         hi = cut_hi if cut_hi != -1 else last
         sentence = ("… " if lo > first else "") + text[lo:hi] + (" …" if hi < last else "")
     return sentence.strip()
+
+
+#: Links starting before a phrase that are looked at when testing overlap.
+_OVERLAP_LOOKBACK = 8
+
+
+def _overlaps_link(links: list[LinkSpan], link_starts: list[int], lo: int, hi: int) -> bool:
+    """Whether a link overlaps ``[lo, hi)``; ``links`` sorted by start, ``link_starts`` their starts."""
+    i = bisect_right(link_starts, hi - 1)
+    return any(links[k].end > lo for k in range(max(0, i - _OVERLAP_LOOKBACK), i))
 
 
 def _reject_reason(span: LinkSpan, anchor: str, url: str | None, article: Article, base: str | None) -> str | None:
@@ -768,7 +790,10 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
     """Link and attribution claims of the content blocks, in reading order."""
     claims: list[Claim] = []
     seen: set[tuple] = set()
+    resolved_cache: dict[str, tuple[str, str | None] | None] = {}
     for block in blocks:
+        if len(claims) >= MAX_CLAIMS:
+            break
         text = block.text
         chrome = next((name for name, regex in BLOCK_CHROME if regex.search(text)), None)
         if chrome and (len(text) < 160 or _link_share(block) >= 0.3):
@@ -791,10 +816,15 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
         else:
             links = block.links
         spans = sentence_spans(text)
+        starts = [s for s, _e in spans]
+        sorted_links = sorted(links, key=lambda span: span.start)
+        link_starts = [span.start for span in sorted_links]
         events: list[tuple[int, Claim]] = []
         for span in links:
             anchor = " ".join(text[span.start:span.end].split())
-            resolved = _resolve(span.href, base)
+            if span.href not in resolved_cache:
+                resolved_cache[span.href] = _resolve(span.href, base)
+            resolved = resolved_cache[span.href]
             url, fragment = resolved if resolved else (None, None)
             if url and not span.href.strip().startswith("#") and article.canonical_url and url == article.canonical_url and fragment:
                 reason = "fragment"
@@ -804,7 +834,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
                 if trace is not None:
                     trace.append(Rejected(reason, span.href, anchor))
                 continue
-            sentence = _sentence_for(text, spans, span.start, span.end)
+            sentence = _sentence_for(text, spans, span.start, span.end, starts)
             key = ("link", url, anchor, sentence)
             if key in seen:
                 continue
@@ -815,13 +845,14 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             sentence = text[s:e]
             for found in attribution.find_attributions(sentence):
                 at = s + found.start
-                if any(span.start < s + found.phrase_end and s + found.phrase_start < span.end for span in links):
+                lo, hi = s + found.phrase_start, s + found.phrase_end
+                if _overlaps_link(sorted_links, link_starts, lo, hi):
                     continue  # the source is linked: the link claim covers it
                 key = ("attribution", found.source.lower(), sentence)
                 if key in seen:
                     continue
                 seen.add(key)
-                events.append((at, Claim(kind="attribution", source=found.source, sentence=_sentence_for(text, spans, s, e),
+                events.append((at, Claim(kind="attribution", source=found.source, sentence=_sentence_for(text, spans, s, e, starts),
                                          position=0)))
         events.sort(key=lambda item: item[0])
         for _at, claim in events:

@@ -38,8 +38,9 @@ _HTML_BLOCK_TAG = re.compile(r"</?(?:p|div|a|span|h[1-6]|ul|ol|li|section|articl
 #: definition, autolink, fenced code. Bullets and ``>`` lines also occur in
 #: plain text, so they do not count on their own.
 _MARKDOWN_SIGNAL = re.compile(
-    r"(?m)^#{1,6}[ \t]+\S|\[[^\]\n]+\]\([^)\s]+(?:\s+\"[^\"]*\")?\)|\[[^\]\n]+\]\[[^\]\n]*\]"
-    r"|^\s{0,3}\[[^\]\n]+\]:\s*\S+|<https?://[^>\s]+>|^\s{0,3}(?:```|~~~)"
+    r"(?m)^#{1,6}[ \t]+\S|\[[^\[\]\n]{1,300}\]\([^()\s]{1,2000}(?:\s+\"[^\"\n]{0,300}\")?\)"
+    r"|\[[^\[\]\n]{1,300}\]\[[^\[\]\n]{0,300}\]"
+    r"|^[ ]{0,3}\[[^\[\]\n]{1,300}\]:[ \t]*\S|<https?://[^>\s]{1,2000}>|^[ ]{0,3}(?:```|~~~)"
 )
 
 

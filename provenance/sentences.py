@@ -9,6 +9,7 @@ paragraph, a list item, a heading); callers never join blocks.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 #: Words that end with a period without ending the sentence (lower-case, no dot).
 ABBREVIATIONS: frozenset[str] = frozenset(
@@ -28,7 +29,6 @@ ABBREVIATIONS: frozenset[str] = frozenset(
 MAX_QUOTE_CHARS = 1200
 
 _BOUNDARY = re.compile(r"(?:[.!?]+|…|\.\.\.)(?P<closers>[\"”’'\)\]]*)(?P<space>\s+)(?=[\"“‘'(\[]?(?P<next>[A-Z0-9À-ÖØ-Þ]))")
-_TOKEN_BEFORE = re.compile(r"(\S+)$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # U.S, e.g, i.e, a.m, D.C
 _QUOTES = re.compile(r"[\"“”]")
 
@@ -50,10 +50,8 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _is_abbreviation(text: str, punct_at: int) -> bool:
-    token_match = _TOKEN_BEFORE.search(text, 0, punct_at)
-    if not token_match:
-        return False
-    token = token_match.group(1).lstrip("\"“‘'([")
+    # rfind, not a regex search: "(\S+)$" rescans from the start at every period.
+    token = text[text.rfind(" ", 0, punct_at) + 1: punct_at].lstrip("\"“‘'([")
     if not token:
         return False
     if len(token) == 1 and token.isalpha():
@@ -68,6 +66,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if not text:
         return []
     quotes = quote_spans(text)
+    quote_opens = [open_ for open_, _close in quotes]
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
@@ -77,7 +76,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue
         if punct in ("…", "...") and not match.group("next").isalpha():
             continue  # an ellipsis before a number elides, it does not end
-        if any(open_ < cut < close for open_, close in quotes):
+        inside = bisect_right(quote_opens, cut - 1) - 1  # the last quotation opened before the cut
+        if inside >= 0 and quotes[inside][1] > cut:
             continue  # a period inside a quotation ends the quoted sentence, not ours
         if cut > start:
             spans.append((start, cut))
