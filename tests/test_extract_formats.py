@@ -1,0 +1,143 @@
+"""Each input format (HTML page, HTML fragment, Markdown, plain text) and its metadata."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.extract import extract_document
+from provenance.ingest import detect_format, parse_document
+
+
+def extract(text: str, name: str = "a.txt", trace=None):
+    return extract_document(parse_document(name, text.encode("utf-8")), trace)
+
+
+def link_claims(article):
+    return [(c.url, c.anchor, c.sentence) for c in article.claims if c.kind == "link"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<!DOCTYPE html><html><body><p>x</p></body></html>", "html"),
+    ("  <html lang=en><p>x", "html"),
+    ("<div><p>One <a href='https://e.org/'>two</a></p><p>three</p></div>", "html"),
+    ("# Title\n\nSome *text* and [a link](https://e.org/).\n", "markdown"),
+    ("Intro with a [reference][r].\n\n[r]: https://e.org/\n", "markdown"),
+    ("<div>\n\n## Heading\n\n<p>raw html <a href='https://e.org'>x</a></p>\n</div>\n", "markdown"),
+    ("Just a plain paragraph.\n\nAnother one, see https://e.org/x.\n", "text"),
+    ("  • bullet one\n  • bullet two\n- dash item\n", "text"),
+    ("", "text"),
+])
+def test_format_is_detected_by_content(text, expected):
+    assert detect_format(text) == expected
+
+
+def test_suffix_is_not_trusted():
+    article = extract("# Heading\n\nSee [the report](https://example.org/report).\n", name="post.html")
+    assert article.format == "markdown"
+    assert link_claims(article) == [("https://example.org/report", "the report", "See the report.")]
+
+
+def test_markdown_inline_reference_autolink_and_raw_html():
+    text = """---
+title: "Front matter title"
+date: 2023-05-06
+author: Jane Roe
+canonical_url: https://blog.example/posts/one/
+---
+# Heading
+
+The first study is [here](https://a.example/study "Study") and the second [there][second]. The data sit
+at <https://data.example/set>. Raw HTML passes through: <a href="https://raw.example/page">raw link</a>.
+
+<p>An HTML paragraph with <a href="/relative/path">a relative link</a>.</p>
+
+![a chart](https://img.example/chart.png)
+
+[second]: https://b.example/other
+"""
+    article = extract(text)
+    assert article.format == "markdown"
+    assert article.title == "Front matter title"
+    assert article.published == "2023-05-06"
+    assert article.authors == ["Jane Roe"]
+    assert article.canonical_url == "https://blog.example/posts/one/"
+    first = "The first study is here and the second there."
+    assert link_claims(article) == [
+        ("https://a.example/study", "here", first),
+        ("https://b.example/other", "there", first),
+        ("https://data.example/set", "https://data.example/set", "The data sit at https://data.example/set."),
+        ("https://raw.example/page", "raw link", "Raw HTML passes through: raw link."),
+        ("https://blog.example/relative/path", "a relative link", "An HTML paragraph with a relative link."),
+    ]
+
+
+def test_toml_front_matter():
+    article = extract('+++\ntitle = "Hugo post"\ndate = 2021-02-03T10:00:00Z\nauthors = ["A. Writer"]\n+++\nBody text.\n')
+    assert (article.title, article.published, article.authors) == ("Hugo post", "2021-02-03", ["A. Writer"])
+
+
+def test_html_page_metadata_from_meta_tags():
+    page = """<!doctype html><html><head>
+<title>Ignored Title | Site</title>
+<meta property="og:title" content="The Real Headline">
+<meta property="article:published_time" content="2022-01-31T08:00:00Z">
+<meta name="author" content="Ann One, Bob Two">
+<link rel="canonical" href="https://news.example/2022/01/real-headline">
+</head><body><article><h1>The Real Headline</h1>
+<p>Officials confirmed the figures in a <a href="/docs/report.pdf">report</a> released on Monday, which covers every region.</p>
+</article></body></html>"""
+    article = extract(page, name="page.txt")
+    assert article.format == "html"
+    assert article.title == "The Real Headline"
+    assert article.published == "2022-01-31"
+    assert article.authors == ["Ann One", "Bob Two"]
+    assert article.canonical_url == "https://news.example/2022/01/real-headline"
+    assert link_claims(article)[0][0] == "https://news.example/docs/report.pdf"
+
+
+def test_html_title_falls_back_to_title_tag_without_site_suffix():
+    article = extract("<html><head><title>Budget Talks Collapse - The Courier</title></head><body><p>x</p></body></html>")
+    assert article.title == "Budget Talks Collapse"
+
+
+def test_jsonld_metadata():
+    page = """<html><head><script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+{"@type":"NewsArticle","headline":"From JSON-LD","datePublished":"2020-07-04T12:00:00Z",
+ "author":[{"@type":"Person","name":"Carla Three"}]}]}</script></head><body><p>Text.</p></body></html>"""
+    article = extract(page)
+    assert (article.title, article.published, article.authors) == ("From JSON-LD", "2020-07-04", ["Carla Three"])
+
+
+def test_plain_text_bare_urls_trimmed_of_punctuation_and_brackets():
+    text = ("Plain Text Headline About Links\n\n"
+            "The filing (https://court.example/case/123) was posted on Monday. "
+            "See also https://en.wikipedia.example/wiki/Foo_(bar), and www.agency.example/report.\n\n"
+            "Quoted: \"https://q.example/x?utm_source=feed&id=7\".\n")
+    article = extract(text)
+    assert article.title == "Plain Text Headline About Links"
+    assert [(u, a) for u, a, _s in link_claims(article)] == [
+        ("https://court.example/case/123", "https://court.example/case/123"),
+        ("https://en.wikipedia.example/wiki/Foo_(bar)", "https://en.wikipedia.example/wiki/Foo_(bar)"),
+        ("https://www.agency.example/report", "www.agency.example/report"),
+        ("https://q.example/x?id=7", "https://q.example/x?utm_source=feed&id=7"),
+    ]
+    assert link_claims(article)[0][2] == "The filing (https://court.example/case/123) was posted on Monday."
+
+
+def test_plain_text_lines_are_blocks_and_bullets_are_items():
+    text = "A Headline For The Story\n  • First point, according to Reuters.\n  • Second point\nA paragraph that Politico reported.\n"
+    article = extract(text)
+    assert [(c.source, c.sentence) for c in article.claims] == [
+        ("Reuters", "First point, according to Reuters."),
+        ("Politico", "A paragraph that Politico reported."),
+    ]
+
+
+def test_hard_wrapped_plain_text_joins_lines():
+    text = ("Wrapped Text Article Headline Here\n\nThe agency posted figures, which cover\n"
+            "every region, at https://stats.example/2024 on Friday. The New York Times reported it first.\n")
+    article = extract(text)
+    [link, nyt] = article.claims
+    assert link.sentence == ("The agency posted figures, which cover every region, at https://stats.example/2024 "
+                             "on Friday.")
+    assert (nyt.source, nyt.sentence) == ("New York Times", "The New York Times reported it first.")
