@@ -59,7 +59,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"\b[Aa]ccording to (?:(?:a |an |the )?(?:new |recent |earlier )?(?:reports?|reporting|report|data|documents?|analysis|figures|estimates|statement|survey|study|filings?|records?)"
         rf"\s+(?:from|by|in|of|obtained by|reviewed by|seen by|published by)\s+)?(?P<source>{NAMES})"), split=True, triggers=("ccording to",)),
     Pattern("told", re.compile(rf"\b(?:told|telling|tells)\s+(?P<source>{NAMES})"), split=True, triggers=("told", "tells", "telling")),
-    Pattern("in-an-interview-with", re.compile(rf"\bin an? (?:interview|conversation|statement) (?:with|to)\s+(?P<source>{NAMES})"), split=True, triggers=("interview", "conversation", "statement")),
+    Pattern("in-an-interview-with", re.compile(rf"\b[Ii]n an? (?:interview|conversation|statement) (?:with|to)\s+(?P<source>{NAMES})"), split=True, triggers=("interview", "conversation", "statement")),
     Pattern("document-states", re.compile(
         rf"(?P<source>{NAME}['’]s?\s+(?:(?:executive|draft|new|final)\s+)?{_DOCUMENT})\s+(?:states|stated|says|said|reads|read|notes|noted|found|finds|shows|showed|warns|warned)\b"), triggers=("state", "say", "said", "read", "note", "found", "finds", "show", "warn")),
     Pattern("anonymous", re.compile(rf"\b(?P<source>{ANONYMOUS})\b", re.I), anonymous=True, triggers=("familiar", "close", "briefed", "knowledge", "who ", "outlets", "reports", "sources", "unnamed", "anonymous", "officials")),
@@ -139,7 +139,9 @@ def find_attributions(sentence: str) -> list[Attribution]:
                 for piece in pieces:
                     at = sentence.find(piece, offset, end + 1)
                     offset = at + len(piece) if at >= 0 else offset
-                    names.append((_clean_name(piece), max(at, start)))
+                    name = _clean_name(piece)
+                    name_at = sentence.find(name, max(at, start), end + 1) if name else -1
+                    names.append((name, name_at if name_at >= 0 else max(at, start)))
             for name, at in names:
                 if not name or name.lower() in GENERIC_SOURCES or name.lower() in NOT_NAMES:
                     continue
