@@ -224,14 +224,17 @@ def main() -> None:
                     s = run.server
                     print(f"{shape:5} {tool:10} wall {run.wall:5.2f}s cpu {run.cpu:5.2f}s peak {run.peak_mb:6.1f} MB "
                           f"ok {run.ok:4}  server: cpu {s.get('cpu_s', 0):.2f}s requests {s.get('requests')} "
-                          f"host peak {s.get('host_peak_max')} min gap {s.get('host_min_gap_ms')} ms", flush=True)
+                          f"host peak {s.get('host_peak_max')} gaps: min {s.get('host_min_gap_ms')} p5 "
+                          f"{s.get('gap_p5_ms')} median {s.get('gap_median_ms')} ms, "
+                          f"{s.get('gaps_under_25ms_pct')}% < 25 ms", flush=True)
     lines = [f"# provenance check vs {version}", "",
              f"Machine: {os.cpu_count()} cores, load at the end {os.getloadavg()[0]:.2f}. "
              f"{args.repeat} rounds per shape, medians. Same URLs, per-host limits "
              f"({HOST_CONCURRENCY} at once, {HOST_INTERVAL_MS} ms apart) and global concurrency ({CONCURRENCY}) "
              f"for both; the server answers after {SERVER_DELAY * 1000:.0f} ms from its own process.", "",
-             "| shape | tool | wall s | CPU s | peak MB | ok | server CPU s | server host peak | server min gap ms |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| shape | tool | wall s | CPU s | peak MB | ok | server CPU s | server: host peak | "
+             "server: gap min / p5 / median ms | server: gaps < 25 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     summary = []
     for shape in args.shapes.split(","):
         med = {}
@@ -243,9 +246,13 @@ def main() -> None:
             m["server_cpu"] = statistics.median(r.server.get("cpu_s", 0) for r in rs)
             m["host_peak"] = max(r.server.get("host_peak_max", 0) for r in rs)
             m["min_gap"] = min(r.server.get("host_min_gap_ms", 0) for r in rs)
+            m["p5"] = statistics.median(r.server.get("gap_p5_ms") or 0 for r in rs)
+            m["median_gap"] = statistics.median(r.server.get("gap_median_ms") or 0 for r in rs)
+            m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
             med[tool] = m
             lines.append(f"| {shape} | {tool} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
-                         f"| {m['server_cpu']:.2f} | {m['host_peak']} | {m['min_gap']:.1f} |")
+                         f"| {m['server_cpu']:.2f} | {m['host_peak']} | {m['min_gap']:.1f} / {m['p5']:.1f} / "
+                         f"{m['median_gap']:.1f} | {m['under']:.1f}% |")
         if len(med) == 2:
             p, ly = med["provenance"], med["lychee"]
             summary.append(f"- {shape}: wall {p['wall'] / ly['wall']:.2f}x lychee, CPU {p['cpu'] / ly['cpu']:.2f}x, "

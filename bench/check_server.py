@@ -46,7 +46,7 @@ MISSING = _response("404 Not Found", b"<html><head><title>404 Not Found</title><
 
 
 class HostStats:
-    __slots__ = ("requests", "active", "peak", "last_start", "min_gap", "paths")
+    __slots__ = ("requests", "active", "peak", "last_start", "min_gap", "paths", "gaps")
 
     def __init__(self) -> None:
         self.requests = 0
@@ -55,6 +55,7 @@ class HostStats:
         self.last_start = 0.0
         self.min_gap = float("inf")
         self.paths = 0
+        self.gaps: list[float] = []
 
 
 class Conn(asyncio.Protocol):
@@ -86,6 +87,7 @@ class Conn(asyncio.Protocol):
             s.requests += 1
             if s.requests > 1:
                 s.min_gap = min(s.min_gap, now - s.last_start)
+                s.gaps.append(now - s.last_start)
             s.last_start = now
             s.active += 1
             if s.active > s.peak:
@@ -128,12 +130,16 @@ async def serve(hosts: int, pages: int, delay: float) -> None:
     loop.add_reader(sys.stdin.fileno(), lambda: (sys.stdin.buffer.read1(4096) or done.set()) and None)
     await done.wait()
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    gaps = sorted(g for s in stats.values() for g in s.gaps)
     report = {
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "requests": sum(s.requests for s in stats.values()),
         "host_peak_max": max((s.peak for s in stats.values()), default=0),
         "host_min_gap_ms": round(min((s.min_gap for s in stats.values()), default=0) * 1000, 2),
         "per_host_requests_max": max((s.requests for s in stats.values()), default=0),
+        "gap_p5_ms": round(gaps[len(gaps) // 20] * 1000, 2) if gaps else None,
+        "gap_median_ms": round(gaps[len(gaps) // 2] * 1000, 2) if gaps else None,
+        "gaps_under_25ms_pct": round(100 * sum(1 for g in gaps if g < 0.025) / len(gaps), 2) if gaps else None,
     }
     print(json.dumps(report), flush=True)
     for server in servers:

@@ -73,8 +73,9 @@ MAX_DECODED_BYTES = 2 * 1024 * 1024
 SIGNATURE_BYTES = 64 * 1024
 #: Characters of a live HTML body kept on the result for the drift judge.
 MAX_KEPT_BODY_CHARS = 512 * 1024
-#: Read chunk size.
-CHUNK_BYTES = 64 * 1024
+#: Characters of bodies one process keeps over a whole run; past it, KEPT_BODY_AFTER_BUDGET per page.
+KEPT_BODY_BUDGET = 96 * 1024 * 1024
+KEPT_BODY_AFTER_BUDGET = 16 * 1024
 #: Redirect hops followed before giving up.
 MAX_REDIRECTS = 10
 #: Longest ``Retry-After`` honoured; a longer one ends the retries.
@@ -496,6 +497,8 @@ class _Engine:
         self.resolver = resolver
         self.gate = asyncio.Semaphore(max(1, options.concurrency))
         self.hosts: dict[str, Host] = {}
+        #: Characters of live bodies kept on results so far (bounded by KEPT_BODY_BUDGET).
+        self.kept_chars = 0
         #: Hosts with more than one URL in this run (their catch-all probe starts early).
         self.busy_hosts: set[str] = set()
         self.deadline = options.url_deadline or max(DEFAULT_URL_DEADLINE, 3 * options.timeout)
@@ -688,7 +691,9 @@ class _Engine:
                 seen.add(target)
                 current = target
                 continue
-            text = _decode(fetched.body, fetched.headers.get("content-type", "")) if fetched.body else ""
+            # Bodies drained only to keep a connection alive (images, JSON ...) are not judged.
+            judged = fetched.body and (_is_html(fetched.content_type) or fetched.status in SIGNATURE_STATUSES)
+            text = _decode(fetched.body, fetched.headers.get("content-type", "")) if judged else ""
             obs = classify.Observation(url=url, final_url=current, status=fetched.status,
                                        headers=fetched.headers, text=text, hops=tuple(hops))
             judgement = classify.judge(obs)
@@ -698,7 +703,10 @@ class _Engine:
             if fetched.cut:
                 result.reason += f"; {fetched.cut}"
             if keep and text and 200 <= fetched.status < 300 and _is_html(fetched.content_type):
-                result.body = text[:MAX_KEPT_BODY_CHARS]
+                # Bounded per page, and per run: past the budget only the page's start is kept.
+                limit = MAX_KEPT_BODY_CHARS if self.kept_chars < KEPT_BODY_BUDGET else KEPT_BODY_AFTER_BUDGET
+                result.body = text[:limit]
+                self.kept_chars += len(result.body)
             if judgement.verdict in ("ok", "redirect") and text and self.options.probe_catch_all \
                     and classify.is_deep(current):
                 probe = self._probe_for(current, give_up_at)

@@ -346,3 +346,25 @@ def test_worker_processes_give_the_same_verdicts(sim):
     assert sorted(r.url for r in seen) == sorted(urls)
     assert [r.verdict for r in results].count("ok") == 12
     assert [r.verdict for r in results].count("dead") == 3
+
+
+def test_small_non_html_body_is_not_judged(sim):
+    site = sim.site()
+    r = one(site.page("/api/item.json", '{"title": "<title>404 Not Found</title>"}', content_type="application/json"))
+    assert r.verdict == "ok" and r.body is None
+
+
+def test_kept_bodies_have_a_run_budget(sim, monkeypatch):
+    monkeypatch.setattr(check, "KEPT_BODY_BUDGET", 10)
+    monkeypatch.setattr(check, "KEPT_BODY_AFTER_BUDGET", 50)
+    site = sim.site()
+    urls = [site.page(f"/b/{i}", PAGE) for i in range(3)]
+    results = check_urls(urls, CheckOptions(**FAST, probe_catch_all=False, host_concurrency=1))
+    lengths = sorted(len(r.body or "") for r in results)
+    assert lengths[0] == lengths[1] == 50 and lengths[2] == len(PAGE)
+
+
+def test_keep_body_off(sim):
+    site = sim.site()
+    r = one(site.page("/nobody", PAGE), keep_body=False)
+    assert r.verdict == "ok" and r.body is None
