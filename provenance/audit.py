@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,8 @@ ARTICLE_BATCH = 200
 CHECK_BATCH = 500
 #: (url, date) Wayback lookups per batch, saved as one transaction.
 SNAPSHOT_BATCH = 500
+#: Seconds of Wayback lookups per run; at the public Archive's pace that is about 1,400 lookups.
+SNAPSHOT_BUDGET = 3600.0
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -98,6 +101,8 @@ class AuditOptions:
     article_batch: int = ARTICLE_BATCH
     check_batch: int = CHECK_BATCH
     snapshot_batch: int = SNAPSHOT_BATCH
+    #: Seconds the Wayback lookups of one run may take (None: no limit); the rest wait for the next run.
+    snapshot_budget: float | None = SNAPSHOT_BUDGET
 
 
 @dataclass
@@ -314,17 +319,36 @@ class _Run:
     # ------------------------------------------------------------------ snapshots
 
     def snapshots(self, lookups: list[tuple[str, str]]) -> None:
+        """Look up captures in committed batches, within a time budget; what is left waits for the next run.
+
+        The public Archive allows a lookup every few seconds, so a first run
+        over a big archive spreads its lookups over several nights instead of
+        running all day; a batch that mostly failed (429s, deadline, breaker)
+        also ends the stage, because the Archive is saying "not now".
+        """
         if not lookups or not self.wayback_reachable():
             return
+        w = self.options.wayback
         step = max(1, self.options.snapshot_batch)
+        if w.effective_api_interval > 0:  # keep each batch inside the Wayback's own per-call deadline
+            step = max(1, min(step, int(w.deadline / w.effective_api_interval * 0.8)))
+        budget = self.options.snapshot_budget
+        started = time.monotonic()
         done = 0
         for start in range(0, len(lookups), step):
+            if budget is not None and time.monotonic() - started >= budget:
+                self.say(f"Wayback: time budget ({budget:g}s) used; {len(lookups) - done} lookups left for the next run")
+                break
             batch = lookups[start:start + step]
-            found = wayback.find_snapshots([(u, d or None) for u, d in batch], self.options.wayback)
+            found = wayback.find_snapshots([(u, d or None) for u, d in batch], w)
             store.save_snapshots(self.db, {(u, d or ""): s for (u, d), s in found.items()}, self.now())
             done += len(batch)
             self.stats["snapshot_lookups"] += len(batch)
             self.tell("snapshot", done, len(lookups))
+            failed = sum(1 for s in found.values() if getattr(s, "failed", False))
+            if failed and failed * 2 >= len(batch) and done < len(lookups):
+                self.say(f"Wayback: {failed} of {len(batch)} lookups failed; {len(lookups) - done} left for the next run")
+                break
 
     # ------------------------------------------------------------------ checks and drift
 

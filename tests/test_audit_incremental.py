@@ -292,3 +292,24 @@ def test_save_archives_live_pages_without_snapshot_once(world, tmp_path):
     clock.advance(days=2)
     run_audit([docs], options(tmp_path, fw, clock, save=True))
     assert fw.calls.save == 2
+
+
+def test_wayback_trouble_or_budget_defers_lookups_to_next_run(world, tmp_path):
+    _site, fw, docs, _urls, _first, _second = world
+    fw.fail("cdx", 503)
+    fw.fail("available", 503)
+    clock = Clock()
+    said: list[str] = []
+    first = run_audit([docs], options(tmp_path, fw, clock, snapshot_batch=2), log=said.append)
+    assert first.to_dict()["run"]["snapshot_lookups"] == 2  # the first batch failed: the stage stopped
+    assert any("left for the next run" in line for line in said)
+    fw.behaviour.clear()
+    clock.advance(hours=1)
+    calls = fw.calls.cdx + fw.calls.available
+    budget = run_audit([docs], options(tmp_path, fw, clock, snapshot_budget=0.0))
+    assert budget.to_dict()["run"]["snapshot_lookups"] == 0 and fw.calls.cdx + fw.calls.available == calls
+    clock.advance(hours=1)
+    last = run_audit([docs], options(tmp_path, fw, clock, snapshot_batch=2))
+    assert last.to_dict()["run"]["snapshot_lookups"] == 4
+    db = store.open_store(tmp_path / "db" / "p.db")
+    assert {r["outcome"] for r in db.query("select outcome from snapshots")} == {"found", "none"}
