@@ -150,9 +150,12 @@ def decode(data: bytes) -> str:
             return data.decode(declared.group(1).decode("ascii"), errors="replace")
         except LookupError:
             pass
-    # Mostly-UTF-8 files with a few bad bytes stay UTF-8; others are legacy Windows text.
+    # UTF-8 with a few bad bytes (a truncated or spliced file) has more good
+    # multi-byte characters than bad ones; otherwise it is legacy Windows text.
     utf8 = data.decode("utf-8", errors="replace")
-    if utf8.count("\ufffd") <= max(4, len(utf8) // 1000):
+    bad = utf8.count("\ufffd")
+    good = sum(1 for ch in utf8 if ord(ch) > 127) - bad
+    if good > bad:
         return utf8
     return data.decode("cp1252", errors="replace")
 
