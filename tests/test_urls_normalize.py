@@ -1,0 +1,37 @@
+"""URL normalisation: one spelling per URL so each is checked once."""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.urls import InvalidURL, host_of, is_ip_literal, normalize_url, split_fragment
+
+
+@pytest.mark.parametrize("raw, base, expected", [
+    ("HTTPS://Example.COM:443/Path?b=1&utm_source=x#frag", None, ("https://example.com/Path?b=1", "frag")),
+    ("http://example.com:80", None, ("http://example.com/", None)),
+    ("http://example.com:8080/a", None, ("http://example.com:8080/a", None)),
+    ("/a/b?fbclid=1&gclid=2", "https://site.example/x/y", ("https://site.example/a/b", None)),
+    ("c.html", "https://site.example/x/y", ("https://site.example/x/c.html", None)),
+    ("//cdn.example/lib.js", None, ("https://cdn.example/lib.js", None)),
+    ("https://bücher.example/straße", None, ("https://xn--bcher-kva.example/stra%C3%9Fe", None)),
+    ("  https://e.example/a\n b  ", None, ("https://e.example/ab", None)),
+    ("https://e.example/a%20b", None, ("https://e.example/a%20b", None)),
+])
+def test_normalize(raw, base, expected):
+    assert normalize_url(raw, base) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "mailto:a@b.example", "javascript:void(0)", "tel:+1", "ftp://x.example/",
+                                 "https://", "http://[::1", "/relative/without/base"])
+def test_invalid(raw):
+    with pytest.raises(InvalidURL):
+        normalize_url(raw)
+
+
+def test_helpers():
+    assert split_fragment("https://a.example/x#y") == ("https://a.example/x", "y")
+    assert split_fragment("https://a.example/x") == ("https://a.example/x", None)
+    assert host_of("https://Sub.Example.com:8443/x") == "sub.example.com"
+    assert is_ip_literal("127.0.0.1") and is_ip_literal("[::1]") and not is_ip_literal("example.com")
+    assert not is_ip_literal("1.example")
