@@ -220,7 +220,11 @@ class _Run:
                          len(urls), dict(result.verdicts), self.now(), **{k: int(v) for k, v in self.stats.items()
                                                                           if k in store.COLUMNS["runs"]})
         if o.write_reports:
-            report.render_reports(self.db, o.reports_dir, run_id=self.run_id)
+            try:
+                report.render_reports(self.db, o.reports_dir, run_id=self.run_id)
+            except OSError as exc:  # the run is saved; only the Markdown could not be written
+                raise InputError(f"cannot write reports to {o.reports_dir}: {exc.strerror or exc} "
+                                 f"(the run is saved; 'provenance report' renders them again)") from exc
             self.tell("report", len(result.articles), len(result.articles))
         return result
 

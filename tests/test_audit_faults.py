@@ -269,3 +269,17 @@ def test_corrupt_or_foreign_db_is_reported_and_left_untouched(tmp_path, make, ne
     assert db_path.read_bytes() == before
     assert not Path(str(db_path) + "-wal").exists() or Path(str(db_path) + "-wal").stat().st_size == 0
     assert not (tmp_path / "r").exists()
+
+
+def test_unwritable_reports_dir_is_one_line_and_the_run_is_saved(tmp_path):
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nNo links, one article.\n")
+    (tmp_path / "reports").write_text("a file where the reports folder should be\n")
+    proc = subprocess.run([sys.executable, "-m", "provenance", "audit", str(docs), "--db", str(tmp_path / "p.db"),
+                           "--reports", str(tmp_path / "reports")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot write reports" in proc.stderr.strip().splitlines()[-1]
+    conn = sqlite3.connect(tmp_path / "p.db")
+    assert conn.execute("select status from runs").fetchall() == [("finished",)]
+    conn.close()
