@@ -293,7 +293,7 @@ class _Run:
         due = []
         for url in urls:
             row = rows.get(url) or {}
-            last = store._parse_iso(row.get("last_checked"))
+            last = store.parse_iso(row.get("last_checked"))
             if last is None:
                 due.append(url)
                 continue
@@ -311,7 +311,7 @@ class _Run:
             if row is None or row["outcome"] == "error":
                 out.append(pair)
             elif row["outcome"] != "found":
-                looked = store._parse_iso(row["looked_up_at"])
+                looked = store.parse_iso(row["looked_up_at"])
                 if self.options.force or looked is None or now - looked >= SNAPSHOT_RETRY_NONE:
                     out.append(pair)
         return out

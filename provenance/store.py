@@ -75,8 +75,6 @@ LOCK_WAIT = 5.0
 LOCK_POLL = 0.1
 #: Seconds SQLite waits on a busy database (a reader such as datasette) before failing.
 BUSY_TIMEOUT = 30.0
-#: Rows per executemany batch.
-BATCH_ROWS = 1000
 #: Page cache per connection in KiB: index inserts of a big batch stay in memory.
 CACHE_KIB = 64 * 1024
 #: Verdicts that mean the page answered: a success resets the rot count.
@@ -374,8 +372,6 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
     """
     stamp = iso_z(now or utc_now())
     ids: list[int] = []
-    from .urls import host_of
-
     with db.atomic():
         cur = db.conn.cursor()
         for article, sha in items:
@@ -479,7 +475,7 @@ def url_rows(db: sqlite_utils.Database, urls: Iterable[str] | None = None) -> di
     return {r["url"]: r for r in db.query("select * from urls") if r["url"] in wanted}
 
 
-def _parse_iso(text: str | None) -> datetime | None:
+def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
@@ -509,7 +505,7 @@ def next_url_state(row: dict[str, Any] | None, result: CheckResult, now: datetim
     change = None
     confirmed = row.get("confirmed_dead_at")
     if result.verdict in ROT_VERDICTS:
-        last = _parse_iso(row.get("last_failed"))
+        last = parse_iso(row.get("last_failed"))
         if failures == 0 or last is None:
             failures, counted = 1, True
             update["first_failed"] = stamp
@@ -550,8 +546,6 @@ def save_checks(db: sqlite_utils.Database, run_id: int, results: Iterable[CheckR
     moment = now or utc_now()
     stamp = iso_z(moment)
     changes: Counter = Counter()
-    from .urls import host_of
-
     with db.atomic():
         cur = db.conn.cursor()
         known = {}
@@ -564,7 +558,7 @@ def save_checks(db: sqlite_utils.Database, run_id: int, results: Iterable[CheckR
         check_rows = []
         for r in results:
             if r.url not in known:
-                cur.execute("insert into urls (url, host) values (?, ?) on conflict(url) do nothing", [r.url, host_of(r.url)])
+                cur.execute("insert into urls (url, host) values (?, ?) on conflict(url) do nothing", [r.url, _host(r.url)])
             update, history = next_url_state(known.get(r.url), r, moment, policy)
             if history["change"]:
                 changes[history["change"]] += 1
@@ -619,12 +613,10 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
                    now: datetime | None = None) -> None:
     """Cache lookups, (url, date) -> capture, in one transaction; errors are kept but retried next run."""
     stamp = iso_z(now or utc_now())
-    from .urls import host_of
-
     with db.atomic():
         cur = db.conn.cursor()
         cur.executemany("insert into urls (url, host) values (?, ?) on conflict(url) do nothing",
-                        [(u, host_of(u)) for u in {k[0] for k in found}])
+                        [(u, _host(u)) for u in {k[0] for k in found}])
         cur.executemany(
             "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at) "
             "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
