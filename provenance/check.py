@@ -86,7 +86,7 @@ BACKOFF_MAX = 8.0
 #: Jitter multiplies a backoff by a random factor in this range.
 BACKOFF_JITTER = (0.5, 1.5)
 #: However late a host's schedule runs, two starts are never closer than this share of host_interval.
-MIN_GAP_FRACTION = 0.5
+MIN_GAP_FRACTION = 0.8
 #: After a 429/503 a host's gap between requests becomes at least this, doubled on each new one.
 SLOWED_INTERVAL = 1.0
 MAX_HOST_INTERVAL = 10.0
