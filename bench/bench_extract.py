@@ -150,6 +150,33 @@ def make_text(rng: random.Random, index: int) -> str:
     return "\n".join(lines)
 
 
+#: The hand-built fixture pages and their cited URLs (the same expectations as tests/test_extract_pages.py).
+FIXTURES = ROOT / "tests" / "fixtures" / "articles"
+FIXTURE_CITED = {
+    "news_chrome.html": ("https://www.dailyledger.example/business/2024/03/05/chip-export-loophole/", [
+        "https://www.commerce.example/news/2024/03/inquiry-announcement",
+        "https://www.dailyledger.example/business/2024/02/11/reseller-network/",
+        "https://www.bis.example/guidance/resellers.pdf", "https://www.gao.example/products/gao-24-1234",
+        "https://www.semiconductors.example/press/2024/statement", "https://lopez.senate.example/letters/2024-03-04",
+        "https://www.federalregister.example/documents/2023/10/25/2023-23055/export-controls"]),
+    "blog_wordpress.html": ("https://policyworks.example/2023/11/28/broadband-maps/", [
+        "https://broadbandmap.fcc.example/home", "https://policyworks.example/research/data/bdc-challenges-2023.csv",
+        "https://www.fcc.example/BroadbandData/filers",
+        "https://www.pewtrusts.example/en/research-and-analysis/articles/2023/05/broadband-mapping",
+        "https://policyworks.example/research/2023/overstated-coverage/", "https://www.gao.example/products/gao-23-105525",
+        "https://data.policyworks.example/bdc/2023.zip"]),
+    "magazine_divsoup.html": ("https://deepcurrent.example/features/ocean-floor-mapping", [
+        "https://seabed2030.example/progress/2022", "https://www.nature.example/articles/s41586-021-03456-x",
+        "https://www.navy.example/press/2021/bathymetry-release.html?ref=rss",
+        "https://www.isa.example/mining-code/draft-2022.pdf"]),
+}
+
+
+def fixture_pages() -> list[Page]:
+    return [Page(html=(FIXTURES / name).read_text(), cited=cited, canonical=canonical)
+            for name, (canonical, cited) in FIXTURE_CITED.items()]
+
+
 def ours(page: Page) -> list[str]:
     doc = parse_document("p.html", page.html.encode())
     return [c.url for c in extract_document(doc).claims if c.kind == "link"]
@@ -228,21 +255,25 @@ def main() -> int:
             out.append(f"| {kind} | {len(paths)} | {mb:.1f} | {seconds:.2f} | {len(paths) / seconds:.0f} | {mb / seconds:.1f} |")
         out.append(f"| all | {int(total_n)} | {total_mb:.1f} | {total_s:.2f} | {total_n / total_s:.0f} | {total_mb / total_s:.1f} |")
 
-    pages = [make_page(random.Random(args.seed * 1000 + i), i) for i in range(args.compare)]
-    out.append("")
-    out.append(f"Main-content detection on {len(pages)} generated chrome-heavy pages (claim URLs vs the known citations):")
-    out.append("")
-    out.append("| extractor | precision | recall | ms/page |")
-    out.append("|---|---:|---:|---:|")
-    mine = score(ours, pages)
-    out.append(f"| provenance (readability-style on selectolax) | {mine['precision']:.3f} | {mine['recall']:.3f} | {mine['ms_per_page']:.1f} |")
+    generated = [make_page(random.Random(args.seed * 1000 + i), i) for i in range(args.compare)]
     try:
-        import trafilatura  # noqa: F401
+        import trafilatura
     except ImportError:
-        out.append("| trafilatura | not installed | | |")
-    else:
-        theirs = score(with_trafilatura, pages)
-        out.append(f"| trafilatura {trafilatura.__version__} + our rules | {theirs['precision']:.3f} | {theirs['recall']:.3f} | {theirs['ms_per_page']:.1f} |")
+        trafilatura = None
+    for label, pages in ((f"{len(generated)} generated chrome-heavy pages", generated),
+                         ("the 3 hand-built fixture pages (tests/fixtures/articles)", fixture_pages())):
+        out.append("")
+        out.append(f"Main-content detection on {label}: claim URLs against the known citations.")
+        out.append("")
+        out.append("| extractor | precision | recall | ms/page |")
+        out.append("|---|---:|---:|---:|")
+        mine = score(ours, pages)
+        out.append(f"| provenance (readability-style on selectolax) | {mine['precision']:.3f} | {mine['recall']:.3f} | {mine['ms_per_page']:.1f} |")
+        if trafilatura is None:
+            out.append("| trafilatura | not installed | | |")
+        else:
+            theirs = score(with_trafilatura, pages)
+            out.append(f"| trafilatura {trafilatura.__version__} + our rules | {theirs['precision']:.3f} | {theirs['recall']:.3f} | {theirs['ms_per_page']:.1f} |")
     text = "\n".join(out)
     print(text)
     if args.write:
