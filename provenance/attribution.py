@@ -53,18 +53,30 @@ class Pattern:
     triggers: tuple[str, ...] = ()
 
 
+_ACCORDING_DOC = (r"(?:(?:a |an |the )?(?:new |recent |earlier )?(?:reports?|reporting|data|documents?|analysis|figures|"
+                  r"estimates|statement|survey|study|filings?|records?)\s+(?:from|by|in|of|obtained by|reviewed by|seen by|"
+                  r"published by)\s+)?")
+_STATES = r"(?:states|stated|says|said|reads|read|notes|noted|found|finds|shows|showed|warns|warned)"
+
 PATTERNS: tuple[Pattern, ...] = (
-    Pattern("according-to-anonymous", re.compile(rf"\baccording to (?:the )?(?P<source>{ANONYMOUS})", re.I), anonymous=True, triggers=("according to",)),
-    Pattern("according-to", re.compile(
-        r"\b[Aa]ccording to (?:(?:a |an |the )?(?:new |recent |earlier )?(?:reports?|reporting|report|data|documents?|analysis|figures|estimates|statement|survey|study|filings?|records?)"
-        rf"\s+(?:from|by|in|of|obtained by|reviewed by|seen by|published by)\s+)?(?P<source>{NAMES})"), split=True, triggers=("ccording to",)),
-    Pattern("told", re.compile(rf"\b(?:told|telling|tells)\s+(?P<source>{NAMES})"), split=True, triggers=("told", "tells", "telling")),
-    Pattern("in-an-interview-with", re.compile(rf"\b[Ii]n an? (?:interview|conversation|statement) (?:with|to)\s+(?P<source>{NAMES})"), split=True, triggers=("interview", "conversation", "statement")),
-    Pattern("document-states", re.compile(
-        rf"(?P<source>{NAME}['’]s?\s+(?:(?:executive|draft|new|final)\s+)?{_DOCUMENT})\s+(?:states|stated|says|said|reads|read|notes|noted|found|finds|shows|showed|warns|warned)\b"), triggers=("state", "say", "said", "read", "note", "found", "finds", "show", "warn")),
-    Pattern("anonymous", re.compile(rf"\b(?P<source>{ANONYMOUS})\b", re.I), anonymous=True, triggers=("familiar", "close", "briefed", "knowledge", "who ", "outlets", "reports", "sources", "unnamed", "anonymous", "officials")),
-    Pattern("name-said", re.compile(rf"(?P<source>{NAMES}){_ADVERB}\s+{_ATTRIBUTION_VERB}\b"), split=True, triggers=("said", "says", "report", "told", "warn", "confirm", "state", "announced", "revealed", "disclosed", "estimated", "claimed", "acknowledged", "testified")),
-    Pattern("reportedly", re.compile(r"\b(?P<source>reportedly|allegedly)\b", re.I), anonymous=True, triggers=("reportedly", "allegedly")),
+    Pattern("according-to-anonymous", re.compile(rf"\baccording to (?:the )?(?P<source>{ANONYMOUS})", re.I),
+            anonymous=True, triggers=("according to",)),
+    Pattern("according-to", re.compile(rf"\b[Aa]ccording to {_ACCORDING_DOC}(?P<source>{NAMES})"),
+            split=True, triggers=("ccording to",)),
+    Pattern("told", re.compile(rf"\b(?:told|telling|tells)\s+(?P<source>{NAMES})"),
+            split=True, triggers=("told", "tells", "telling")),
+    Pattern("in-an-interview-with", re.compile(rf"\b[Ii]n an? (?:interview|conversation|statement) (?:with|to)\s+(?P<source>{NAMES})"),
+            split=True, triggers=("interview", "conversation", "statement")),
+    Pattern("document-states", re.compile(rf"(?P<source>{NAME}['’]s?\s+(?:(?:executive|draft|new|final)\s+)?{_DOCUMENT})\s+{_STATES}\b"),
+            triggers=("state", "say", "said", "read", "note", "found", "finds", "show", "warn")),
+    Pattern("anonymous", re.compile(rf"\b(?P<source>{ANONYMOUS})\b", re.I), anonymous=True,
+            triggers=("familiar", "close", "briefed", "knowledge", "who ", "outlets", "reports", "sources", "unnamed",
+                      "anonymous", "officials")),
+    Pattern("name-said", re.compile(rf"(?P<source>{NAMES}){_ADVERB}\s+{_ATTRIBUTION_VERB}\b"), split=True,
+            triggers=("said", "says", "report", "told", "warn", "confirm", "state", "announced", "revealed", "disclosed",
+                      "estimated", "claimed", "acknowledged", "testified")),
+    Pattern("reportedly", re.compile(r"\b(?P<source>reportedly|allegedly)\b", re.I), anonymous=True,
+            triggers=("reportedly", "allegedly")),
 )
 
 #: Capitalised words that start a sentence or clause but are not names.

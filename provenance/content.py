@@ -36,11 +36,11 @@ CHROME_TOKENS: tuple[tuple[str, frozenset[str]], ...] = (
     ("share", frozenset({"share", "sharing", "sharebar", "social", "socials", "sharethis", "addthis", "addtoany", "follow"})),
     ("comments", frozenset({"comment", "comments", "disqus", "discussion", "replies", "respond", "reply", "commentlist"})),
     ("newsletter", frozenset({"newsletter", "subscribe", "subscription", "signup", "optin", "paywall", "regwall",
-                              "membership", "donate", "cta", "promo", "promotion"})),
+                              "membership", "donate", "cta"})),
     ("author-box", frozenset({"author", "authors", "byline", "bio", "contributor", "profile", "avatar", "about"})),
     ("tags", frozenset({"tags", "tag", "tagcloud", "categories", "category", "topics", "keywords", "taxonomy"})),
     ("advertising", frozenset({"ad", "ads", "advert", "advertisement", "sponsor", "sponsored", "banner", "dfp", "gpt",
-                               "adslot", "advertising", "commercial", "partner"})),
+                               "adslot", "advertising", "commercial", "partner", "promo", "promotion"})),
     ("site-chrome", frozenset({"footer", "header", "sidebar", "widget", "widgets", "rail", "modal", "popup", "cookie",
                                "consent", "gdpr", "overlay", "toolbar", "utility", "meta", "dateline", "print", "caption",
                                "credit", "sr", "screenreader", "visuallyhidden"})),
@@ -70,8 +70,6 @@ POSITIVE_HINT = re.compile(r"article|body|content|entry|hentry|h-entry|main|page
 NEGATIVE_HINT = re.compile(r"-ad-|hidden|^hid$|banner|combx|comment|com-|contact|foot|footer|footnote|gdpr|masthead|media|"
                            r"meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|"
                            r"tags|tool|widget|nav|menu|newsletter|subscribe|social|byline|author|recirc|trending|teaser", re.I)
-#: Tags whose text counts as a paragraph when scoring.
-SCORED_TAGS = "p, pre, td, blockquote, li"
 #: Paragraphs shorter than this carry no score (captions, buttons, labels).
 MIN_PARAGRAPH_CHARS = 25
 #: Ancestors that receive a paragraph's score (parent full, then 1/2, 1/3 ...).
@@ -80,7 +78,7 @@ SCORE_ANCESTOR_LEVELS = 3
 SIBLING_SCORE_SHARE = 0.2
 #: A page whose best region scores below this has no detectable main text: take the body.
 MIN_TOP_SCORE = 10.0
-#: Paragraph nodes looked at, at most (hostile pages with millions of <p>).
+#: Blocks scored, at most (hostile pages with millions of <p>).
 MAX_SCORED_PARAGRAPHS = 20_000
 
 
@@ -110,14 +108,17 @@ def chrome_rule(node: LexborNode) -> str | None:
     if not tokens:
         return None
     content = bool(tokens & CONTENT_TOKENS)
-    for token in tokens:
-        rule = _TOKEN_TO_RULE.get(token)
-        if rule and not (content and token in WEAK_TOKENS):
-            return rule
-        if rule is None and len(token) > 5:
-            for prefix, name in CHROME_PREFIXES:
-                if token.startswith(prefix):
-                    return name
+    # Table order, not set order: the rule a trace names must not depend on hash seeds.
+    for name, chrome in CHROME_TOKENS:
+        hits = tokens & chrome
+        if content:
+            hits -= WEAK_TOKENS
+        if hits:
+            return name
+    for token in sorted(t for t in tokens if len(t) > 5 and t not in _TOKEN_TO_RULE):
+        for prefix, name in CHROME_PREFIXES:
+            if token.startswith(prefix):
+                return name
     return None
 
 

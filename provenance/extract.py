@@ -759,8 +759,9 @@ def _reject_reason(span: LinkSpan, anchor: str, url: str | None, article: Articl
         return "in-code"
     if not href or href.startswith("#"):
         return "fragment"
-    if set(span.rel.split()) & CHROME_RELS:
-        return "rel:" + next(iter(set(span.rel.split()) & CHROME_RELS))
+    rels = sorted(set(span.rel.split()) & CHROME_RELS)
+    if rels:
+        return "rel:" + rels[0]
     if url is None:
         scheme = href.split(":", 1)[0].lower() if ":" in href[:12] else ""
         if scheme and scheme not in ("http", "https"):
