@@ -4,7 +4,9 @@ Usage: .venv/bin/python bench/bench_check.py [--repeat 3] [--shapes deep,broad] 
 
 Each round starts a fresh loopback web (bench/check_server.py, its own
 process, cached pages, ~50 ms per answer), then runs the real
-``provenance check`` command and ``lychee`` on the same 5,000 URLs with the
+``provenance check`` command, the engine alone (bench/check_engine_run.py:
+the same check_urls call, timed after Python has started and imported it)
+and ``lychee`` on the same 5,000 URLs with the
 same per-host limits (10 at once, 50 ms between request starts) and the
 same global concurrency. It reports for both: wall time, CPU time (the
 process and its children), peak memory (sum of resident memory over the
@@ -185,6 +187,9 @@ def one_round(tool: str, shape: str, lychee: str, work: Path) -> Run:
             cmd = [sys.executable, "-m", "provenance", "check", "--from", str(url_file), "--json", "--quiet",
                    "--allow-private", "--concurrency", str(CONCURRENCY), "--host-concurrency", str(HOST_CONCURRENCY),
                    "--host-interval", str(HOST_INTERVAL_MS / 1000), "--retries", "2", "--timeout", "20"]
+        elif tool == "engine":
+            cmd = [sys.executable, str(HERE / "check_engine_run.py"), str(url_file), str(CONCURRENCY),
+                   str(HOST_CONCURRENCY), str(HOST_INTERVAL_MS / 1000)]
         else:
             cmd = [lychee, "--no-progress", "--format", "json", "--cache=false", "--max-concurrency", str(CONCURRENCY),
                    "--host-concurrency", str(HOST_CONCURRENCY), "--host-request-interval", f"{HOST_INTERVAL_MS}ms",
@@ -194,7 +199,11 @@ def one_round(tool: str, shape: str, lychee: str, work: Path) -> Run:
         stats = server.stop()
     ok = 0
     try:
-        if tool == "provenance":
+        if tool == "engine":
+            info = json.loads((work / f"{tool}.stdout").read_text())
+            ok = info["ok"]
+            stats = {**stats, "engine_wall": info["engine_wall"], "import_wall": info["import_wall"]}
+        elif tool == "provenance":
             ok = sum(1 for r in json.loads(out.read_text() if out.exists() and out.stat().st_size
                                            else (work / f"{tool}.stdout").read_text()) if r["verdict"] == "ok")
         else:
@@ -217,7 +226,7 @@ def main() -> None:
         work = Path(tmp)
         for shape in args.shapes.split(","):
             for i in range(args.repeat):
-                order = ("lychee", "provenance") if i % 2 == 0 else ("provenance", "lychee")
+                order = ("lychee", "provenance", "engine") if i % 2 == 0 else ("engine", "provenance", "lychee")
                 for tool in order:
                     run = one_round(tool, shape, lychee, work)
                     runs.append(run)
@@ -226,7 +235,9 @@ def main() -> None:
                           f"ok {run.ok:4}  server: cpu {s.get('cpu_s', 0):.2f}s requests {s.get('requests')} "
                           f"host peak {s.get('host_peak_max')} gaps: min {s.get('host_min_gap_ms')} p5 "
                           f"{s.get('gap_p5_ms')} median {s.get('gap_median_ms')} ms, "
-                          f"{s.get('gaps_under_25ms_pct')}% < 25 ms", flush=True)
+                          f"{s.get('gaps_under_25ms_pct')}% < 25 ms"
+                          + (f"  [engine {s['engine_wall']}s after {s['import_wall']}s of imports]"
+                             if "engine_wall" in s else ""), flush=True)
     lines = [f"# provenance check vs {version}", "",
              f"Machine: {os.cpu_count()} cores, load at the end {os.getloadavg()[0]:.2f}. "
              f"{args.repeat} rounds per shape, medians. Same URLs, per-host limits "
@@ -238,7 +249,7 @@ def main() -> None:
     summary = []
     for shape in args.shapes.split(","):
         med = {}
-        for tool in ("provenance", "lychee"):
+        for tool in ("provenance", "engine", "lychee"):
             rs = [r for r in runs if r.shape == shape and r.tool == tool]
             if not rs:
                 continue
@@ -250,13 +261,20 @@ def main() -> None:
             m["median_gap"] = statistics.median(r.server.get("gap_median_ms") or 0 for r in rs)
             m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
             med[tool] = m
-            lines.append(f"| {shape} | {tool} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
+            label = tool
+            if tool == "engine":
+                m["engine_wall"] = statistics.median(r.server.get("engine_wall", 0) for r in rs)
+                label = f"engine only ({m['engine_wall']:.2f} s after imports)"
+            lines.append(f"| {shape} | {label} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
                          f"| {m['server_cpu']:.2f} | {m['host_peak']} | {m['min_gap']:.1f} / {m['p5']:.1f} / "
                          f"{m['median_gap']:.1f} | {m['under']:.1f}% |")
-        if len(med) == 2:
+        if "provenance" in med and "lychee" in med:
             p, ly = med["provenance"], med["lychee"]
-            summary.append(f"- {shape}: wall {p['wall'] / ly['wall']:.2f}x lychee, CPU {p['cpu'] / ly['cpu']:.2f}x, "
-                           f"peak memory {p['peak_mb']:.0f} MB vs {ly['peak_mb']:.0f} MB")
+            line = (f"- {shape}: `provenance check` wall {p['wall'] / ly['wall']:.2f}x lychee, "
+                    f"CPU {p['cpu'] / ly['cpu']:.2f}x, peak memory {p['peak_mb']:.0f} MB vs {ly['peak_mb']:.0f} MB")
+            if "engine" in med:
+                line += f"; the engine alone (after imports) {med['engine']['engine_wall'] / ly['wall']:.2f}x lychee's wall"
+            summary.append(line)
     text = "\n".join(lines + [""] + summary) + "\n"
     print()
     print(text)

@@ -1,0 +1,33 @@
+"""Run the liveness engine on a URL file and report how long the checking itself took.
+
+Used by bench_check.py to split ``provenance check``'s wall time into
+interpreter start-up + imports and the engine's own work. Prints one JSON
+line: {"engine_wall": seconds, "import_wall": seconds, "ok": count}.
+"""
+
+from __future__ import annotations
+
+import time
+
+_started = time.monotonic()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+
+from provenance.check import CheckOptions, check_urls  # noqa: E402
+
+
+def main() -> None:
+    path, concurrency, host_concurrency, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    urls = [line.strip() for line in open(path, encoding="utf-8") if line.strip()]
+    imported = time.monotonic()
+    options = CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=interval,
+                           allow_private=True, keep_body=False)
+    results = check_urls(urls, options)
+    done = time.monotonic()
+    print(json.dumps({"engine_wall": round(done - imported, 3), "import_wall": round(imported - _started, 3),
+                      "ok": sum(1 for r in results if r.verdict == "ok")}))
+
+
+if __name__ == "__main__":
+    main()
