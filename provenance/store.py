@@ -273,7 +273,7 @@ def audit_lock(db_path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     An OS file lock (flock) beside the database, so a run killed with SIGKILL
     releases it with its process and never leaves a stale lock behind.
     """
-    lock_path = Path(str(db_path) + ".lock")
+    lock_path = Path(str(db_path) + "-lock")
     try:
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
