@@ -169,6 +169,11 @@ FIXTURE_CITED = {
         "https://seabed2030.example/progress/2022", "https://www.nature.example/articles/s41586-021-03456-x",
         "https://www.navy.example/press/2021/bathymetry-release.html?ref=rss",
         "https://www.isa.example/mining-code/draft-2022.pdf"]),
+    "news_sections.html": ("https://metroherald.example/2025/06/12/city/transit-budget.html", [
+        "https://council.metro.example/meetings/2025-06-12/minutes.pdf",
+        "https://transit.metro.example/news/2025/04/fiscal-warning", "https://www.transitcenter.example/reports/fares-2025",
+        "https://aspe.hhs.example/topics/poverty-economic-mobility/poverty-guidelines",
+        "https://transit.metro.example/budget/2025/summary.html"]),
 }
 
 
@@ -261,7 +266,7 @@ def main() -> int:
     except ImportError:
         trafilatura = None
     for label, pages in ((f"{len(generated)} generated chrome-heavy pages", generated),
-                         ("the 3 hand-built fixture pages (tests/fixtures/articles)", fixture_pages())):
+                         ("the 4 hand-built fixture pages (tests/fixtures/articles)", fixture_pages())):
         out.append("")
         out.append(f"Main-content detection on {label}: claim URLs against the known citations.")
         out.append("")

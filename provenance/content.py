@@ -43,7 +43,7 @@ CHROME_TOKENS: tuple[tuple[str, frozenset[str]], ...] = (
                                "adslot", "advertising", "commercial", "partner", "promo", "promotion"})),
     ("site-chrome", frozenset({"footer", "header", "sidebar", "widget", "widgets", "rail", "modal", "popup", "cookie",
                                "consent", "gdpr", "overlay", "toolbar", "utility", "meta", "dateline", "print", "caption",
-                               "credit", "sr", "screenreader", "visuallyhidden"})),
+                               "credit", "sr", "bottom", "screenreader", "visuallyhidden"})),
 )
 _TOKEN_TO_RULE: dict[str, str] = {token: name for name, tokens in CHROME_TOKENS for token in tokens}
 #: Tokens that mark article text even when a chrome token sits beside them.
@@ -72,8 +72,12 @@ NEGATIVE_HINT = re.compile(r"-ad-|hidden|^hid$|banner|combx|comment|com-|contact
                            r"tags|tool|widget|nav|menu|newsletter|subscribe|social|byline|author|recirc|trending|teaser", re.I)
 #: Paragraphs shorter than this carry no score (captions, buttons, labels).
 MIN_PARAGRAPH_CHARS = 25
-#: Ancestors that receive a paragraph's score (parent full, then 1/2, 1/3 ...).
-SCORE_ANCESTOR_LEVELS = 3
+#: Ancestors that receive a block's score: the element in full, then 1/2, then 1/(3 x level), as Readability.
+SCORE_ANCESTOR_LEVELS = 5
+#: An <article> (or itemprop=articleBody) inside the chosen region that carries at least this share of
+#: its score or its text becomes the region: the page's own markup says where the story is, and comments,
+#: "more in this section" and other long-text neighbours stay out.
+ARTICLE_TEXT_SHARE = 0.5
 #: A sibling joins the main region when its score is at least this share of the top.
 SIBLING_SCORE_SHARE = 0.2
 #: A page whose best region scores below this has no detectable main text: take the body.
@@ -186,7 +190,7 @@ def main_region(blocks: list[TextBlock], nodes: dict[int, LexborNode], body_id: 
             if anc not in scores:
                 node = nodes[anc]
                 scores[anc] = _TAG_BASE.get(node.tag, 0) + _class_weight(node)
-            scores[anc] += value / (1, 2, 3, 4)[min(level, 3)]
+            scores[anc] += value / (1 if level == 0 else 2 if level == 1 else level * 3)
     if not scores:
         return None
     final = {k: v * (1 - min(1.0, linked.get(k, 0) / max(1, total.get(k, 1)))) for k, v in scores.items()}
@@ -194,10 +198,11 @@ def main_region(blocks: list[TextBlock], nodes: dict[int, LexborNode], body_id: 
     if final[top] < MIN_TOP_SCORE:
         return None
     top = _climb(top, final, nodes, body_id)
+    top = _prefer_article(top, final, total, nodes)
     node = nodes[top]
     parent = node.parent
-    if parent is None:
-        return {top}
+    if parent is None or _is_article(node):
+        return {top}  # the story's own element: its neighbours are comments and recirculation
     threshold = max(MIN_TOP_SCORE, final[top] * SIBLING_SCORE_SHARE)
     chosen = {top}
     sibling = parent.child if parent is not None else None
@@ -215,6 +220,38 @@ def main_region(blocks: list[TextBlock], nodes: dict[int, LexborNode], body_id: 
     return chosen
 
 
+def _is_article(node: LexborNode) -> bool:
+    return node.tag == "article" or (node.attributes.get("itemprop") or "").lower() == "articlebody"
+
+
+def _prefer_article(top: int, final: dict[int, float], total: dict[int, int], nodes: dict[int, LexborNode]) -> int:
+    """The <article> under ``top`` that carries most of its score or text, if one does."""
+    current = nodes[top]
+    while current is not None:
+        if _is_article(current):
+            return top  # already inside the story's own element
+        current = current.parent
+    best, best_key = top, (0.0, 0)
+    for node_id, node in nodes.items():
+        if _is_article(node) and _is_descendant(node, top):
+            key = (final.get(node_id, 0.0), total.get(node_id, 0))
+            if key > best_key:
+                best, best_key = node_id, key
+    if best != top and (best_key[0] >= ARTICLE_TEXT_SHARE * final.get(top, 0.0)
+                        or best_key[1] >= ARTICLE_TEXT_SHARE * total.get(top, 0)):
+        return best
+    return top
+
+
+def _is_descendant(node: LexborNode, ancestor_id: int) -> bool:
+    current = node.parent
+    while current is not None:
+        if current.mem_id == ancestor_id:
+            return True
+        current = current.parent
+    return False
+
+
 def _climb(top: int, final: dict[int, float], nodes: dict[int, LexborNode], body_id: int) -> int:
     """Move up from the best node while an ancestor gathers more of the text.
 
@@ -223,6 +260,8 @@ def _climb(top: int, final: dict[int, float], nodes: dict[int, LexborNode], body
     article, and it outscores the best section once the sections add up.
     """
     best = final[top]
+    if _is_article(nodes[top]):
+        return top
     current = nodes[top].parent
     while current is not None and current.mem_id != body_id:
         score = final.get(current.mem_id)
@@ -231,5 +270,7 @@ def _climb(top: int, final: dict[int, float], nodes: dict[int, LexborNode], body
                 break
             if score > best:
                 return current.mem_id
+        if _is_article(current):
+            break  # never climb out of the story's own element
         current = current.parent
     return top

@@ -110,6 +110,11 @@ BLOCK_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("advertisement", re.compile(r"^(?:advertisement|sponsored|paid content|ad)\s*$", re.I)),
     ("credit", re.compile(r"^(?:photo|image|illustration|video)(?: by| credit|:)", re.I)),
     ("tags", re.compile(r"^(?:filed under|tagged(?: with)?|tags|topics|categories|posted in|more about)\s*:", re.I)),
+    ("print-edition", re.compile(r"^a version of this (?:article|story|report) (?:appears|appeared) in print\b", re.I)),
+    ("author-bio", re.compile(r"^[A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3} (?:covers|writes about|reports on|is an? "
+                              r"(?:(?:senior|staff|contributing|freelance|investigative|political|national|city|science|"
+                              r"technology|tech|health|business|data) )*(?:reporter|correspondent|writer|editor|journalist|"
+                              r"columnist)\b)")),
 )
 #: Block text that says the article lives elsewhere: its link is the canonical URL.
 SELF_REFERENCE = re.compile(r"this is a linkpost for|originally (?:published|appeared|posted) (?:at|on|in|by)|"

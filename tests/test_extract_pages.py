@@ -113,9 +113,33 @@ def test_div_soup_page_without_semantic_tags():
 
 def test_share_of_anchors_that_are_claims_is_realistic():
     # Real pages: only 10-20% of anchors are in the article text; our fixtures are built the same way.
-    for name in ("news_chrome.html", "blog_wordpress.html", "magazine_divsoup.html"):
+    for name in ("news_chrome.html", "blog_wordpress.html", "magazine_divsoup.html", "news_sections.html"):
         html = (FIXTURES / name).read_text()
         anchors = html.count("<a ")
         article, _ = extract(name)
         share = len(links(article)) / anchors
         assert 0.08 < share < 0.35, (name, share)
+
+
+def test_story_split_into_sections_with_ads_and_long_comments():
+    # NYT-style: the body is several sibling columns with ads between them, an author line and a
+    # print-edition line at the bottom of <article>, and reader comments with more text than some
+    # paragraphs (and a link and an attribution of their own) right after the article.
+    article, trace = extract("news_sections.html")
+    assert article.title == "City Council Approves Transit Budget After Marathon Session"
+    assert article.published == "2025-06-12"
+    assert article.authors == ["Luis Ortega"]
+    assert article.canonical_url == "https://metroherald.example/2025/06/12/city/transit-budget.html"
+    assert links(article) == [
+        ("https://council.metro.example/meetings/2025-06-12/minutes.pdf", "official minutes"),
+        ("https://transit.metro.example/news/2025/04/fiscal-warning", "the authority’s statement"),
+        ("https://www.transitcenter.example/reports/fares-2025", "analysis by TransitCenter"),
+        ("https://aspe.hhs.example/topics/poverty-economic-mobility/poverty-guidelines", "federal poverty level"),
+        ("https://transit.metro.example/budget/2025/summary.html", "budget summary"),
+    ]
+    assert [c.source for c in article.claims if c.kind == "attribution"] == ["Mayor Daniel Cho"]
+    rejected = {r.url: r.rule for r in trace}
+    assert rejected["https://adclick.example/c?x=9"] == "chrome:advertising"
+    assert rejected["https://social.example/lortega"] == "chrome:site-chrome"  # div.bottom-of-article
+    assert rejected["/reprints"] == "chrome:site-chrome"
+    assert rejected["https://blog.rider.example/night-bus"] == "outside-main-content"

@@ -145,3 +145,11 @@ def test_sentences_do_not_cross_blocks():
     article, _ = run(body)
     heading = [c for c in article.claims if c.url == "https://h.example/"][0]
     assert heading.sentence == "Why it matters now"
+
+
+def test_author_bio_and_print_edition_lines_without_class_hints():
+    body = """<p>Jo Writer is a senior reporter covering courts. <a href="https://social.example/jo">@jo</a></p>
+<p>A version of this article appears in print on May 2, Section A. <a href="/reprints">Order Reprints</a></p>"""
+    article, trace = run(body)
+    assert urls(article) == BASE_URLS
+    assert {"block:author-bio", "block:print-edition"} <= {r.rule for r in trace}
