@@ -147,3 +147,24 @@ def test_fail_on_exit_codes_from_the_cli(world, tmp_path):
     assert passing.returncode == 0, passing.stderr
     bad = cli("--recheck-after", "soon")
     assert bad.returncode == 2 and "bad duration" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_documented_cron_command_runs(tmp_path):
+    """The crontab line of docs/scheduling.md, run as cron would (a shell, in the working directory)."""
+    import re
+    import shlex
+
+    doc = (ROOT / "docs" / "scheduling.md").read_text(encoding="utf-8")
+    line = next(l for l in doc.splitlines() if re.match(r"^\d+ \d+ \* \* \*", l))
+    command = line.split(None, 5)[5].replace("cd /srv/newsroom && ", "")
+    command = command.replace("/srv/newsroom/.venv/bin/provenance", f"{shlex.quote(sys.executable)} -m provenance")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "logs").mkdir()
+    # A loopback link the address policy refuses (no --allow-private): no traffic leaves the machine.
+    (tmp_path / "articles" / "a.md").write_text("# A\n\nThe council [said so](http://127.0.0.1:9/report).\n")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    for _night in range(2):
+        proc = subprocess.run(command, shell=True, cwd=tmp_path, env=env, timeout=120)
+        assert proc.returncode == 0  # 'unchecked' is never 'dead', so --fail-on does not fire
+    assert (tmp_path / "db" / "provenance.db").exists() and (tmp_path / "reports" / "index.md").exists()
+    assert "Traceback" not in (tmp_path / "logs" / "provenance.log").read_text()
