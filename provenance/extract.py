@@ -273,14 +273,26 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
             break
 
 
-def _meta(tree: LexborHTMLParser, *names: str) -> str | None:
-    for name in names:
+def _meta_table(tree: LexborHTMLParser) -> dict[str, str]:
+    """``<meta>`` contents by lower-cased property / name / itemprop (first one wins); one pass over the page."""
+    table: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        value = (attrs.get("content") or "").strip()
+        if not value:
+            continue
         for attr in ("property", "name", "itemprop"):
-            node = tree.css_first(f'meta[{attr}="{name}"]')
-            if node is not None:
-                value = (node.attributes.get("content") or "").strip()
-                if value:
-                    return value
+            key = (attrs.get(attr) or "").strip().lower()
+            if key and key not in table:
+                table[key] = value
+    return table
+
+
+def _meta(table: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        value = table.get(name.lower())
+        if value:
+            return value
     return None
 
 
@@ -312,15 +324,16 @@ def _jsonld_articles(tree: LexborHTMLParser) -> list[dict]:
 def _html_metadata(tree: LexborHTMLParser) -> dict:
     """title, published, authors, canonical from <meta>, <link rel=canonical>, JSON-LD, <title>, <h1>."""
     meta: dict = {}
+    metas = _meta_table(tree)
     ld = _jsonld_articles(tree)
-    title = _meta(tree, "og:title", "twitter:title", "headline", "dc.title", "DC.title")
+    title = _meta(metas, "og:title", "twitter:title", "headline", "dc.title", "DC.title")
     if not title:
         title = next((str(a["headline"]) for a in ld if isinstance(a.get("headline"), str)), None)
     if not title:
         node = tree.css_first("title")
         if node is not None and (node.text() or "").strip():
             title = (node.text() or "").strip()
-            site = _meta(tree, "og:site_name")
+            site = _meta(metas, "og:site_name")
             for sep in (" | ", " - ", " – ", " — ", " :: "):
                 if sep in title and (not site or site.lower() in title.lower().rsplit(sep, 1)[-1].lower() or len(title.rsplit(sep, 1)[-1]) < 30):
                     title = title.rsplit(sep, 1)[0]
@@ -330,7 +343,7 @@ def _html_metadata(tree: LexborHTMLParser) -> dict:
     h1 = tree.css_first("h1")
     if h1 is not None and (h1.text() or "").strip():
         meta["h1"] = " ".join((h1.text() or "").split())[:500]
-    date = _meta(tree, "article:published_time", "datePublished", "date", "pubdate", "publishdate", "publish-date",
+    date = _meta(metas, "article:published_time", "datePublished", "date", "pubdate", "publishdate", "publish-date",
                  "DC.date.issued", "dc.date", "DC.date", "sailthru.date", "parsely-pub-date", "og:published_time")
     date = _iso_date(date) or next((_iso_date(a.get("datePublished")) for a in ld if _iso_date(a.get("datePublished"))), None)
     if not date:
@@ -338,7 +351,7 @@ def _html_metadata(tree: LexborHTMLParser) -> dict:
         date = _iso_date(node.attributes.get("datetime")) if node is not None else None
     if date:
         meta["published"] = date
-    authors = _names(_meta(tree, "author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "DC.creator"))
+    authors = _names(_meta(metas, "author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "DC.creator"))
     if not authors:
         for item in ld:
             authors = _names(item.get("author"))
@@ -355,7 +368,7 @@ def _html_metadata(tree: LexborHTMLParser) -> dict:
     node = tree.css_first('link[rel="canonical"]')
     if node is not None:
         canonical = _absolute(node.attributes.get("href"))
-    canonical = canonical or _absolute(_meta(tree, "og:url"))
+    canonical = canonical or _absolute(_meta(metas, "og:url"))
     if canonical:
         meta["canonical_url"] = canonical
     return meta
