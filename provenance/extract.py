@@ -570,6 +570,7 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
     blocks = builder.blocks
     if not page_mode:
         return blocks
+    blocks = _drop_headed_chrome(blocks, builder.nodes, trace)
     scored = [content.TextBlock(len(b.text), sum(s.end - s.start for s in b.links), b.text.count(","), b.path)
               for b in blocks]
     region = content.main_region(scored, builder.nodes, body.mem_id)
@@ -582,6 +583,56 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
                 trace.extend(Rejected("outside-main-content", s.href, block.text[s.start:s.end]) for s in block.links)
         blocks = kept
     return _drop_link_lists(blocks, trace)
+
+
+#: Headings that open a section of page chrome: comments, recirculation, "more from" lists.
+CHROME_HEADING = re.compile(
+    r"^(?:\d+\s+)?(?:comments?|responses?|replies|reader (?:picks|comments|responses)|discussion|conversation|"
+    r"join the (?:conversation|discussion)|leave a (?:reply|comment)|what readers (?:are saying|think)|"
+    r"\d*\s*thoughts on\b.*|more (?:from|in|on|stories|news|coverage|to read|like this)\b.*|"
+    r"related(?: stories| articles| posts| content| coverage| reading| links)?|recommended(?: for you| stories| reading)?|"
+    r"(?:most|more) (?:popular|read|viewed|shared|emailed)|trending(?: now| stories)?|read (?:next|more)|up next|"
+    r"you (?:may|might) (?:also )?like|editor['’]?s['’]? picks|latest (?:news|stories|headlines)|top stories|"
+    r"around the web|sponsored(?: content| stories| links)?|popular (?:now|posts|stories)|in case you missed it|"
+    r"further reading on (?:this|our) site)\s*[:.]?$", re.I)
+
+
+def _drop_headed_chrome(blocks: list[Block], nodes: dict[int, LexborNode], trace: list[Rejected] | None) -> list[Block]:
+    """Sections whose first block is a chrome heading ("Reader Picks", "More in City") are chrome.
+
+    Class names miss these when a site uses generated ones ("css-threads");
+    the heading says what the section is. The section is the heading's
+    parent element, only when the heading is its first block (a subhead
+    "Related reading" late in an article does not drop the article), and
+    never <body>, <main>, <article> or anything holding the <h1>.
+    """
+    protected: set[int] = set()
+    for block in blocks:
+        if block.tag == "h1":
+            protected.update(block.path)
+    protected.update(k for k, n in nodes.items() if n.tag in ("body", "main", "article", "html"))
+    first_block: dict[int, int] = {}
+    for index, block in enumerate(blocks):
+        for anc in block.path:
+            first_block.setdefault(anc, index)
+    dropped: set[int] = set()
+    for index, block in enumerate(blocks):
+        if len(block.text) > 80 or not CHROME_HEADING.match(block.text) or len(block.path) < 2:
+            continue
+        own = nodes.get(block.path[-1])
+        container = block.path[-2] if own is not None and own.tag in _HEADING_TAGS | {"p", "span", "div", "strong"} else block.path[-1]
+        if first_block.get(container) == index and container not in protected:
+            dropped.add(container)
+    if not dropped:
+        return blocks
+    kept = []
+    for block in blocks:
+        if dropped.intersection(block.path):
+            if trace is not None:
+                trace.extend(Rejected("chrome-heading", s.href, block.text[s.start:s.end]) for s in block.links)
+            continue
+        kept.append(block)
+    return kept
 
 
 def _link_share(block: Block) -> float:

@@ -142,4 +142,24 @@ def test_story_split_into_sections_with_ads_and_long_comments():
     assert rejected["https://adclick.example/c?x=9"] == "chrome:advertising"
     assert rejected["https://social.example/lortega"] == "chrome:site-chrome"  # div.bottom-of-article
     assert rejected["/reprints"] == "chrome:site-chrome"
-    assert rejected["https://blog.rider.example/night-bus"] == "outside-main-content"
+    assert rejected["https://blog.rider.example/night-bus"] == "chrome-heading"  # "Reader Picks"
+
+
+def test_same_story_without_semantic_article_element():
+    # Without <article> the scorer alone cannot tell the comments from the story; the
+    # "Reader Picks" heading that opens them can.
+    from provenance.ingest import parse_document
+
+    html = (FIXTURES / "news_sections.html").read_text()
+    html = html.replace('<article id="story">', '<div id="story">').replace("</article>", "</div>")
+    html = html.replace(' itemprop="articleBody"', "")
+    trace = []
+    article = extract_document(parse_document("nosem.html", html.encode()), trace)
+    assert [url for url, _a in links(article)] == [
+        "https://council.metro.example/meetings/2025-06-12/minutes.pdf",
+        "https://transit.metro.example/news/2025/04/fiscal-warning",
+        "https://www.transitcenter.example/reports/fares-2025",
+        "https://aspe.hhs.example/topics/poverty-economic-mobility/poverty-guidelines",
+        "https://transit.metro.example/budget/2025/summary.html",
+    ]
+    assert "Daily Transit Wire" not in [c.source for c in article.claims]

@@ -153,3 +153,15 @@ def test_author_bio_and_print_edition_lines_without_class_hints():
     article, trace = run(body)
     assert urls(article) == BASE_URLS
     assert {"block:author-bio", "block:print-edition"} <= {r.rule for r in trace}
+
+
+def test_section_opened_by_a_chrome_heading_is_dropped_but_not_the_article():
+    page = """<html><body><div class="x1"><h1>Story</h1>
+<p>The study, published on Monday by the institute, is <a href="https://study.example/">available online</a> now.</p>
+<h3>Related reading</h3><p>More context from <a href="https://context.example/">an earlier report</a> in the archive.</p></div>
+<div class="x2"><h2>More in Science</h2><p>Another long teaser paragraph about something else entirely, with
+<a href="https://site.example/other">a link</a> to the other story on this site.</p></div></body></html>"""
+    trace = []
+    article = extract_document(parse_document("h.html", page.encode()), trace)
+    assert urls(article) == ["https://study.example/", "https://context.example/"]
+    assert ("chrome-heading", "https://site.example/other") in rules(trace)
