@@ -707,6 +707,38 @@ def _is_headline(line: str) -> bool:
     return sum(1 for w in words if w[:1].isupper()) >= 2
 
 
+_BYLINE = re.compile(r"^(?:by|written by|words by)\s+(?P<names>[A-Z][^\d|]{1,120}?)\s*(?:[|,·•–—-]\s*(?P<rest>.*))?$", re.I)
+#: Plain text: non-blank lines after the headline that may hold the byline and the date.
+BYLINE_SCAN_LINES = 3
+
+
+def _text_byline(lines: list[str], start: int, article: Article) -> int:
+    """Read "By A and B" and date lines right after a plain-text headline; return where the body starts."""
+    seen = 0
+    index = start
+    while index < len(lines) and seen < BYLINE_SCAN_LINES:
+        line = lines[index].strip()
+        index += 1
+        if not line:
+            continue
+        seen += 1
+        match = _BYLINE.match(line)
+        if match and len(line) <= 160:
+            if not article.authors:
+                article.authors = _names(match.group("names"))
+            if match.group("rest") and not article.published:
+                article.published = _iso_date(match.group("rest"))
+            start = index
+            continue
+        date = _iso_date(line) if len(line) <= 60 and len(line.split()) <= 8 else None
+        if date:
+            article.published = article.published or date
+            start = index
+            continue
+        break
+    return start
+
+
 def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> list[Block]:
     """Blocks of a plain-text article: headline found, chrome lines and trailing chrome dropped."""
     lines = text.split("\n")
@@ -717,7 +749,7 @@ def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> l
         if _is_headline(line):
             if not article.title:
                 article.title = " ".join(line.split())
-            start = index + 1
+            start = _text_byline(lines, index + 1, article)
             break
         if _line_rule(line, TEXT_LINE_CHROME) is None and len(line.split()) > 3:
             break  # prose before any headline: the text has none

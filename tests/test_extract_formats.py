@@ -141,3 +141,16 @@ def test_hard_wrapped_plain_text_joins_lines():
     assert link.sentence == ("The agency posted figures, which cover every region, at https://stats.example/2024 "
                              "on Friday.")
     assert (nyt.source, nyt.sentence) == ("New York Times", "The New York Times reported it first.")
+
+
+def test_plain_text_byline_and_date_after_the_headline():
+    text = ("Politics\n\nSenate Passes Water Bill After All-Night Session\nBy Jane Doe and Raj Patel | March 3, 2024\n\n"
+            "The Senate passed the bill at dawn, according to the Associated Press.\n")
+    article = extract(text)
+    assert article.title == "Senate Passes Water Bill After All-Night Session"
+    assert article.authors == ["Jane Doe", "Raj Patel"]
+    assert article.published == "2024-03-03"
+    assert [c.source for c in article.claims] == ["Associated Press"]
+    text = "A Headline With Enough Words\nBy Sam Lee\nJune 5, 2023\nBody text that Reuters reported.\n"
+    article = extract(text)
+    assert (article.authors, article.published) == (["Sam Lee"], "2023-06-05")
