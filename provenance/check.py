@@ -178,6 +178,19 @@ def _host(url: str) -> str:
     return host_of(url)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _is_deep(url: str) -> bool:
+    return classify.is_deep(url)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _directory(url: str) -> tuple[str, tuple, str]:
+    """(probe key, split URL, directory path) of a URL: the catch-all probe is per host and directory."""
+    parts = urlsplit(url)
+    directory = parts.path.rsplit("/", 1)[0] + "/"
+    return f"{parts.scheme}://{parts.netloc}{directory}", parts, directory
+
+
 def _needs_dns(url: str) -> bool:
     name = _host(url)
     return bool(name) and not is_ip_literal(name)
@@ -294,30 +307,21 @@ class _ConnectorResolver(AbstractResolver):
 
 # --- politeness ---
 
-class Host:
-    """Everything one host's politeness needs, in one place."""
+class Permits:
+    """A counting semaphore that hands a freed permit to the oldest waiter.
 
-    def __init__(self, name: str, concurrency: int, interval: float) -> None:
-        #: Host name (the per-host key).
-        self.name = name
-        #: Requests allowed in flight at once; lowered when the host asks us to slow down.
-        self.limit = max(1, concurrency)
-        #: Minimum seconds between two request starts; raised by 429/503.
-        self.interval = max(0.0, interval)
-        #: Requests in flight now.
+    asyncio.Semaphore lets the releasing task grab the permit straight back
+    (a waiter can starve) and, in 3.11, rescans its waiters on each wake-up
+    (quadratic with thousands of waiting requests); this is O(1) per step.
+    """
+
+    def __init__(self, limit: int) -> None:
+        #: Permits that may be out at once (a host's may be lowered while running).
+        self.limit = max(1, limit)
+        #: Permits out now.
         self.active = 0
         #: Tasks waiting for a permit, first come first served.
         self._waiters: deque[asyncio.Future[None]] = deque()
-        #: Earliest start a new reservation may take (spreads waiting requests over time).
-        self._next_slot = 0.0
-        #: When the last request actually started.
-        self._last_start = -1e9
-        #: No request starts before this (Retry-After).
-        self.paused_until = 0.0
-        #: Catch-all probes per directory: fingerprint of the sibling page, or None (not a catch-all).
-        self.probes: dict[str, asyncio.Future[frozenset[int] | None]] = {}
-        #: Times this host asked us to slow down.
-        self.slowdowns = 0
 
     async def acquire(self, urgent: bool = False) -> None:
         """Take a permit. A released permit is handed to the oldest waiter (``urgent`` ones first),
@@ -353,6 +357,28 @@ class Host:
                 self.active += 1
                 waiter.set_result(None)
 
+
+
+class Host(Permits):
+    """Everything one host's politeness needs, in one place (its permits are ``host_concurrency``)."""
+
+    def __init__(self, name: str, concurrency: int, interval: float) -> None:
+        super().__init__(concurrency)
+        #: Host name (the per-host key).
+        self.name = name
+        #: Minimum seconds between two request starts; raised by 429/503.
+        self.interval = max(0.0, interval)
+        #: Earliest start a new reservation may take (spreads waiting requests over time).
+        self._next_slot = 0.0
+        #: When the last request actually started.
+        self._last_start = -1e9
+        #: No request starts before this (Retry-After).
+        self.paused_until = 0.0
+        #: Catch-all probes per directory: fingerprint of the sibling page, or None (not a catch-all).
+        self.probes: dict[str, asyncio.Future[frozenset[int] | None]] = {}
+        #: Times this host asked us to slow down.
+        self.slowdowns = 0
+
     async def wait_slot(self) -> None:
         """Reserve this host's next start slot and sleep until it (no permit is held meanwhile)."""
         loop = asyncio.get_running_loop()
@@ -362,7 +388,7 @@ class Host:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def start(self, gate: asyncio.Semaphore) -> None:
+    async def start(self, gate: Permits) -> None:
         """Keep the gap floor and take a global permit (held on return); after wait_slot and acquire.
 
         Slots are an absolute schedule ``host_interval`` apart, reserved on
@@ -495,7 +521,7 @@ class _Engine:
         self.options = options
         self.transport = transport
         self.resolver = resolver
-        self.gate = asyncio.Semaphore(max(1, options.concurrency))
+        self.gate = Permits(options.concurrency)
         self.hosts: dict[str, Host] = {}
         #: Characters of live bodies kept on results so far (bounded by KEPT_BODY_BUDGET).
         self.kept_chars = 0
@@ -643,7 +669,7 @@ class _Engine:
         seen = {url}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
-        if self.options.probe_catch_all and _host(url) in self.busy_hosts and classify.is_deep(url):
+        if self.options.probe_catch_all and _host(url) in self.busy_hosts and _is_deep(url):
             # On a host with several URLs in this run, the probe starts with the first page, not
             # after it: the page's verdict then does not wait for it. A host with one URL is
             # probed only when its page comes back as a 200 worth comparing.
@@ -708,7 +734,7 @@ class _Engine:
                 result.body = text[:limit]
                 self.kept_chars += len(result.body)
             if judgement.verdict in ("ok", "redirect") and text and self.options.probe_catch_all \
-                    and classify.is_deep(current):
+                    and _is_deep(current):
                 probe = self._probe_for(current, give_up_at)
                 if probe.done():
                     self._settle_catch_all(result, probe, current, text)
@@ -735,9 +761,7 @@ class _Engine:
 
     def _probe_for(self, url: str, give_up_at: float) -> asyncio.Future[frozenset[int] | None]:
         """The (shared) catch-all probe of this URL's host and directory, started if new."""
-        parts = urlsplit(url)
-        directory = parts.path.rsplit("/", 1)[0] + "/"
-        key = f"{parts.scheme}://{parts.netloc}{directory}"
+        key, parts, directory = _directory(url)
         host = self.host(_host(url))
         probe = host.probes.get(key)
         if probe is None:
