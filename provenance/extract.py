@@ -195,9 +195,10 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         _merge_metadata(article, meta)
         base = _base_url(tree, article.canonical_url)
         blocks = _html_blocks(tree, page_mode, trace)
+        footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
-    article.claims = _claims(blocks, article, base, trace, page_mode=article.format == "html")
+    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
     return article
 
 
@@ -396,9 +397,52 @@ def _base_url(tree: LexborHTMLParser, canonical: str | None) -> str | None:
 # ---------------------------------------------------------------- HTML
 
 
+_FOOTNOTE_DEF = re.compile(r"(?m)^\[\^([^\]\s]{1,50})\]:[ \t]*(.*(?:\n(?:[ ]{2,}|\t)\S.*)*)")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,50})\](?!:)")
+#: Element ids of footnotes and endnotes ("fn1", "fn:2", "footnote-3", "cite_note-4", "en5", "note-6").
+FOOTNOTE_ID = re.compile(r"^(?:fn|footnote|endnote|en|note|cite_note|ftn|ref-note)[-_:.]?[\w.-]{0,40}$", re.I)
+
+
 def _render_markdown(text: str) -> str:
+    """CommonMark + tables, raw HTML kept; ``[^1]`` footnotes become HTML footnotes (no plugin needed)."""
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    return md.render(text)
+    notes: dict[str, str] = {}
+
+    def take(match: re.Match[str]) -> str:
+        notes.setdefault(match.group(1), " ".join(match.group(2).split()))
+        return ""
+
+    body = _FOOTNOTE_DEF.sub(take, text)
+    if not notes:
+        return md.render(text)
+    body = _FOOTNOTE_REF.sub(lambda m: f'<sup><a href="#fn-{m.group(1)}">[{m.group(1)}]</a></sup>'
+                             if m.group(1) in notes else m.group(0), body)
+    items = "".join(f'<li id="fn-{key}">{md.renderInline(value)}</li>' for key, value in notes.items())
+    return md.render(body) + f'<ol class="footnotes-list">{items}</ol>\n'
+
+
+@dataclass
+class Footnote:
+    """An in-page note a citation marker points to, and the sources it names."""
+
+    mem_id: int
+    hrefs: list[str]
+
+
+def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
+    """Footnote elements by id, with their links (and written-out URLs), for markers like ``<a href="#fn1">``."""
+    notes: dict[str, Footnote] = {}
+    for node in tree.css("[id]")[:20_000]:
+        note_id = node.attributes.get("id") or ""
+        if not FOOTNOTE_ID.match(note_id) or note_id in notes:
+            continue
+        hrefs = [a.attributes.get("href") or "" for a in node.css("a[href]")]
+        hrefs = [h for h in hrefs if h and not h.startswith("#")]
+        text = node.text() or ""
+        hrefs += [url for _s, _e, url in _bare_urls(text[:MAX_BLOCK_CHARS], []) if url not in hrefs]
+        if hrefs:
+            notes[note_id] = Footnote(node.mem_id, hrefs[:10])
+    return notes
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
@@ -888,9 +932,15 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
 
 
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
-            page_mode: bool) -> list[Claim]:
-    """Link and attribution claims of the content blocks, in reading order."""
+            footnotes: dict[str, Footnote]) -> list[Claim]:
+    """Link and attribution claims of the content blocks, in reading order.
+
+    A footnote marker (``<a href="#fn1">1</a>``) cites what its note links to:
+    the claim gets the marker's sentence and the note's URL, and the note's
+    own links are then not claims a second time.
+    """
     claims: list[Claim] = []
+    used_notes: set[int] = set()
     seen: set[tuple] = set()
     resolved_cache: dict[str, tuple[str, str | None] | None] = {}
     for block in blocks:
@@ -922,8 +972,21 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
         sorted_links = sorted(links, key=lambda span: span.start)
         link_starts = [span.start for span in sorted_links]
         events: list[tuple[int, Claim]] = []
+        in_note = bool(used_notes) and not used_notes.isdisjoint(block.path)
+        expanded: list[LinkSpan] = []
         for span in links:
+            note = footnotes.get(span.href.strip()[1:]) if span.href.strip().startswith("#") else None
+            if note is not None and note.mem_id not in block.path:
+                used_notes.add(note.mem_id)
+                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in note.hrefs)
+            else:
+                expanded.append(span)
+        for span in expanded:
             anchor = " ".join(text[span.start:span.end].split())
+            if in_note and not span.href.startswith("#"):
+                if trace is not None:
+                    trace.append(Rejected("footnote-cited", span.href, anchor))
+                continue
             if span.href not in resolved_cache:
                 resolved_cache[span.href] = _resolve(span.href, base)
             resolved = resolved_cache[span.href]

@@ -28,7 +28,9 @@ ABBREVIATIONS: frozenset[str] = frozenset(
 #: quote that spans paragraphs; it stops protecting the text after it.
 MAX_QUOTE_CHARS = 1200
 
-_BOUNDARY = re.compile(r"(?:[.!?]+|…|\.\.\.)(?P<closers>[\"”’'\)\]]*)(?P<space>\s+)(?=[\"“‘'(\[]?(?P<next>[A-Z0-9À-ÖØ-Þ]))")
+#: End punctuation, closing quotes/brackets and an optional footnote marker ("year.[1] Next", "year.12 Next").
+_BOUNDARY = re.compile(r"(?:[.!?]+|…|\.\.\.)(?P<closers>[\"”’'\)\]]*)(?P<marker>\[[\w-]{1,8}\]|\d{1,3})?"
+                       r"(?P<space>\s+)(?=[\"“‘'(\[]?(?P<next>[A-Z0-9À-ÖØ-Þ]))")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # U.S, e.g, i.e, a.m, D.C
 _QUOTES = re.compile(r"[\"“”]")
 
@@ -74,6 +76,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         cut = match.start("space")
         if punct == "." and _is_abbreviation(text, match.start()):
             continue
+        marker = match.group("marker")
+        if marker and marker[0].isdigit() and (match.start() == 0 or not text[match.start() - 1].isalpha()):
+            continue  # "3.14 Next" is a number, not a sentence end with note 14
         if punct in ("…", "...") and not match.group("next").isalpha():
             continue  # an ellipsis before a number elides, it does not end
         inside = bisect_right(quote_opens, cut - 1) - 1  # the last quotation opened before the cut

@@ -154,3 +154,33 @@ def test_plain_text_byline_and_date_after_the_headline():
     text = "A Headline With Enough Words\nBy Sam Lee\nJune 5, 2023\nBody text that Reuters reported.\n"
     article = extract(text)
     assert (article.authors, article.published) == (["Sam Lee"], "2023-06-05")
+
+
+def test_markdown_footnotes_cite_from_the_marker_sentence():
+    text = """# Post
+
+The figure rose sharply.[^1] Wages fell in the same period, as a [survey](https://survey.example/) showed.[^w]
+
+[^1]: Source: https://stats.example/table-1, retrieved 2024.
+[^w]: See [the wage report](https://wages.example/report) and
+    [its appendix](https://wages.example/appendix).
+"""
+    trace = []
+    article = extract(text, "f.md", trace)
+    assert link_claims(article) == [
+        ("https://stats.example/table-1", "[1]", "The figure rose sharply.[1]"),
+        ("https://survey.example/", "survey", "Wages fell in the same period, as a survey showed.[w]"),
+        ("https://wages.example/report", "[w]", "Wages fell in the same period, as a survey showed.[w]"),
+        ("https://wages.example/appendix", "[w]", "Wages fell in the same period, as a survey showed.[w]"),
+    ]
+    assert [r.rule for r in trace].count("footnote-cited") == 3
+
+
+def test_html_footnote_marker_resolves_to_the_note_link():
+    page = """<html><body><article><h1>T</h1>
+<p>Emissions dropped 4% last year.<sup><a href="#fn1" id="ref1">1</a></sup> Another sentence here.</p>
+<p>More body text that is long enough to count as a paragraph in scoring, with commas, and more words.</p>
+<section class="footnotes"><ol><li id="fn1"><p>Agency data, <a href="https://agency.example/data">table 3</a>.
+<a href="#ref1">back</a></p></li></ol></section></article></body></html>"""
+    article = extract(page, "f.html")
+    assert link_claims(article) == [("https://agency.example/data", "1", "Emissions dropped 4% last year.1")]
