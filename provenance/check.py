@@ -210,6 +210,15 @@ class Offline(Exception):
     """No name resolves: the machine has no network."""
 
 
+class LookupFailed(Exception):
+    """A lookup failed without an answer (timeout, server failure): inconclusive."""
+
+
+#: getaddrinfo errors that mean "this name does not exist" (the others are temporary or local).
+_NO_SUCH_NAME: frozenset[int] = frozenset(
+    code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None)
+
+
 async def _system_lookup(name: str) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
@@ -271,7 +280,10 @@ class Resolver:
         except (OSError, TimeoutError, UnicodeError) as exc:
             if self.options.resolver is None and await self._is_offline():
                 raise Offline(name) from exc
-            raise NameNotFound(f"{name}: {exc}") from exc
+            # Only "no such name" is an answer; a timeout or a failing server says nothing about the site.
+            if isinstance(exc, UnicodeError) or getattr(exc, "errno", None) in _NO_SUCH_NAME:
+                raise NameNotFound(f"{name}: {exc}") from exc
+            raise LookupFailed(f"DNS lookup for {name} failed: {exc or 'timeout'}") from exc
         if not addresses:
             raise NameNotFound(f"{name}: no addresses")
         return addresses
@@ -295,7 +307,7 @@ class _ConnectorResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
         try:
             addresses = await self.resolver.addresses(host)
-        except (PolicyRefused, NameNotFound, Offline) as exc:
+        except (PolicyRefused, NameNotFound, Offline, LookupFailed) as exc:
             raise OSError(str(exc)) from exc
         return [{"hostname": host, "host": a, "port": port,
                  "family": socket.AF_INET6 if ":" in a else socket.AF_INET,
@@ -686,7 +698,9 @@ class _Engine:
             verdict = await self._vet(current)
             if verdict is not None:
                 result.verdict, result.reason = verdict
-                result.final_url = current if current != url else None
+                if current != url:
+                    result.final_url = current
+                    result.reason += f" (redirect target {current})"
                 return
             try:
                 fetched = await self.fetch(current, want_body, result, self.options.retries, give_up_at)
@@ -757,6 +771,8 @@ class _Engine:
             return "unchecked", "offline: no network to resolve names"
         except NameNotFound:
             return "dead", f"domain does not exist: {name} does not resolve"
+        except LookupFailed as exc:
+            return "error", str(exc)
         return None
 
     def _probe_for(self, url: str, give_up_at: float) -> asyncio.Future[frozenset[int] | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import tracemalloc
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -368,3 +369,19 @@ def test_keep_body_off(sim):
     site = sim.site()
     r = one(site.page("/nobody", PAGE), keep_body=False)
     assert r.verdict == "ok" and r.body is None
+
+
+async def _flaky_dns(name: str) -> list[str]:
+    raise OSError(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+
+def test_dns_failure_without_an_answer_is_error_not_dead():
+    r = one("http://flaky-dns.test/page", offline=False, resolver=_flaky_dns)
+    assert r.verdict == "error" and "DNS lookup" in r.reason
+
+
+def test_redirect_to_a_name_that_does_not_exist_is_dead(sim):
+    site = sim.site()
+    url = site.redirect("/moved", "http://no-such-name.test/x", 301)
+    r = one(url, offline=False, resolver=_fake_dns)
+    assert r.verdict == "dead" and "redirect target" in r.reason
