@@ -400,7 +400,7 @@ def _base_url(tree: LexborHTMLParser, canonical: str | None) -> str | None:
 _FOOTNOTE_DEF = re.compile(r"(?m)^\[\^([^\]\s]{1,50})\]:[ \t]*(.*(?:\n(?:[ ]{2,}|\t)\S.*)*)")
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,50})\](?!:)")
 #: Element ids of footnotes and endnotes ("fn1", "fn:2", "footnote-3", "cite_note-4", "en5", "note-6").
-FOOTNOTE_ID = re.compile(r"^(?:fn|footnote|endnote|en|note|cite_note|ftn|ref-note)[-_:.]?[\w.-]{0,40}$", re.I)
+FOOTNOTE_ID = re.compile(r"^(?:(?:fn|footnote|endnote|note|cite_note|ftn|ref-note)(?:[-_:.]?[\w.-]{0,40})?|en\d{1,4})$", re.I)
 
 
 def _render_markdown(text: str) -> str:
