@@ -630,9 +630,3 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
     save_snapshots(db, {(snapshot.url, date): snapshot})
-
-
-def forget_missing_snapshots(db: sqlite_utils.Database, urls: Iterable[str]) -> None:
-    """After Save Page Now: drop cached "no capture" answers so the next run looks again."""
-    with db.atomic():
-        db.conn.executemany("delete from snapshots where url = ? and timestamp is null", [(u,) for u in urls])
