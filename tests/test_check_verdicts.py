@@ -385,3 +385,22 @@ def test_redirect_to_a_name_that_does_not_exist_is_dead(sim):
     url = site.redirect("/moved", "http://no-such-name.test/x", 301)
     r = one(url, offline=False, resolver=_fake_dns)
     assert r.verdict == "dead" and "redirect target" in r.reason
+
+
+def test_the_transport_works_under_an_httpx_client(sim):
+    import asyncio
+
+    import aiohttp
+    import httpx
+
+    site = sim.site()
+    url = site.page("/via-httpx", PAGE)
+
+    async def go():
+        session = aiohttp.ClientSession(auto_decompress=False)
+        async with httpx.AsyncClient(transport=check.AiohttpWire(session)) as client:
+            response = await client.get(url)
+            return response.status_code, response.text
+
+    status, text = asyncio.run(go())
+    assert status == 200 and "forty stations" in text
