@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time

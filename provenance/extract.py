@@ -29,7 +29,7 @@ from . import attribution, content
 from .ingest import Document, read_document
 from .models import Article, Claim
 from .sentences import sentence_spans, split_sentences  # noqa: F401  (re-exported)
-from .urls import InvalidURL, normalize_url, split_fragment
+from .urls import InvalidURL, normalize_url
 
 # ---------------------------------------------------------------- limits
 
@@ -446,9 +446,12 @@ def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
-#: Elements that never nest (void) or close their predecessor implicitly: no depth.
-_NO_DEPTH = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-                       "track", "wbr", "p", "li", "dt", "dd", "option", "tr", "td", "th", "a", "!doctype"})
+#: Block containers whose nesting makes lexbor's tree builder quadratic (it scans the
+#: open-element stack for each); inline tags (span, b, font) nest cheaply and are not counted.
+_DEEP_TAGS = frozenset({"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
+                        "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "main", "menu", "nav",
+                        "ol", "section", "summary", "ul"})
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
 
 
@@ -456,10 +459,10 @@ def _guard_depth(html: str) -> str:
     """Flatten pathologically deep markup (see :data:`MAX_HTML_DEPTH`) to its text, links and paragraphs."""
     if html.count("<") < MAX_HTML_DEPTH:
         return html
+    markup = _SCRIPT_OR_STYLE.sub(" ", html)  # "<div>" inside JavaScript strings is not nesting
     depth = deepest = 0
-    for match in _TAG.finditer(html):
-        name = match.group(2).lower()
-        if name in _NO_DEPTH or match.group(3):
+    for match in _TAG.finditer(markup):
+        if match.group(3) or match.group(2).lower() not in _DEEP_TAGS:
             continue
         depth = max(0, depth - 1) if match.group(1) else depth + 1
         if depth > deepest:
@@ -1026,4 +1029,4 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
     return claims
 
 
-__all__ = ["extract_file", "extract_document", "Block", "Rejected", "split_fragment"]
+__all__ = ["extract_file", "extract_document", "split_sentences", "Block", "Rejected"]

@@ -119,3 +119,12 @@ def test_cli_reports_binary_as_one_line_and_goes_on(tmp_path):
     assert proc.returncode == 2
     assert [Path(a["path"]).name for a in json.loads(proc.stdout)] == ["a.md", "c.txt"]
     assert "b.txt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_markup_inside_scripts_does_not_trigger_flattening():
+    # "<div>" strings in JavaScript are not nesting; flattening this page would lose <nav>.
+    html = ("<html><head><script>var t = '" + "<div>" * 5000 + "';</script></head><body>"
+            "<nav><a href='https://site.example/menu'>Menu</a></nav>"
+            "<p>The court <a href='https://court.example/ruling'>ruled</a> on Friday that the law stands.</p></body></html>")
+    article = extract_bytes(html.encode(), "s.html")
+    assert [c.url for c in article.claims] == ["https://court.example/ruling"]
