@@ -595,7 +595,8 @@ class _Engine:
             raise _Failure(f"unsupported URL: {exc}", retry=False) from exc
         except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
             reason = _failure_reason(exc)
-            retry = "address policy" not in reason
+            # A certificate or a policy refusal will not change on a second try.
+            retry = "address policy" not in reason and not reason.startswith("TLS failure")
             raise _Failure(reason, retry=retry) from exc
         finally:
             host.release()

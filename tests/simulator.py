@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -56,8 +57,11 @@ def free_port(host: str) -> int:
 class Site:
     """One simulated host: an address, a port and a route table."""
 
-    def __init__(self, web_: "SimWeb", host: str, port: int, default: Handler | None = None) -> None:
+    def __init__(self, web_: "SimWeb", host: str, port: int, default: Handler | None = None,
+                 ssl_context: "ssl.SSLContext | None" = None) -> None:
         self.web = web_
+        #: Serve HTTPS with this context (None: plain HTTP).
+        self.ssl_context = ssl_context
         self.host = host
         self.port = port
         self.routes: dict[str, Handler] = {}
@@ -67,7 +71,7 @@ class Site:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -187,7 +191,7 @@ class Site:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, backlog=1024).start()
+        await web.TCPSite(self._runner, self.host, self.port, backlog=1024, ssl_context=self.ssl_context).start()
 
     async def _stop(self) -> None:
         if self._runner is not None:
@@ -216,14 +220,15 @@ class SimWeb:
     def run(self, coro: Awaitable, timeout: float = START_TIMEOUT):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def site(self, host: str | None = None, default: Handler | None = None) -> Site:
-        """Start a new site on ``host`` (next free 127.0.0.x when None)."""
+    def site(self, host: str | None = None, default: Handler | None = None,
+             ssl_context: "ssl.SSLContext | None" = None) -> Site:
+        """Start a new site on ``host`` (next free 127.0.0.x when None); HTTPS with ``ssl_context``."""
         if host is None:
             host = f"127.0.0.{self._next_octet}"
             self._next_octet += 1
             if self._next_octet > 254:
                 self._next_octet = 2
-        site = Site(self, host, free_port(host), default)
+        site = Site(self, host, free_port(host), default, ssl_context)
         self.run(site._start())
         self.sites.append(site)
         return site

@@ -404,3 +404,23 @@ def test_the_transport_works_under_an_httpx_client(sim):
 
     status, text = asyncio.run(go())
     assert status == 200 and "forty stations" in text
+
+
+def test_tls_failure_is_error(sim, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=selfsigned",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    site = sim.site(ssl_context=context)
+    url = site.page("/secure", PAGE)
+    assert url.startswith("https://")
+    r = one(url)
+    assert r.verdict == "error" and "TLS" in r.reason
+    assert r.attempts == 1, "a bad certificate is not retried"
