@@ -102,6 +102,9 @@ RETRY_STATUSES: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504, 5
 SIGNATURE_STATUSES: frozenset[int] = frozenset({401, 403, 405, 429, 503, 999})
 #: Keep-alive time of idle pooled connections.
 KEEPALIVE_SECONDS = 15.0
+#: Tasks that work through hosts' queues in one process: RUNNERS_PER_PERMIT per global permit, at least MIN_RUNNERS.
+RUNNERS_PER_PERMIT = 4
+MIN_RUNNERS = 256
 #: Worker processes are used only for runs this big (process start-up costs more than it saves below).
 AUTO_SHARD_MIN_URLS = 1500
 MAX_WORKERS = 4
@@ -982,12 +985,21 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
                 if result is not None:
                     record(result)
 
-        tasks = []
-        for host_urls in by_host.values():
-            queue = deque(host_urls)
-            # One worker per permit: a worker holds at most one request, and waits for nothing else.
-            for _ in range(min(len(host_urls), max(1, options.host_concurrency))):
-                tasks.append(asyncio.ensure_future(host_worker(queue)))
+        # Up to one worker per host permit (a worker holds at most one request and waits for nothing
+        # else), dealt round-robin so every host gets its first worker before any gets a second, and run
+        # by a bounded number of tasks: a run over 100,000 hosts must not hold 100,000 coroutines.
+        queues = [(deque(host_urls), min(len(host_urls), max(1, options.host_concurrency)))
+                  for host_urls in by_host.values()]
+        tickets: deque[deque[str]] = deque()
+        for round_ in range(max((n for _q, n in queues), default=0)):
+            tickets.extend(q for q, n in queues if round_ < n)
+
+        async def runner() -> None:
+            while tickets:
+                await host_worker(tickets.popleft())
+
+        runners = min(len(tickets), max(MIN_RUNNERS, RUNNERS_PER_PERMIT * max(1, options.concurrency)))
+        tasks = [asyncio.ensure_future(runner()) for _ in range(runners)]
         try:
             await asyncio.gather(*tasks)
             await asyncio.gather(*detached)
