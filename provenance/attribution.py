@@ -23,8 +23,9 @@ NAMES = rf"{NAME}(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){NAME})*"
 
 #: Sources written as a phrase rather than a name: kept verbatim.
 ANONYMOUS = (
-    r"(?:people|sources|persons?|officials?|a source|an official|someone|two people|three people|several people)"
-    r"\s+(?:familiar|close|briefed|with knowledge|who (?:spoke|requested|asked|were not authorized|was not authorized))"
+    r"(?:(?:two|three|four|several|many|senior|administration|government|u\.s\.|white house|company) ){0,2}"
+    r"(?:people|sources|persons?|officials?|aides?|diplomats?|a source|an official|someone)"
+    r",?\s+(?:familiar|close|briefed|with knowledge|speaking|who (?:spoke|requested|asked|were not authorized|was not authorized))"
     r"[\w\s,'’-]{0,60}?\b(?:matter|talks|discussions|plans?|deliberations|decision|situation|anonymity|publicly|it|them|negotiations|process)\b"
     r"|(?:multiple|several|numerous|many|various) (?:outlets|reports|news outlets|media outlets|media reports|news reports|sources)"
     r"|(?:public|media|press|news|local|published|earlier) reports"
@@ -72,6 +73,8 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("anonymous", re.compile(rf"\b(?P<source>{ANONYMOUS})\b", re.I), anonymous=True,
             triggers=("familiar", "close", "briefed", "knowledge", "who ", "outlets", "reports", "sources", "unnamed",
                       "anonymous", "officials")),
+    Pattern("quote-said", re.compile(rf"[,”\"’?!]\s+(?:said|says|added|wrote)\s+(?P<source>{NAME})"),
+            triggers=("said", "says", "added", "wrote")),
     Pattern("name-said", re.compile(rf"(?P<source>{NAMES}){_ADVERB}\s+{_ATTRIBUTION_VERB}\b"), split=True,
             triggers=("said", "says", "report", "told", "warn", "confirm", "state", "announced", "revealed", "disclosed",
                       "estimated", "claimed", "acknowledged", "testified")),
@@ -86,7 +89,9 @@ NOT_NAMES: frozenset[str] = frozenset(
         "It Its Last Later Meanwhile Moreover Nor Now On Once One Or Our She Since So Some That The Their Then There These "
         "They This Those Though Thus Under Unlike Until We What When Whether Which While Who Why With Yet You Your Still "
         "Also Both Instead Separately Previously Critics Experts Analysts Officials Supporters Observers Others Many Most "
-        "Several Sources Reports Researchers Advocates Lawmakers Democrats Republicans Opponents Proponents Insiders"
+        "Several Sources Reports Researchers Advocates Lawmakers Democrats Republicans Opponents Proponents Insiders "
+        "January February March April May June July August September October November December "
+        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Today Yesterday Tonight"
     ).split()
 )
 

@@ -31,6 +31,14 @@ def sources(sentence):
      [("Center for AI Safety", "name-said"), ("AI Now Institute", "name-said")]),
     ("In an interview with The Atlantic, the senator explained her vote.", [("Atlantic", "in-an-interview-with")]),
     ("The administration is reportedly preparing an order.", [("reportedly", "reportedly")]),
+    ("“We are not going to back down,” said Senate Majority Leader Chuck Schumer.",
+     [("Senate Majority Leader Chuck Schumer", "quote-said")]),
+    ("Two officials, speaking on condition of anonymity, said the plan was dead.",
+     [("Two officials, speaking on condition of anonymity", "anonymous")]),
+    ("Senior administration officials who spoke on condition of anonymity described it.",
+     [("Senior administration officials who spoke on condition of anonymity", "anonymous")]),
+    ("In March, Apple announced a new product line.", [("Apple", "name-said")]),
+    ("On Tuesday, Reuters reported the deal.", [("Reuters", "name-said")]),
 ])
 def test_patterns(sentence, expected):
     assert sources(sentence) == expected
