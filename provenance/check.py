@@ -128,7 +128,7 @@ class CheckOptions:
     retries: int = 2
     allow_private: bool = False
     user_agent: str = DEFAULT_USER_AGENT
-    #: Set by the run once it knows; None means "detect when a name fails to resolve".
+    #: Set by the run once it knows; None: detect once per run (only when some URL needs DNS).
     offline: bool | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
     #: Hard cap in seconds on one URL's total time; None: max(DEFAULT_URL_DEADLINE, 3 x timeout).
