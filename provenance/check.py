@@ -393,6 +393,10 @@ class Host(Permits):
         self.probes: dict[str, asyncio.Future[frozenset[int] | None]] = {}
         #: Times this host asked us to slow down.
         self.slowdowns = 0
+        #: A first request to this host has been let through.
+        self.opened = False
+        #: Set when the first exchange with this host ended (its connection is then open and free).
+        self.answered = asyncio.Event()
 
     async def wait_slot(self) -> None:
         """Reserve this host's next start slot and sleep until it (no permit is held meanwhile)."""
@@ -560,6 +564,14 @@ class _Engine:
         """
         if not urgent:
             await host.wait_slot()
+        if host.opened and not host.answered.is_set():
+            # Nothing else goes to a host before its first exchange ends: requests racing over
+            # several new connections at start-up reach the server bunched, whatever gap we kept.
+            try:
+                await asyncio.wait_for(host.answered.wait(), self.options.timeout)
+            except TimeoutError:
+                pass
+        host.opened = True
         await host.acquire(urgent)
         fetched: _Fetched | None = None
         try:
@@ -603,6 +615,7 @@ class _Engine:
             raise _Failure(reason, retry=retry) from exc
         finally:
             host.release()
+            host.answered.set()
         return fetched
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
@@ -816,6 +829,7 @@ class _Engine:
             for _hop in range(MAX_REDIRECTS + 1):
                 if await self._vet(url) is not None:
                     return None
+
                 fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and _is_html(t) else 0,
                                            None, 0, give_up_at, urgent=True)
                 location = fetched.headers.get("location")
