@@ -70,3 +70,12 @@ def test_429_slows_the_host_for_the_rest_of_the_run(sim, monkeypatch):
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert gaps[0] >= 0.9, "the pause asked for by Retry-After"
     assert min(gaps[1:]) >= 0.3 - GAP_TOLERANCE, "and slower afterwards"
+
+
+def test_first_exchange_with_a_host_goes_alone(sim):
+    site = sim.site()
+    urls = [site.page(f"/f/{i}", PAGE, delay=0.2) for i in range(6)]
+    check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=5, host_interval=0.01))
+    starts = sorted(site.stats.starts)
+    assert starts[1] - starts[0] >= 0.2 - GAP_TOLERANCE, "the second request waited for the first answer"
+    assert site.stats.peak >= 2, "after that, the host's concurrency is used"
