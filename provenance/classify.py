@@ -158,11 +158,6 @@ def match_signature(obs: Observation) -> Signature | None:
     return None
 
 
-def _site(host: str) -> str:
-    host = host.lower()
-    return host[4:] if host.startswith("www.") else host
-
-
 def is_deep(url: str) -> bool:
     """True when a URL names something below a site's home page."""
     parts = urlsplit(url)
@@ -170,11 +165,14 @@ def is_deep(url: str) -> bool:
 
 
 def redirected_home(obs: Observation) -> bool:
-    """A deep URL that redirects to the home page of the same site: the page is gone."""
+    """A deep URL that redirects to a home page: the page is gone.
+
+    Any site's home page counts, not only the same site's: an article whose
+    old domain now sends everything to the new domain's front page is as
+    lost as one sent to its own, and "redirect" would tell the user to cite
+    a front page instead.
+    """
     if not obs.hops:
-        return False
-    start, end = urlsplit(obs.url), urlsplit(obs.final_url)
-    if _site(start.hostname or "") != _site(end.hostname or ""):
         return False
     return is_deep(obs.url) and not is_deep(obs.final_url)
 
@@ -215,7 +213,7 @@ def judge(obs: Observation) -> Judgement:
     if sig is not None:
         return Judgement(sig.verdict, sig.reason, sig.name)
     if 200 <= obs.status < 300 and redirected_home(obs):
-        return Judgement("soft404", f"a deep URL redirected to the home page {obs.final_url}", "redirect-to-home")
+        return Judgement("soft404", f"a deep URL redirected to a home page ({obs.final_url})", "redirect-to-home")
     verdict, reason = verdict_for_status(obs.status)
     if verdict == "ok" and obs.hops and obs.final_url != obs.url:
         if all(status in PERMANENT_REDIRECTS for status, _ in obs.hops):

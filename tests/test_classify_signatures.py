@@ -59,6 +59,8 @@ def test_a_recaptcha_on_a_normal_200_page_is_not_a_wall():
 def test_redirect_rules():
     home = "https://www.news.example/"
     assert judge(obs(final=home, hops=[(301, home)])).signature == "redirect-to-home"
+    elsewhere = "https://new-owner.example/"
+    assert judge(obs(final=elsewhere, hops=[(301, elsewhere)])).verdict == "soft404"
     login = "https://news.example/users/sign_in?return_to=x"
     assert judge(obs(final=login, hops=[(302, login)])).verdict == "blocked"
     moved = "https://news.example/2021/03/story-renamed"
