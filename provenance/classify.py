@@ -67,10 +67,17 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.DOTALL)
 
 
-_NOT_FOUND = (r"(?:page|file|article|story|post|content|resource|document|url)?\s*(?:was\s+)?not\s+found"
-              r"|\b404\b(?:\s*[-:|\u2013\u2014]?\s*(?:error|not\b|page|file)|\s*<)|(?:error|code)\s*:?\s*404\b"
-              r"|no\s+longer\s+(?:available|exists)|does\s*n[o']t\s+exist|doesn.t\s+exist"
-              r"|page\s+(?:is\s+)?(?:unavailable|missing|gone)|has\s+been\s+(?:removed|deleted)")
+# A title or heading is "not found" only when the phrase fills it (or one " | "-separated part of
+# it): "Page not found | Example News" is, "Not Found: The Search for MH370" and "404 Media" are not.
+_SEP = r"[-|\u2013\u2014\u2022\u00b7]"
+_NF_PREFIX = (r"(?:(?:oops|sorry|error|whoops|uh oh)[!,.:]?\s*)*(?:(?:this|the|that|requested)\s+)?"
+              r"(?:(?:page|article|story|post|content|file|document|resource|url|link)\s+)?")
+_NF_PHRASE = (r"(?:(?:was\s+|is\s+|could\s+not\s+be\s+)?not\s+found|404(?:\s*(?:error|not\s+found))?|error\s*:?\s*404"
+              r"|(?:is\s+)?no\s+longer\s+(?:available|exists?)|does\s*n[o'\u2019]t\s+exist|does\s+not\s+exist"
+              r"|(?:is\s+)?(?:unavailable|missing|gone)|(?:has\s+been\s+)?(?:removed|deleted))")
+_NOT_FOUND_TITLE = (r"<title[^>]*>\s*(?:[^<]*?\s" + _SEP + r"\s*)?" + _NF_PREFIX + _NF_PHRASE
+                    + r"\s*[.!]?\s*(?:(?:\s" + _SEP + r"|" + _SEP + r"\s)[^<]*)?</title>")
+_NOT_FOUND_HEADING = r"<h1[^>]*>(?:\s|<[^>]*>)*" + _NF_PREFIX + _NF_PHRASE + r"\s*[.!]?\s*<"
 _LOGIN_PATH = (r"/(?:login|log-in|signin|sign-in|sign_in|logon|auth|authenticate|sso|session/new|users/sign_in"
                r"|accounts?/(?:login|signin)|servicelogin|oauth2?/authorize|cas/login|wp-login\.php|idp/)"
                r"|[?&](?:returnurl|return_to|redirect_uri|continue)=")
@@ -106,9 +113,9 @@ SIGNATURES: tuple[Signature, ...] = (
               redirected_to=_rx(r"/(?:404|not[-_]?found|page[-_]?not[-_]?found|error(?:s)?(?:/404)?|gone)"
                                 r"(?:\.[a-z]{2,5})?/?(?:$|\?)|[?&](?:error|status)=404")),
     Signature("soft404-title", "soft404", "the page's title says it was not found",
-              statuses=frozenset({200, 203}), body=_rx(r"<title[^>]*>[^<]*(?:" + _NOT_FOUND + ")")),
+              statuses=frozenset({200, 203}), body=_rx(_NOT_FOUND_TITLE)),
     Signature("soft404-heading", "soft404", "the page's heading says it was not found",
-              statuses=frozenset({200, 203}), body=_rx(r"<h1[^>]*>(?:\s|<[^>]*>)*[^<]*(?:" + _NOT_FOUND + ")")),
+              statuses=frozenset({200, 203}), body=_rx(_NOT_FOUND_HEADING)),
     Signature("soft404-phrase", "soft404", "the page says it no longer exists",
               statuses=frozenset({200, 203}),
               body=_rx(r"(?:page|article|story|content) you (?:are|were|'re) looking for (?:could not be found|"

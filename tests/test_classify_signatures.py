@@ -22,15 +22,29 @@ def test_signature_names_are_unique_and_verdicts_valid():
 
 
 @pytest.mark.parametrize("title", ["Page not found", "404 Not Found", "Error 404 | Site", "404",
-                                   "This page no longer exists", "Article does not exist"])
+                                   "This page no longer exists", "Article does not exist", "Page Not Found | Example News",
+                                   "Example News – Page not found", "404 - Not Found", "Oops! Page not found.",
+                                   "Sorry, this page doesn’t exist", "Error: 404", "Content unavailable"])
 def test_not_found_titles_are_soft404(title):
     assert judge(obs(text=f"<html><head><title>{title}</title></head></html>")).verdict == "soft404"
 
 
 @pytest.mark.parametrize("title", ["404 Media: a story about surveillance", "How we found the river",
-                                   "Report 2404: water levels"])
+                                   "Report 2404: water levels", "Not Found: The Search for MH370",
+                                   "Lost and Not Found, a memoir", "Gone Girl | Reviews", "The missing link | Science",
+                                   "Deleted scenes from the hearing"])
 def test_ordinary_titles_are_ok(title):
     assert judge(obs(text=f"<html><head><title>{title}</title></head><body>text</body></html>")).verdict == "ok"
+
+
+@pytest.mark.parametrize("heading", ["Page not found", "Error 404", "404", "<span>Sorry, this page does not exist.</span>"])
+def test_not_found_headings_are_soft404(heading):
+    assert judge(obs(text=f"<title>Example</title><h1 class='x'>{heading}</h1>")).verdict == "soft404"
+
+
+@pytest.mark.parametrize("heading", ["Not found: the river that vanished", "404 Media reports", "Gone with the wind"])
+def test_ordinary_headings_are_ok(heading):
+    assert judge(obs(text=f"<title>Example</title><h1>{heading}</h1>")).verdict == "ok"
 
 
 def test_not_found_wording_on_a_404_is_still_dead_not_soft404():
