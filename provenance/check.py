@@ -812,7 +812,7 @@ class _Engine:
         if sibling is None:
             return
         mine = classify.fingerprint(text, classify.path_words(url))
-        if classify.similarity(mine, sibling) >= classify.CATCH_ALL_SIMILARITY:
+        if classify.same_as_sibling(mine, sibling):
             result.verdict, result.signature = "soft404", "catch-all"
             result.reason = "the site answers this page like any random URL (catch-all, page likely gone)"
 

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 HEAD_CHARS = 65_536
 #: Shingle similarity at or above which a page "is the same" as a random sibling's page.
 CATCH_ALL_SIMILARITY = 0.85
+#: Shingles a page may have that its random sibling lacks and still count as the same page.
+CATCH_ALL_MAX_OWN_SHINGLES = 12
 #: Words per shingle when comparing page texts.
 SHINGLE_WORDS = 4
 #: Characters of visible text compared when judging catch-all sites.
@@ -259,3 +261,14 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
+
+
+def same_as_sibling(page: frozenset[int], sibling: frozenset[int]) -> bool:
+    """Is this page what the site answers for any path (so the cited page is gone)?
+
+    Similar overall *and* with almost nothing of its own: a short article
+    inside a heavy site template can be 90% similar to the site's "not
+    found" page and still be a real article, and it shows in the text only
+    it has.
+    """
+    return similarity(page, sibling) >= CATCH_ALL_SIMILARITY and len(page - sibling) <= CATCH_ALL_MAX_OWN_SHINGLES

@@ -424,3 +424,19 @@ def test_tls_failure_is_error(sim, tmp_path):
     r = one(url)
     assert r.verdict == "error" and "TLS" in r.reason
     assert r.attempts == 1, "a bad certificate is not retried"
+
+
+def test_short_article_in_a_heavy_template_on_a_catch_all_site_is_ok(sim):
+    menu = " ".join(f"section{i} topic{i * 7 % 101}" for i in range(400))  # a big, varied site template
+    template = ("<html><head><title>Big Site</title></head><body><nav>" + menu + "</nav>{main}<footer>" + menu[::-1]
+                + "</footer></body></html>")
+    site = sim.site()
+    site.catch_all(template.replace("{main}", "<p>Sorry, nothing here.</p>"))
+    article = template.replace("{main}", "<article><h1>Council approves the river plan</h1><p>The council voted "
+                                         "seven to two on Tuesday to fund the flood defences along the east bank, "
+                                         "after a year of hearings.</p></article>")
+    real = site.page("/news/river-plan", article)
+    gone = site.url("/news/old-story")
+    results = {r.url: r for r in check_urls([real, gone], CheckOptions(**FAST))}
+    assert results[real].verdict == "ok"
+    assert results[gone].verdict == "soft404"
