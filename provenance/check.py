@@ -438,11 +438,13 @@ class Host(Permits):
     def slow_down(self, pause: float) -> None:
         """The host said 'too many requests': pause it and stay slower for the rest of the run."""
         now = asyncio.get_running_loop().time()
-        self.slowdowns += 1
+        if now >= self.paused_until:
+            # Once per pause: the answers to requests already in flight are the same complaint.
+            self.slowdowns += 1
+            self.interval = min(MAX_HOST_INTERVAL, max(self.interval * 2, SLOWED_INTERVAL))
+            self.limit = max(1, self.limit // 2)
         self.paused_until = max(self.paused_until, now + pause)
         self._next_slot = max(self._next_slot, self.paused_until)
-        self.interval = min(MAX_HOST_INTERVAL, max(self.interval * 2, SLOWED_INTERVAL))
-        self.limit = max(1, self.limit // 2)
 
 
 # --- one fetch ---
