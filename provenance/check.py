@@ -5,12 +5,12 @@ How a run goes (``check_urls``):
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
   politeness limits stay exact); each process runs one event loop with one
-  ``httpx.AsyncClient``.
-* Each host gets a few worker tasks and one :class:`Host` that owns its
-  politeness: a permit count (``host_concurrency``), the minimum gap
-  between request starts (``host_interval``) and a pause set by
-  ``Retry-After``. Permits are taken *before* a request enters the client,
-  so the connection pool never holds a queue.
+  connection pool behind an httpx transport (:class:`AiohttpWire`).
+* Each host gets up to ``host_concurrency`` workers (run by a bounded pool
+  of tasks) and one :class:`Host` that owns its politeness: its permits,
+  its schedule of request starts ``host_interval`` apart, a pause set by
+  ``Retry-After``, and its catch-all probes. Permits are taken *before* a
+  request enters the pool, so the pool never holds a queue.
 * Every hop resolves its name once per run through :class:`Resolver`,
   which applies the address policy to the resolved addresses and hands the
   same addresses to the connector (no second lookup an attacker could
