@@ -441,3 +441,14 @@ def test_short_article_in_a_heavy_template_on_a_catch_all_site_is_ok(sim):
     results = {r.url: r for r in check_urls([real, gone], CheckOptions(**FAST))}
     assert results[real].verdict == "ok"
     assert results[gone].verdict == "soft404"
+
+
+def test_a_crashed_worker_process_leaves_unchecked_not_a_hang(sim, monkeypatch):
+    import os
+
+    monkeypatch.setattr(check, "_worker_main", lambda urls, options, conn: os._exit(3))
+    sites = [sim.site() for _ in range(2)]
+    urls = [s.page(f"/c/{i}", PAGE) for s in sites for i in range(2)]
+    results = check_urls(urls, CheckOptions(**FAST, workers=2))
+    assert [r.verdict for r in results] == ["unchecked"] * 4
+    assert all("worker process failed" in r.reason for r in results)
