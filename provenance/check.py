@@ -1069,6 +1069,8 @@ def _offline_first(unique: list[str], options: CheckOptions,
 
 
 def _worker_count(options: CheckOptions, unique: list[str]) -> int:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # workers reuse the parent's imports and options through fork; elsewhere stay in one process
     if options.workers is not None:
         wanted = options.workers
     elif len(unique) < AUTO_SHARD_MIN_URLS:
