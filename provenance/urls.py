@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 #: Query parameters that track a click and never change what a page says.
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -60,8 +60,12 @@ def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     the fragment apart. Raises :class:`InvalidURL` for anything that is not
     a checkable http(s) URL.
     """
-    raw = (url or "").strip()
-    raw = re.sub(r"[\s\x00-\x1f]+", "", raw)  # line breaks inside href attributes
+    # Like browsers (WHATWG URL): trim C0 controls and spaces, drop tabs and
+    # newlines; also the indentation around a newline, since an href wrapped
+    # across source lines never meant those spaces. Other inner spaces stay.
+    raw = (url or "").strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f"
+                           "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")
+    raw = re.sub(r"[ \t]*[\r\n][\s]*|\t", "", raw)
     if not raw:
         raise InvalidURL("empty URL")
     if raw.startswith("//"):
@@ -95,11 +99,33 @@ def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     if parts.username:
         # Credentials in a cited URL are a leak, not part of its identity.
         pass
-    path = quote(unquote(parts.path), safe="/%:@!$&'()*+,;=~-._") or "/"
-    query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    query = urlencode(query_pairs, doseq=True) if query_pairs else ""
+    path = _normalize_escapes(parts.path) or "/"
+    query = "&".join(
+        pair for pair in (_normalize_escapes(p) for p in parts.query.split("&"))
+        if pair and not _is_tracking(unquote(pair.partition("=")[0]))
+    )
     fragment = parts.fragment or None
     return urlunsplit((scheme, netloc, path, query, "")), fragment
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _normalize_escapes(component: str) -> str:
+    """RFC 3986 6.2.2 normalisation of one path or query component.
+
+    Only escapes of unreserved characters are decoded and the rest are
+    upper-cased: decoding ``%2F`` or ``%26`` would change which resource
+    the server returns and could turn a live citation into a false "dead".
+    Characters that may not appear raw (spaces, non-ASCII) are escaped.
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return quote(_ESCAPE.sub(fix, component), safe="/%:@!$&'()*+,;=?~-._")
 
 
 def host_of(url: str) -> str:

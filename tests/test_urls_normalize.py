@@ -35,3 +35,18 @@ def test_helpers():
     assert host_of("https://Sub.Example.com:8443/x") == "sub.example.com"
     assert is_ip_literal("127.0.0.1") and is_ip_literal("[::1]") and not is_ip_literal("example.com")
     assert not is_ip_literal("1.example")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    # Decoding %2F or %26 would ask the server for another resource: a false "dead".
+    ("https://e.example/files/a%2Fb.pdf", "https://e.example/files/a%2Fb.pdf"),
+    ("https://e.example/s?q=rock%26roll&page=2", "https://e.example/s?q=rock%26roll&page=2"),
+    # Escapes of unreserved characters are decoded, the rest upper-cased (RFC 3986 6.2.2).
+    ("https://e.example/%7euser/%e2%82%ac", "https://e.example/~user/%E2%82%AC"),
+    # A bare query flag stays a bare flag; tracking parameters go.
+    ("https://e.example/p?amp&utm_campaign=x&id=3", "https://e.example/p?amp&id=3"),
+    ("https://e.example/p?a=b+c&fbclid=zz", "https://e.example/p?a=b+c"),
+    ("https://e.example/a b", "https://e.example/a%20b"),
+])
+def test_normalize_keeps_resource_identity(raw, expected):
+    assert normalize_url(raw)[0] == expected
