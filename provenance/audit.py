@@ -36,9 +36,7 @@ from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_
 from .store import GOOD_VERDICTS, RotPolicy
 from .urls import host_of, is_ip_literal
 
-DEFAULT_DB = Path("db/provenance.db")
-DEFAULT_REPORTS = Path("reports")
-DEFAULT_INPUT = Path("seeds")
+from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 #: Re-check a working link after this long.
 RECHECK_WORKING = timedelta(days=1)
 #: Re-check a failing (or inconclusive) link sooner: rot needs several looks.

@@ -11,14 +11,14 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .audit import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS, AuditOptions, run_audit
 from .check import DEFAULT_USER_AGENT, CheckOptions, check_urls
-from .extract import extract_file
-from .ingest import InputError, collect_paths
+from .defaults import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS
 from .models import VERDICTS
-from .store import StoreError
 from .urls import InvalidURL, normalize_url
-from .wayback import WaybackOptions, find_snapshots, parse_date, validate_base_url
+
+# The pipeline's heavier stages (extraction, the store, the Wayback client,
+# reports) are imported inside the commands that use them: `provenance check`
+# in a tight cron loop should not pay for sqlite-utils or markdown-it.
 
 app = typer.Typer(
     help="Audit where an article's claims come from.\n\n"
@@ -64,6 +64,9 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
 
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
     """
+    from .extract import extract_file
+    from .ingest import InputError, collect_paths
+
     try:
         files = collect_paths(paths)
     except InputError as exc:
@@ -138,6 +141,8 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
 
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
+    from .wayback import WaybackOptions, find_snapshots, parse_date, validate_base_url
+
     targets = _read_url_list(urls, None)
     try:
         date = parse_date(date)
@@ -173,6 +178,11 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
 
     Example: provenance audit seeds/ --fail-on dead,soft404
     """
+    from .audit import AuditOptions, run_audit
+    from .ingest import InputError
+    from .store import StoreError
+    from .wayback import WaybackOptions
+
     fail_set = _parse_verdicts(fail_on)
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
@@ -264,6 +274,7 @@ def report(db: DbOpt = DEFAULT_DB,
     Example: provenance report --db db/provenance.db --reports reports/
     """
     from .report import render_reports
+    from .store import StoreError
 
     if not db.exists():
         fail(f"no database at {db}: run 'provenance audit' first")
