@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, check, report, store, support, wayback
+from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
 from .ingest import InputError, collect_paths
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
 from .store import GOOD_VERDICTS, RotPolicy
 from .urls import host_of, is_ip_literal
 
-from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 #: Re-check a working link after this long.
 RECHECK_WORKING = timedelta(days=1)
 #: Re-check a failing (or inconclusive) link sooner: rot needs several looks.
