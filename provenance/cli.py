@@ -344,8 +344,25 @@ def main_options(version: Annotated[bool, typer.Option("--version", callback=ver
 
 
 def main() -> None:
+    """Entry point: usage errors become one line on stderr and exit 2, as the contract says."""
+    try:  # typer >= 0.20 vendors click as typer._click; older releases use click itself
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions as click  # type: ignore[no-redef]
+
     try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else "usage: provenance --help")
+        sys.exit(2)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        err.print(f"error: {exc.format_message()}{hint}", markup=False)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("interrupted", markup=False)
         sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

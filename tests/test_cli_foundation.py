@@ -113,3 +113,24 @@ def test_one_bad_article_does_not_stop_others(tmp_path):
     articles = json.loads(proc.stdout)
     assert [Path(a["path"]).name for a in articles] == ["good.md"]
     assert "bad.txt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["audit", "--bogus"], "No such option: --bogus"),
+    (["frobnicate"], "No such command"),
+    (["check", "--concurrency", "0", "https://example.org/"], "--concurrency"),
+    (["check"], "no URLs given"),
+])
+def test_usage_errors_are_one_line_exit_2(args, needle):
+    assert_one_line_error(run_cli(*args), needle)
+
+
+def test_fail_on_exits_1_when_a_verdict_matches(sim, tmp_path):
+    site = sim.site()
+    gone = site.page("/gone", status=404, body="<title>Gone</title>")
+    article = tmp_path / "a.md"
+    article.write_text(f"# A\n\nThe [study]({gone}) found it.\n")
+    common = ["audit", str(article), "--db", str(tmp_path / "p.db"), "--reports", str(tmp_path / "r"),
+              "--allow-private", "--retries", "0", "--wayback-url", site.base_url, "--quiet"]
+    assert run_cli(*common, "--fail-on", "dead").returncode == 1
+    assert run_cli(*common, "--fail-on", "soft404,blocked").returncode == 0
