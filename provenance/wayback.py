@@ -15,7 +15,6 @@ so a slow or failing Wayback can never hang an audit: what is left gets
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import os
 import re
@@ -24,13 +23,14 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from .models import Snapshot
+from .retry import retry_after_seconds
 
 DEFAULT_WAYBACK_URL = "https://web.archive.org"
 WAYBACK_ENV = "PROVENANCE_WAYBACK_URL"
@@ -185,22 +185,6 @@ def parse_timestamp(ts: str) -> datetime | None:
         return datetime.strptime(ts[:14].ljust(14, "0"), "%Y%m%d%H%M%S")
     except ValueError:
         return None
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None if absent or unparsable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 # --------------------------------------------------------------------------- the shared politeness gate
@@ -394,12 +378,7 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
                 except Exception:  # noqa: BLE001 - a progress printer must not lose results
                     pass
 
-        tasks = [asyncio.create_task(one(k)) for k in keys]
-        _done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline_at - time.monotonic()) + 1.0)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await _run_until(deadline_at, [one(k) for k in keys])
     gate.save()
     for key in keys:
         if key not in out:
@@ -410,6 +389,18 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
                 except Exception:  # noqa: BLE001
                     pass
     return out
+
+
+async def _run_until(deadline_at: float, jobs: Sequence[Coroutine[Any, Any, Any]]) -> None:
+    """Run ``jobs`` concurrently; cancel what is still running a second past the deadline."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline_at - time.monotonic()) + 1.0)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _lookup(client: httpx.AsyncClient, gate: _Gate, url: str, date: str | None,
@@ -572,12 +563,7 @@ async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> di
             except Exception:  # noqa: BLE001 - a replay we cannot read is simply not there
                 out[key] = None
 
-        tasks = [asyncio.create_task(one(k, s)) for k, s in wanted.items()]
-        _done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline_at - time.monotonic()) + 1.0)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await _run_until(deadline_at, [one(k, s) for k, s in wanted.items()])
     gate.save()
     return out
 
