@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fake_wayback import FakeWayback
+from pages import CHANGED, CLAIM, PAGE
 from provenance import store
 from provenance.audit import AuditOptions, parse_duration, parse_recheck, run_audit
 from provenance.check import CheckOptions
@@ -17,16 +18,6 @@ from provenance.ingest import InputError
 from provenance.wayback import WaybackOptions
 
 T0 = datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc)
-CLAIM = "The committee published its final budget figures for the coastal flood barrier programme"
-FILLER = ("Officials from several regional councils attended the session, which lasted most of the afternoon and "
-          "covered maintenance schedules, staffing levels, procurement rules and the timetable for public hearings.")
-PAGE = (f"<html><head><title>Budget</title></head><body><article><p>{CLAIM} in March.</p><p>{FILLER}</p>"
-        "</article></body></html>")
-CHANGED = ("<html><head><title>Budget</title></head><body><article><p>Our weekly newsletter covers sport, weather "
-           "and local events, with recipes from readers, a crossword, letters to the editor, photographs of the "
-           "harbour at dawn and interviews with shop owners about parking in the old town.</p><p>Subscribers also receive "
-           "seasonal gardening tips, cinema listings, school holiday dates, ferry timetables, museum exhibitions and "
-           "a monthly column about walking trails along the northern cliffs.</p></article></body></html>")
 
 
 class Clock:

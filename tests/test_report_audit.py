@@ -8,26 +8,15 @@ dead on the third), another one changes so it no longer carries its claim
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from fake_wayback import FakeWayback
 from provenance import report
+from pages import CHANGED, CLAIM, PAGE
 from provenance.audit import AuditOptions, run_audit
 from provenance.check import CheckOptions
 from provenance.wayback import WaybackOptions
 
 T0 = datetime(2026, 2, 1, 2, 0, tzinfo=timezone.utc)
-CLAIM = "The committee published its final budget figures for the coastal flood barrier programme"
-FILLER = ("Officials from several regional councils attended the session, which lasted most of the afternoon and "
-          "covered maintenance schedules, staffing levels, procurement rules and the timetable for public hearings.")
-PAGE = (f"<html><head><title>Budget</title></head><body><article><p>{CLAIM} in March.</p><p>{FILLER}</p>"
-        "</article></body></html>")
-CHANGED = ("<html><head><title>Budget</title></head><body><article><p>Our weekly newsletter covers sport, weather "
-           "and local events, with recipes from readers, a crossword, letters to the editor, photographs of the "
-           "harbour at dawn and interviews with shop owners about parking in the old town.</p><p>Subscribers also "
-           "receive seasonal gardening tips, cinema listings, school holiday dates, ferry timetables, museum "
-           "exhibitions and a monthly column about walking trails along the northern cliffs.</p></article></body>"
-           "</html>")
 
 
 class Clock:
