@@ -1,0 +1,86 @@
+"""The engine's lean path over aiohttp: same headers on the wire, same header reading as httpx, any event loop."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from aiohttp import web
+
+from provenance import check
+from provenance.check import CheckOptions, check_urls
+
+FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
+PAGE = "<html><head><title>Report</title></head><body><p>Measured in forty places.</p></body></html>"
+
+
+def _echo_headers(seen: list[dict[str, str]]):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append({k.lower(): v for k, v in request.headers.items()})
+        return web.Response(text=PAGE, content_type="text/html")
+    return handler
+
+
+def test_browser_headers_go_out_on_every_request(sim):
+    site = sim.site()
+    seen: list[dict[str, str]] = []
+    urls = [site.route(f"/h/{i}", _echo_headers(seen)) for i in range(3)]
+    results = check_urls(urls, CheckOptions(**FAST))
+    assert [r.verdict for r in results] == ["ok"] * 3
+    assert len(seen) >= 3
+    for headers in seen:
+        assert headers["user-agent"] == check.DEFAULT_USER_AGENT
+        assert headers["accept-encoding"] == "gzip, deflate"  # only what we decode within a cap
+        assert headers["accept-language"] == check.BROWSER_HEADERS["Accept-Language"]
+        assert headers["accept"].startswith("text/html")
+
+
+def test_user_agent_and_extra_headers_override_the_defaults(sim):
+    site = sim.site()
+    seen: list[dict[str, str]] = []
+    url = site.route("/h", _echo_headers(seen))
+    [r] = check_urls([url], CheckOptions(**FAST, user_agent="provenance-test/1",
+                                         extra_headers={"Accept": "text/plain", "X-Run": "42"}))
+    assert r.verdict == "ok"
+    assert seen[0]["user-agent"] == "provenance-test/1"
+    assert seen[0]["accept"] == "text/plain" and seen[0]["x-run"] == "42"
+    assert "aiohttp" not in seen[0]["user-agent"].lower()
+
+
+@pytest.mark.parametrize("raw", [
+    [(b"Content-Type", b"text/html"), (b"Location", b"/next")],
+    [(b"Link", b"<a>; rel=x"), (b"link", b"<b>; rel=y"), (b"Retry-After", b"3")],
+    [(b"Location", "/caf\u00e9".encode("utf-8"))],
+    [(b"Location", b"/caf\xe9"), (b"X-Other", b"plain")],
+    [],
+])
+def test_headers_read_the_way_httpx_reads_them(raw):
+    expected = {k.lower(): v for k, v in httpx.Headers(raw).items()}
+    assert check._header_dict(raw) == expected
+
+
+def test_same_verdicts_without_uvloop(sim, monkeypatch):
+    site = sim.site()
+    urls = [site.page("/a/report", PAGE), site.page("/a/gone", "<title>x</title>", status=404),
+            site.redirect("/a/old", site.url("/a/report"), 301)]
+    with_default = [(r.verdict, r.status, r.final_url) for r in check_urls(urls, CheckOptions(**FAST))]
+    monkeypatch.setattr(check, "USE_UVLOOP", False)
+    plain = [(r.verdict, r.status, r.final_url) for r in check_urls(urls, CheckOptions(**FAST))]
+    assert with_default == plain
+    assert [v for v, _s, _u in plain] == ["ok", "dead", "redirect"]
+
+
+def test_uvloop_runs_the_engine_when_installed(sim, monkeypatch):
+    uvloop = pytest.importorskip("uvloop")
+    loops: list[type] = []
+    real = check.check_urls_async
+
+    async def spy(*args, **kwargs):
+        import asyncio
+        loops.append(type(asyncio.get_running_loop()))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(check, "check_urls_async", spy)
+    site = sim.site()
+    [r] = check_urls([site.page("/p", PAGE)], CheckOptions(**FAST))
+    assert r.verdict == "ok"
+    assert loops == [uvloop.Loop]
