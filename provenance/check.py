@@ -5,7 +5,7 @@ How a run goes (``check_urls``):
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
   politeness limits stay exact); each process runs one event loop with one
-  connection pool behind an httpx transport (:class:`AiohttpWire`).
+  connection pool (:class:`Wire`; :class:`AiohttpWire` is its httpx face).
 * Each host gets up to ``host_concurrency`` workers (run by a bounded pool
   of tasks) and one :class:`Host` that owns its politeness: its permits,
   its schedule of request starts ``host_interval`` apart, a pause set by
@@ -45,7 +45,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
-import httpx
 import yarl
 from aiohttp.abc import AbstractResolver
 
@@ -543,7 +542,7 @@ def _decoder(encoding: str):
 
 
 #: Errors while a body streams: what arrived is kept and the cut is noted in the reason.
-_READ_ERRORS = (httpx.HTTPError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError)
+_READ_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError)
 
 
 async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want: int, fetched: "_Fetched") -> None:
@@ -600,7 +599,7 @@ def _failure_reason(exc: BaseException) -> str:
 class _Engine:
     """One event loop's worth of checking: the transport, the hosts, the resolver."""
 
-    def __init__(self, options: CheckOptions, transport: AiohttpWire, resolver: Resolver) -> None:
+    def __init__(self, options: CheckOptions, transport: Wire, resolver: Resolver) -> None:
         self.options = options
         self.transport = transport
         self.resolver = resolver
@@ -671,11 +670,11 @@ class _Engine:
                 fetched.cut = fetched.cut or f"body cut off: still arriving after {self.options.timeout:g}s"
                 return fetched
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
-        except httpx.TimeoutException as exc:
+        except WireTimeout as exc:
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
-        except httpx.UnsupportedProtocol as exc:
+        except WireUnsupported as exc:
             raise _Failure(f"unsupported URL: {exc}", retry=False) from exc
-        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+        except (WireError, aiohttp.ClientError, OSError) as exc:
             reason = _failure_reason(exc)
             # A certificate or a policy refusal will not change on a second try.
             retry = "address policy" not in reason and not reason.startswith("TLS failure")
@@ -962,17 +961,34 @@ def _decode(body: bytes, content_type: str) -> str:
 
 # --- running many ---
 
-class AiohttpWire(httpx.AsyncBaseTransport):
-    """httpx's transport interface over one aiohttp session, lean on purpose.
+class WireError(Exception):
+    """A request that got no answer, raised by :class:`Wire` (its ``__cause__`` is aiohttp's error)."""
+
+
+class WireTimeout(WireError):
+    pass
+
+
+class WireConnectError(WireError):
+    pass
+
+
+class WireUnsupported(WireError):
+    """The URL cannot be sent (bad form, unsupported scheme): no retry helps."""
+
+
+class Wire:
+    """The engine's transport: one aiohttp session, nothing else per request.
 
     Why not ``httpx.AsyncClient``: on this project's benchmark (5,000 GETs
     to loopback hosts, 2 cores) httpx's own pool used ~9x the CPU of bare
     aiohttp, ``AsyncClient`` over httpx-aiohttp's transport ~2.4x, and its
     per-request machinery (URL merging, auth flow, cookie extraction, mount
     lookup) does nothing for us: we follow redirects ourselves and send no
-    cookies or credentials. So the engine calls this transport directly and
-    still speaks httpx: ``httpx.Response`` objects and httpx exceptions.
-    ``handle_async_request`` makes it usable as any httpx client's transport.
+    cookies or credentials. Building an ``httpx.Response`` per request cost
+    more again, so the engine reads aiohttp's response itself; the httpx
+    face of the same transport is :class:`AiohttpWire` (made on first use,
+    so a check run does not import httpx).
     """
 
     def __init__(self, session: aiohttp.ClientSession, default_headers: dict[str, str] | None = None) -> None:
@@ -980,32 +996,23 @@ class AiohttpWire(httpx.AsyncBaseTransport):
         #: Headers the session sends on every request (given to it when it was made), or None.
         self.default_headers = default_headers
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.send(request.method, str(request.url), dict(request.headers))
-
-    async def send(self, method: str, url: str, headers: dict[str, str]) -> httpx.Response:
-        """Send one request; the body is left to stream (close the response when done)."""
-        raw = await self.open(method, url, headers)
-        return httpx.Response(raw.status, headers=raw.raw_headers, stream=_AiohttpStream(raw))
-
     async def open(self, method: str, url: str, headers: dict[str, str] | None) -> aiohttp.ClientResponse:
-        """Send one request and hand back aiohttp's own response (the engine's hot path).
+        """Send one request and hand back aiohttp's own response, its body left to stream.
 
-        Failures are httpx exceptions, as from ``send``; the caller reads the
-        body from ``.content`` and must ``.release()`` the response.
+        Failures are :class:`WireError`; the caller reads the body from
+        ``.content`` and must ``.release()`` the response.
         """
         try:
             target = yarl.URL(url, encoded=True) if _PLAIN_URL.match(url) else yarl.URL(url)
-            raw = await self.session.request(method, target, headers=headers, allow_redirects=False)
+            return await self.session.request(method, target, headers=headers, allow_redirects=False)
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise httpx.TimeoutException(str(exc) or "timeout") from exc
+            raise WireTimeout(str(exc) or "timeout") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc)) from exc
+            raise WireConnectError(str(exc)) from exc
         except (aiohttp.InvalidURL, ValueError) as exc:
-            raise httpx.UnsupportedProtocol(str(exc)) from exc
+            raise WireUnsupported(str(exc)) from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise httpx.NetworkError(str(exc) or type(exc).__name__) from exc
-        return raw
+            raise WireError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
         await self.session.close()
@@ -1015,20 +1022,58 @@ class AiohttpWire(httpx.AsyncBaseTransport):
 _PLAIN_URL = re.compile(r"^[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]*$")
 
 
-class _AiohttpStream(httpx.AsyncByteStream):
-    def __init__(self, raw: aiohttp.ClientResponse) -> None:
-        self.raw = raw
+def _httpx_face():
+    """AiohttpWire and its stream class: :class:`Wire` speaking httpx (Responses, httpx exceptions).
 
-    async def __aiter__(self):
-        try:
-            async for chunk in self.raw.content.iter_any():
-                yield chunk
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+    Built on first use (``check.AiohttpWire``), because importing httpx
+    costs a ``provenance check`` run ~60 ms that the engine itself never needs.
+    """
+    import httpx
 
-    async def aclose(self) -> None:
-        # Back to the pool when the body was read to the end, closed otherwise.
-        self.raw.release()
+    class AiohttpWire(Wire, httpx.AsyncBaseTransport):
+        """httpx's transport interface over one aiohttp session: usable as any httpx client's transport."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await self.send(request.method, str(request.url), dict(request.headers))
+
+        async def send(self, method: str, url: str, headers: dict[str, str] | None) -> httpx.Response:
+            """Send one request; the body is left to stream (close the response when done)."""
+            try:
+                raw = await self.open(method, url, headers)
+            except WireTimeout as exc:
+                raise httpx.TimeoutException(str(exc)) from exc.__cause__
+            except WireConnectError as exc:
+                raise httpx.ConnectError(str(exc)) from exc.__cause__
+            except WireUnsupported as exc:
+                raise httpx.UnsupportedProtocol(str(exc)) from exc.__cause__
+            except WireError as exc:
+                raise httpx.NetworkError(str(exc)) from exc.__cause__
+            return httpx.Response(raw.status, headers=raw.raw_headers, stream=_AiohttpStream(raw))
+
+    class _AiohttpStream(httpx.AsyncByteStream):
+        def __init__(self, raw: aiohttp.ClientResponse) -> None:
+            self.raw = raw
+
+        async def __aiter__(self):
+            try:
+                async for chunk in self.raw.content.iter_any():
+                    yield chunk
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
+                raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
+
+        async def aclose(self) -> None:
+            # Back to the pool when the body was read to the end, closed otherwise.
+            self.raw.release()
+
+    AiohttpWire.__module__ = _AiohttpStream.__module__ = __name__
+    return AiohttpWire
+
+
+def __getattr__(name: str):
+    if name == "AiohttpWire":
+        cls = globals()["AiohttpWire"] = _httpx_face()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _request_headers(options: CheckOptions) -> dict[str, str]:
@@ -1036,7 +1081,7 @@ def _request_headers(options: CheckOptions) -> dict[str, str]:
     return {"User-Agent": options.user_agent, **BROWSER_HEADERS, **options.extra_headers}
 
 
-def _make_transport(options: CheckOptions, resolver: Resolver) -> AiohttpWire:
+def _make_transport(options: CheckOptions, resolver: Resolver) -> Wire:
     """The pool is as large as the global permit count, so a request holding its permits never queues in it.
 
     The check's headers are the session's defaults: aiohttp then merges no
@@ -1051,7 +1096,7 @@ def _make_transport(options: CheckOptions, resolver: Resolver) -> AiohttpWire:
     headers = _request_headers(options)
     session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False, timeout=timeout,
                                     cookie_jar=aiohttp.DummyCookieJar(), headers=headers)
-    return AiohttpWire(session, headers)
+    return Wire(session, headers)
 
 
 async def check_urls_async(urls: Sequence[str], options: CheckOptions,

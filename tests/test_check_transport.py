@@ -84,3 +84,38 @@ def test_uvloop_runs_the_engine_when_installed(sim, monkeypatch):
     [r] = check_urls([site.page("/p", PAGE)], CheckOptions(**FAST))
     assert r.verdict == "ok"
     assert loops == [uvloop.Loop]
+
+
+def test_a_check_run_does_not_import_httpx(sim):
+    import subprocess
+    import sys
+
+    site = sim.site()
+    url = site.page("/p", PAGE)
+    code = ("import sys; from provenance.check import CheckOptions, check_urls; "
+            f"[r] = check_urls([{url!r}], CheckOptions(allow_private=True, retries=0, timeout=5.0)); "
+            "print(r.verdict, 'httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["ok", "False"], out.stderr[-2000:]
+
+
+def test_the_httpx_face_raises_httpx_errors(sim):
+    import asyncio
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def go():
+        wire = check.AiohttpWire(aiohttp.ClientSession())
+        async with httpx.AsyncClient(transport=wire) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(f"http://127.0.0.1:{port}/x")
+            with pytest.raises(httpx.UnsupportedProtocol):
+                await wire.send("GET", "http://[bad/x", None)
+
+    asyncio.run(go())
+    assert issubclass(check.AiohttpWire, httpx.AsyncBaseTransport)
