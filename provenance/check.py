@@ -351,6 +351,38 @@ class _ConnectorResolver(AbstractResolver):
         return None
 
 
+class _Deadline:
+    """``asyncio.timeout_at`` for the per-request hot path, with less Python per use.
+
+    The same contract (the block is cancelled at ``when`` and TimeoutError
+    comes out; a cancellation from outside still propagates as
+    CancelledError) with one timer and no state machine or rescheduling:
+    two of these per URL cost ~4% of the engine's CPU as asyncio's own.
+    """
+
+    __slots__ = ("_when", "_task", "_handle", "_fired", "_cancelling")
+
+    def __init__(self, when: float) -> None:
+        self._when = when
+
+    async def __aenter__(self) -> "_Deadline":
+        task = self._task = asyncio.current_task()
+        assert task is not None, "_Deadline needs a task"
+        self._cancelling = task.cancelling()
+        self._fired = False
+        self._handle = task.get_loop().call_at(self._when, self._fire)
+        return self
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._task.cancel()
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        self._handle.cancel()
+        if self._fired and self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+            raise TimeoutError from exc
+
+
 # --- politeness ---
 
 class Permits:
@@ -642,7 +674,7 @@ class _Engine:
         try:
             await host.start(self.gate)
             try:
-                async with asyncio.timeout(self.options.timeout):
+                async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
                     response = await self.transport.open("GET", url, self.send_headers)
                     try:
                         headers = _header_dict(response.raw_headers)
@@ -749,7 +781,7 @@ class _Engine:
         loop = asyncio.get_running_loop()
         outcome = None
         try:
-            async with asyncio.timeout_at(started + self.deadline):
+            async with _Deadline(started + self.deadline):
                 outcome = await step
         except TimeoutError:
             result.verdict, result.reason = "error", f"gave up after {self.deadline:g}s (time cap per URL)"

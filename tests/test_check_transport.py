@@ -119,3 +119,38 @@ def test_the_httpx_face_raises_httpx_errors(sim):
 
     asyncio.run(go())
     assert issubclass(check.AiohttpWire, httpx.AsyncBaseTransport)
+
+
+def test_the_light_deadline_behaves_like_asyncio_timeout():
+    import asyncio
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        # fires: TimeoutError out, the task not left cancelled
+        with pytest.raises(TimeoutError):
+            async with check._Deadline(loop.time() + 0.01):
+                await asyncio.sleep(5)
+        assert asyncio.current_task().cancelling() == 0
+        # does not fire: no effect
+        async with check._Deadline(loop.time() + 5):
+            await asyncio.sleep(0)
+        # nested: the outer one firing is the outer one's timeout, not swallowed by the inner
+        outer_fired = False
+        try:
+            async with check._Deadline(loop.time() + 0.01):
+                async with check._Deadline(loop.time() + 5):
+                    await asyncio.sleep(5)
+        except TimeoutError:
+            outer_fired = True
+        assert outer_fired
+        # a cancellation from outside stays a cancellation
+        async def victim():
+            async with check._Deadline(loop.time() + 5):
+                await asyncio.sleep(5)
+        task = asyncio.ensure_future(victim())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(asyncio.wait_for(go(), 10))
