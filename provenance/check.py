@@ -268,17 +268,17 @@ class Resolver:
         self.offline: bool | None = options.offline
         self._cache: dict[str, asyncio.Future[list[str]]] = {}
         #: Names whose addresses passed the policy (the fast path for every later request).
-        self._vetted: dict[str, list[str]] = {}
+        self.vetted: dict[str, list[str]] = {}
         self._offline_check: asyncio.Future[bool] | None = None
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in options.allowed_networks]
 
     async def addresses(self, name: str) -> list[str]:
         """Vetted addresses for ``name``; raises PolicyRefused, NameNotFound or Offline."""
-        known = self._vetted.get(name)
+        known = self.vetted.get(name)
         if known is not None:
             return known
         addresses = await self._vet(name)
-        self._vetted[name] = addresses
+        self.vetted[name] = addresses
         return addresses
 
     async def _vet(self, name: str) -> list[str]:
@@ -559,6 +559,15 @@ def _header_dict(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
+def _want_body(status: int, content_type: str) -> int:
+    """Bytes of a page's body worth reading: live HTML whole (capped), error pages' start for bot walls."""
+    if 200 <= status < 300:
+        return MAX_DECODED_BYTES if _is_html(content_type) else 0
+    if status in SIGNATURE_STATUSES:
+        return SIGNATURE_BYTES
+    return 0
+
+
 def _is_html(content_type: str) -> bool:
     return not content_type or "html" in content_type or content_type.startswith("text/")
 
@@ -802,15 +811,9 @@ class _Engine:
             # probed only when its page comes back as a 200 worth comparing.
             self._probe_for(url, give_up_at)
 
-        def want_body(status: int, content_type: str) -> int:
-            if 200 <= status < 300:
-                return MAX_DECODED_BYTES if _is_html(content_type) else 0
-            if status in SIGNATURE_STATUSES:
-                return SIGNATURE_BYTES
-            return 0
-
         for _hop in range(MAX_REDIRECTS + 1):
-            verdict = await self._vet(current)
+            # A host already vetted this run needs no await (the common case after its first URL).
+            verdict = None if _host(current) in self.resolver.vetted else await self._vet(current)
             if verdict is not None:
                 result.verdict, result.reason = verdict
                 if current != url:
@@ -818,7 +821,7 @@ class _Engine:
                     result.reason += f" (redirect target {current})"
                 return
             try:
-                fetched = await self.fetch(current, want_body, result, self.options.retries, give_up_at)
+                fetched = await self.fetch(current, _want_body, result, self.options.retries, give_up_at)
             except _Failure as failure:
                 result.verdict, result.reason = "error", failure.reason
                 if current != url:
