@@ -46,7 +46,7 @@ MISSING = _response("404 Not Found", b"<html><head><title>404 Not Found</title><
 
 
 class HostStats:
-    __slots__ = ("requests", "active", "peak", "last_start", "min_gap", "paths", "gaps")
+    __slots__ = ("requests", "active", "peak", "last_start", "min_gap", "paths", "gaps", "connections")
 
     def __init__(self) -> None:
         self.requests = 0
@@ -56,6 +56,8 @@ class HostStats:
         self.min_gap = float("inf")
         self.paths = 0
         self.gaps: list[float] = []
+        #: TCP connections opened to this host (a client that keeps connections alive opens few).
+        self.connections = 0
 
 
 class Conn(asyncio.Protocol):
@@ -69,6 +71,7 @@ class Conn(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         self.transport = transport
+        self.stats.connections += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -134,6 +137,7 @@ async def serve(hosts: int, pages: int, delay: float) -> None:
     report = {
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "requests": sum(s.requests for s in stats.values()),
+        "connections": sum(s.connections for s in stats.values()),
         "host_peak_max": max((s.peak for s in stats.values()), default=0),
         "host_min_gap_ms": round(min((s.min_gap for s in stats.values()), default=0) * 1000, 2),
         "per_host_requests_max": max((s.requests for s in stats.values()), default=0),
