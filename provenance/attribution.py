@@ -37,6 +37,18 @@ _ATTRIBUTION_VERB = (
     r"revealed|disclosed|estimated|claimed|acknowledged|testified)"
 )
 _ADVERB = r"(?:\s+(?:later|also|previously|earlier|first|recently|publicly|separately|privately|reportedly|repeatedly|has|have|had))*"
+#: Verbs that make the subject of "X reportedly <verb>" the one who spoke (else: unnamed reports).
+_SPEECH_VERB = (
+    r"(?:said|says|reported|told|warned|confirmed|stated|announced|revealed|disclosed|claimed|acknowledged|testified|"
+    r"urged|argued|complained|cautioned|asked|suggested|insisted|promised|threatened|pressed|lobbied|wrote|"
+    r"expressed|raised|objected|pushed)"
+)
+#: A relative clause or appositive between a subject and its verb: ", who recently served as "AI czar,"".
+_APPOSITIVE = r"(?:,\s+(?:who|whose|a|an|the|then|now|former|formerly)\b[^,;:()]{0,160}?,[\"”’']?)?"
+#: Words that put a name in a phrase rather than the subject ("in Washington", "of Google").
+PREPOSITIONS: frozenset[str] = frozenset(
+    "in on at from for of to by with about into over after before during under between than like as near "
+    "against toward towards across through within without".split())
 _DOCUMENT = r"(?:order|report|statement|memo|memorandum|filing|complaint|lawsuit|letter|study|analysis|survey|release|announcement|guidance|proposal|bill|ruling|post|website)"
 
 
@@ -52,6 +64,11 @@ class Pattern:
     anonymous: bool = False
     #: Lower-case words one of which must be in the sentence for the regex to be tried (speed).
     triggers: tuple[str, ...] = ()
+    #: When set, the source recorded for every match (an explicitly anonymous label such as
+    #: "unnamed reports"), used only where no other pattern already explains the phrase.
+    label: str | None = None
+    #: True: the source must be the sentence's subject, not a name inside a phrase ("in Washington").
+    subject: bool = False
 
 
 _ACCORDING_DOC = (r"(?:(?:a |an |the )?(?:new |recent |earlier )?(?:reports?|reporting|data|documents?|analysis|figures|"
@@ -78,8 +95,16 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("name-said", re.compile(rf"(?P<source>{NAMES}){_ADVERB}\s+{_ATTRIBUTION_VERB}\b"), split=True,
             triggers=("said", "says", "report", "told", "warn", "confirm", "state", "announced", "revealed", "disclosed",
                       "estimated", "claimed", "acknowledged", "testified")),
-    Pattern("reportedly", re.compile(r"\b(?P<source>reportedly|allegedly)\b", re.I), anonymous=True,
-            triggers=("reportedly", "allegedly")),
+    # "David Sacks, who served as AI czar, reportedly warned Trump": the named speaker is the source.
+    Pattern("name-reportedly-said",
+            re.compile(rf"(?P<source>{NAME}){_APPOSITIVE}{_ADVERB}\s+reportedly(?:\s+(?:has|have|had))?\s+{_SPEECH_VERB}\b"),
+            subject=True, triggers=("reportedly",)),
+    # "The administration is reportedly preparing an order": nobody is named. The
+    # source is unnamed reports, labelled so the report flags it as anonymous.
+    Pattern("reportedly", re.compile(r"\b(?P<source>reportedly)\b", re.I), anonymous=True,
+            label="unnamed reports", triggers=("reportedly",)),
+    Pattern("allegedly", re.compile(r"\b(?P<source>allegedly)\b", re.I), anonymous=True,
+            label="unnamed allegations", triggers=("allegedly",)),
 )
 
 #: Capitalised words that start a sentence or clause but are not names.
@@ -127,6 +152,14 @@ def _split_names(raw: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
+def _is_subject(sentence: str, start: int, raw: str) -> bool:
+    """False when the name sits in a phrase ("In Washington, ...", "officials in Washington")."""
+    first = raw.split()[0].lower() if raw.split() else ""
+    before = sentence[:start].split()
+    previous = before[-1].lower().strip(",;:") if before else ""
+    return first not in PREPOSITIONS and previous not in PREPOSITIONS
+
+
 #: Sentences longer than this are not searched (no real sentence is; regexes on
 #: megabytes of unpunctuated junk would take minutes).
 MAX_SENTENCE_CHARS = 3000
@@ -147,7 +180,13 @@ def find_attributions(sentence: str) -> list[Attribution]:
             if any(s < end and start < e for s, e in taken):
                 continue  # an earlier, more specific pattern already covers this span
             raw = match.group("source")
-            if pattern.anonymous:
+            if pattern.label is not None:
+                if any(a.phrase_start <= start < a.phrase_end for a in found):
+                    continue  # "Reuters reportedly said": the named source already covers it
+                names = [(pattern.label, start)]
+            elif pattern.subject and not _is_subject(sentence, match.start("source"), raw):
+                continue
+            elif pattern.anonymous:
                 names = [(raw.strip(), start)]
             else:
                 pieces = _split_names(raw) if pattern.split else [raw]
@@ -164,7 +203,8 @@ def find_attributions(sentence: str) -> list[Attribution]:
                     continue
                 if not pattern.anonymous and not re.search(r"[A-Z]", name):
                     continue
-                found.append(Attribution(source=name, pattern=pattern.name, start=at, end=at + len(name),
+                length = end - start if pattern.label is not None else len(name)
+                found.append(Attribution(source=name, pattern=pattern.name, start=at, end=at + length,
                                          phrase_start=match.start(), phrase_end=match.end()))
             taken.append((start, end))
     found.sort(key=lambda a: a.start)

@@ -58,6 +58,8 @@ ANONYMOUS_SOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("multiple-outlets", re.compile(r"\b(?:multiple|several|many|various) (?:outlets|reports|sources|media)\b", re.I)),
     ("public-reports", re.compile(r"\bpublic reports\b", re.I)),
     ("speaking-anonymity", re.compile(r"\bcondition of anonymity\b", re.I)),
+    # attribution.py labels "X is reportedly ..." as "unnamed reports"; older databases stored the word itself.
+    ("reportedly", re.compile(r"^(?:reportedly|allegedly)$", re.I)),
 )
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+import sqlite3
+from pathlib import Path
+
+import yaml
+
+from provenance import report
 from provenance.attribution import PATTERNS, find_attributions
+
+METADATA = Path(__file__).resolve().parent.parent / "db" / "metadata.yml"
 
 
 def sources(sentence):
@@ -30,7 +38,18 @@ def sources(sentence):
     ("The Center for AI Safety and the AI Now Institute have warned about it.",
      [("Center for AI Safety", "name-said"), ("AI Now Institute", "name-said")]),
     ("In an interview with The Atlantic, the senator explained her vote.", [("Atlantic", "in-an-interview-with")]),
-    ("The administration is reportedly preparing an order.", [("reportedly", "reportedly")]),
+    ("The administration is reportedly preparing an order.", [("unnamed reports", "reportedly")]),
+    ("The executive order reportedly prioritizes cybersecurity.", [("unnamed reports", "reportedly")]),
+    ("Apple is reportedly preparing a phone.", [("unnamed reports", "reportedly")]),   # Apple is the topic, not the source
+    ("David Sacks reportedly took the job.", [("unnamed reports", "reportedly")]),     # no speech verb: not his words
+    ("The suspect allegedly stole a car.", [("unnamed allegations", "allegedly")]),
+    ('Billionaire investor David Sacks, who recently served as a White House "AI czar," reportedly warned '
+     "U.S. President Trump that the order would benefit foreign competitors.", [("David Sacks", "name-reportedly-said")]),
+    ("Sam Altman, the chief executive of OpenAI, reportedly urged lawmakers to act.",
+     [("Sam Altman", "name-reportedly-said")]),
+    ("Musk reportedly warned the President.", [("Musk", "name-said")]),
+    ("Reuters reportedly said so.", [("Reuters", "name-said")]),                      # named: no "unnamed reports" too
+    ("In Washington, the administration, reportedly warned allies.", [("unnamed reports", "reportedly")]),
     ("“We are not going to back down,” said Senate Majority Leader Chuck Schumer.",
      [("Senate Majority Leader Chuck Schumer", "quote-said")]),
     ("Two officials, speaking on condition of anonymity, said the plan was dead.",
@@ -74,3 +93,48 @@ def test_same_source_twice_in_a_sentence_counts_once():
 def test_pathological_sentence_is_bounded():
     assert find_attributions("D" * 100_000) == []
     assert find_attributions(("Aa " * 900) + "said.") is not None
+
+
+def test_reportedly_is_never_recorded_as_a_source():
+    for sentence in ("The Trump administration is reportedly preparing a new executive order on AI safety.",
+                     "Officials allegedly hid the report.", "It was reportedly delayed."):
+        for found in find_attributions(sentence):
+            assert found.source.lower() not in ("reportedly", "allegedly"), sentence
+            assert found.source.startswith("unnamed "), sentence
+
+
+def test_unnamed_labels_cover_the_word_they_stand_for():
+    sentence = "The administration is reportedly preparing an order."
+    (found,) = find_attributions(sentence)
+    assert sentence[found.start:found.end] == "reportedly"
+    assert sentence[found.phrase_start:found.phrase_end] == "reportedly"
+
+
+def _metadata_flags(sources: list[str]) -> dict[str, bool]:
+    """Run the datasette canned query ``unlinked_attributions`` on a tiny database: source -> flagged."""
+    sql = yaml.safe_load(METADATA.read_text())["databases"]["provenance"]["queries"]["unlinked_attributions"]["sql"]
+    conn = sqlite3.connect(":memory:")
+    conn.executescript("create table articles (id integer primary key, title text, path text, removed_at text);"
+                       "create table claims (id integer primary key, article_id int, kind text, position int, "
+                       "source text, sentence text);"
+                       "insert into articles values (1, 'A', 'a.md', null);")
+    conn.executemany("insert into claims (article_id, kind, position, source, sentence) values (1, 'attribution', ?, ?, 's')",
+                     list(enumerate(sources, 1)))
+    rows = conn.execute(sql).fetchall()
+    conn.close()
+    return {row[2]: row[3] == "yes" for row in rows}
+
+
+def test_anonymous_labels_are_flagged_by_the_report_and_the_canned_query():
+    labels = [p.label for p in PATTERNS if p.label]
+    assert "unnamed reports" in labels
+    # "reportedly" as written is what earlier versions stored: still flagged.
+    anonymous = labels + ["reportedly", "allegedly", "people familiar with the matter", "multiple outlets"]
+    named = ["David Sacks", "Washington Post", "Reuters"]
+    flags = _metadata_flags(anonymous + named)
+    for source in anonymous:
+        assert report.is_anonymous(source), source
+        assert flags[source] is True, source
+    for source in named:
+        assert not report.is_anonymous(source), source
+        assert flags[source] is False, source

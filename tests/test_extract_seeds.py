@@ -111,9 +111,9 @@ def test_seed0_more_hand_checked_sentences(seed0):
 
 def test_plain_text_seeds_have_attributions_and_no_links():
     expected = {
-        1: {"Washington Post", "Politico"},
+        1: {"David Sacks", "Washington Post", "Politico"},
         2: {"Public reports"},
-        3: {"people familiar with the matter"},
+        3: {"people familiar with the matter", "unnamed reports"},
         4: {"NOTUS", "multiple outlets", "Trump’s order"},
     }
     for n, sources in expected.items():
@@ -131,6 +131,23 @@ def test_seed1_washington_post_and_politico_are_separate_sources_of_one_sentence
     assert post.sentence == politico.sentence
     assert post.sentence.startswith("According to reports from the Washington Post and Politico, leaders including")
     assert post.sentence.endswith("to oppose the order.")
+
+
+def test_seed_attribution_sources_are_names_or_anonymous_labels():
+    """Never a word like "reportedly": a named source, or a label the report flags as anonymous."""
+    from provenance.report import is_anonymous
+
+    for n in range(5):
+        for c in extract_file(seed(n)).claims:
+            if c.kind != "attribution":
+                continue
+            assert c.source and c.source.lower() not in ("reportedly", "allegedly"), (n, c.sentence)
+            assert is_anonymous(c.source) or c.source[0].isupper(), (n, c.source)
+    sacks = [c for c in extract_file(seed(1)).claims if c.source == "David Sacks"][0]
+    assert sacks.sentence.startswith("Billionaire investor David Sacks, who recently served")
+    unnamed = [c for c in extract_file(seed(3)).claims if c.source == "unnamed reports"]
+    assert unnamed[0].sentence.startswith("The Trump administration is reportedly preparing")
+    assert all(is_anonymous(c.source) for c in unnamed)
 
 
 def test_seed4_quote_sentence_ends_at_the_attribution():
