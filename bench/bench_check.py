@@ -1,6 +1,6 @@
 """provenance check vs lychee: same URLs, same per-host limits, one run.
 
-Usage: .venv/bin/python bench/bench_check.py [--repeat 3] [--shapes deep,broad] [--write bench/check.md]
+Usage: .venv/bin/python bench/bench_check.py [--repeat 3] [--shapes deep,broad] [--baseline GIT_REV] [--write FILE]
 
 Each round starts a fresh loopback web (bench/check_server.py, its own
 process, cached pages, ~50 ms per answer), then runs the real
@@ -117,13 +117,13 @@ class Run:
     server: dict = field(default_factory=dict)
 
 
-def run_measured(cmd: list[str], stdout_path: Path) -> tuple[float, float, float, int]:
+def run_measured(cmd: list[str], stdout_path: Path, env: dict | None = None) -> tuple[float, float, float, int]:
     """Run ``cmd``; wall seconds, CPU seconds (with children), peak tree memory in MB, exit status."""
     peak = 0
     done = threading.Event()
     with open(stdout_path, "wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
 
         def sample() -> None:
             nonlocal peak
@@ -175,7 +175,17 @@ class Server:
         return json.loads(line) if line.strip() else {}
 
 
-def one_round(tool: str, shape: str, lychee: str, work: Path) -> Run:
+def export_baseline(rev: str, work: Path) -> Path:
+    """The provenance package as of git revision ``rev``, exported under ``work`` (for --baseline)."""
+    target = work / "baseline"
+    target.mkdir(exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "provenance"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | None = None) -> Run:
     hosts, per = SHAPES[shape]
     server = Server(hosts, per)
     try:
@@ -187,19 +197,20 @@ def one_round(tool: str, shape: str, lychee: str, work: Path) -> Run:
             cmd = [sys.executable, "-m", "provenance", "check", "--from", str(url_file), "--json", "--quiet",
                    "--allow-private", "--concurrency", str(CONCURRENCY), "--host-concurrency", str(HOST_CONCURRENCY),
                    "--host-interval", str(HOST_INTERVAL_MS / 1000), "--retries", "2", "--timeout", "20"]
-        elif tool == "engine":
+        elif tool in ("engine", "baseline"):
             cmd = [sys.executable, str(HERE / "check_engine_run.py"), str(url_file), str(CONCURRENCY),
                    str(HOST_CONCURRENCY), str(HOST_INTERVAL_MS / 1000)]
         else:
             cmd = [lychee, "--no-progress", "--format", "json", "--cache=false", "--max-concurrency", str(CONCURRENCY),
                    "--host-concurrency", str(HOST_CONCURRENCY), "--host-request-interval", f"{HOST_INTERVAL_MS}ms",
                    "--max-retries", "2", "--timeout", "20", "--output", str(out), str(url_file)]
-        wall, cpu, peak, code = run_measured(cmd, work / f"{tool}.stdout")
+        env = {**os.environ, "PROVENANCE_SRC": str(baseline)} if tool == "baseline" and baseline else None
+        wall, cpu, peak, code = run_measured(cmd, work / f"{tool}.stdout", env)
     finally:
         stats = server.stop()
     ok = 0
     try:
-        if tool == "engine":
+        if tool in ("engine", "baseline"):
             info = json.loads((work / f"{tool}.stdout").read_text())
             ok = info["ok"]
             stats = {**stats, "engine_wall": info["engine_wall"], "import_wall": info["import_wall"]}
@@ -218,21 +229,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shapes", default="deep,broad")
     parser.add_argument("--write", help="write the Markdown table to this file too")
+    parser.add_argument("--baseline", metavar="GIT_REV",
+                        help="also time the engine as of this git revision, in the same rounds (before/after)")
     args = parser.parse_args()
     lychee = find_lychee()
     version = subprocess.run([lychee, "--version"], capture_output=True, text=True).stdout.strip()
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        baseline = export_baseline(args.baseline, work) if args.baseline else None
+        tools = ("lychee", "provenance", "engine") + (("baseline",) if baseline else ())
         for shape in args.shapes.split(","):
             for i in range(args.repeat):
-                order = ("lychee", "provenance", "engine") if i % 2 == 0 else ("engine", "provenance", "lychee")
+                order = tools if i % 2 == 0 else tuple(reversed(tools))
                 for tool in order:
-                    run = one_round(tool, shape, lychee, work)
+                    run = one_round(tool, shape, lychee, work, baseline)
                     runs.append(run)
                     s = run.server
                     print(f"{shape:5} {tool:10} wall {run.wall:5.2f}s cpu {run.cpu:5.2f}s peak {run.peak_mb:6.1f} MB "
-                          f"ok {run.ok:4}  server: cpu {s.get('cpu_s', 0):.2f}s requests {s.get('requests')} "
+                          f"ok {run.ok:4}  server: cpu {s.get('cpu_s', 0):.2f}s requests {s.get('requests')} connections {s.get('connections')} "
                           f"host peak {s.get('host_peak_max')} gaps: min {s.get('host_min_gap_ms')} p5 "
                           f"{s.get('gap_p5_ms')} median {s.get('gap_median_ms')} ms, "
                           f"{s.get('gaps_under_25ms_pct')}% < 25 ms"
@@ -249,7 +264,7 @@ def main() -> None:
     summary = []
     for shape in args.shapes.split(","):
         med = {}
-        for tool in ("provenance", "engine", "lychee"):
+        for tool in ("provenance", "engine", "baseline", "lychee"):
             rs = [r for r in runs if r.shape == shape and r.tool == tool]
             if not rs:
                 continue
@@ -262,9 +277,11 @@ def main() -> None:
             m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
             med[tool] = m
             label = tool
-            if tool == "engine":
+            if tool in ("engine", "baseline"):
                 m["engine_wall"] = statistics.median(r.server.get("engine_wall", 0) for r in rs)
                 label = f"engine only ({m['engine_wall']:.2f} s after imports)"
+                if tool == "baseline":
+                    label = f"baseline {args.baseline}: " + label
             lines.append(f"| {shape} | {label} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
                          f"| {m['server_cpu']:.2f} | {m['host_peak']} | {m['min_gap']:.1f} / {m['p5']:.1f} / "
                          f"{m['median_gap']:.1f} | {m['under']:.1f}% |")
@@ -275,6 +292,10 @@ def main() -> None:
             if "engine" in med:
                 line += f"; the engine alone (after imports) {med['engine']['engine_wall'] / ly['wall']:.2f}x lychee's wall"
             summary.append(line)
+        if "baseline" in med and "engine" in med:
+            b, e = med["baseline"], med["engine"]
+            summary.append(f"- {shape}: engine now vs {args.baseline}: wall {e['wall'] / b['wall']:.2f}x, "
+                           f"CPU {e['cpu'] / b['cpu']:.2f}x, after imports {e['engine_wall'] / b['engine_wall']:.2f}x")
     text = "\n".join(lines + [""] + summary) + "\n"
     print()
     print(text)

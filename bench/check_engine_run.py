@@ -1,7 +1,8 @@
 """Run the liveness engine on a URL file and report how long the checking itself took.
 
 Used by bench_check.py to split ``provenance check``'s wall time into
-interpreter start-up + imports and the engine's own work. Prints one JSON
+interpreter start-up + imports and the engine's own work (and, with
+PROVENANCE_SRC set, to time another version of the engine the same way). Prints one JSON
 line: {"engine_wall": seconds, "import_wall": seconds, "ok": count}.
 """
 
@@ -12,7 +13,12 @@ import time
 _started = time.monotonic()
 
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
+
+if os.environ.get("PROVENANCE_SRC"):
+    # bench_check.py --baseline: time an older engine (its package exported to this directory).
+    sys.path.insert(0, os.environ["PROVENANCE_SRC"])
 
 from provenance.check import CheckOptions, check_urls  # noqa: E402
 
