@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -38,7 +40,7 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="Retries for timeouts, 429 and 5xx.")]
 AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit loopback and private addresses (tests, intranets).")]
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
-UserAgentOpt = Annotated[str, typer.Option("--user-agent", help="User-Agent header for checks.")]
+UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 
 
@@ -52,13 +54,25 @@ def emit_json(data: object) -> None:
 
 
 def check_options(concurrency: int, host_concurrency: int, host_interval: float, timeout: float, retries: int,
-                  allow_private: bool, user_agent: str) -> CheckOptions:
+                  allow_private: bool, user_agent: Optional[str]) -> CheckOptions:
+    for name, value in (("--host-interval", host_interval), ("--timeout", timeout)):
+        if not math.isfinite(value):
+            fail(f"{name} must be a finite number of seconds, not {value}")
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
-                        timeout=timeout, retries=retries, allow_private=allow_private, user_agent=user_agent)
+                        timeout=timeout, retries=retries, allow_private=allow_private,
+                        user_agent=user_agent or DEFAULT_USER_AGENT)
+
+
+def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
+    """Wayback options from the shared flags; the Archive gets an identifying agent unless one is given."""
+    from .wayback import WaybackOptions
+
+    extra = {"user_agent": user_agent} if user_agent else {}
+    return WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries, **extra)
 
 
 @app.command()
-def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.")],
+def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.", readable=False)],
             json_out: JsonOpt = False) -> None:
     """Claims per article, no network.
 
@@ -88,23 +102,33 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
         raise typer.Exit(2)
 
 
-def _read_url_list(urls: list[str], from_file: Optional[str]) -> list[str]:
+def _read_url_list(urls: list[str], from_file: Optional[str]) -> tuple[list[str], int]:
+    """URLs from arguments and ``--from``, normalised; bad lines are reported and skipped.
+
+    Returns the URLs and how many were skipped (the command then exits 2
+    after checking the rest: one junk line must not throw away a list).
+    """
     items = list(urls)
     if from_file:
         try:
             text = sys.stdin.read() if from_file == "-" else Path(from_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            fail(f"cannot read URL list {from_file}: {exc}")
+            fail(f"cannot read URL list {from_file}: {getattr(exc, 'strerror', None) or exc}")
         items.extend(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
     if not items:
         fail("no URLs given (pass URLs or --from FILE, - for stdin)")
-    out = []
+    out: list[str] = []
+    problems: list[str] = []
     for item in items:
         try:
             out.append(normalize_url(item)[0])
         except InvalidURL as exc:
-            fail(str(exc))
-    return out
+            problems.append(str(exc))
+    if not out:
+        fail(problems[0] if len(problems) == 1 else f"no valid URLs ({len(problems)} rejected; first: {problems[0]})")
+    for problem in problems:
+        err.print(f"skipped: {problem}", markup=False)
+    return out, len(problems)
 
 
 @app.command()
@@ -113,13 +137,13 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
-          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           quiet: QuietOpt = False) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
     """
-    targets = _read_url_list(urls or [], from_file)
+    targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     view = _ProgressView()
     with view:
@@ -129,27 +153,29 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     else:
         for r in results:
             typer.echo(f"{r.verdict:9} {r.status or '-':>3} {r.url}  {r.reason}")
+    if skipped:
+        raise typer.Exit(2)
 
 
 @app.command()
 def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")],
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
              json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
-             retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+             retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
              allow_private: AllowPrivateOpt = False) -> None:
     """Closest good Wayback snapshot for URLs.
 
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
-    from .wayback import WaybackOptions, find_snapshots, parse_date, validate_base_url
+    from .wayback import find_snapshots, parse_date, validate_base_url
 
-    targets = _read_url_list(urls, None)
+    targets, skipped = _read_url_list(urls, None)
     try:
         date = parse_date(date)
         wayback_url = validate_base_url(wayback_url) if wayback_url else None
     except ValueError as exc:
         fail(str(exc))
-    options = WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries)
+    options = wayback_options(wayback_url, timeout, retries, user_agent)
     found = find_snapshots([(u, date) for u in targets], options)
     snaps = [found[(u, date)] for u in targets]
     if json_out:
@@ -160,15 +186,17 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     else:
         for s in snaps:
             typer.echo(f"{s.timestamp or '-':14} {s.snapshot_url or s.reason}  {s.url}")
+    if skipped:
+        raise typer.Exit(2)
 
 
 @app.command()
-def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles or directories (default: seeds/).")] = None,
+def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles or directories (default: seeds/).", readable=False)] = None,
           json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
           reports: Annotated[Path, typer.Option("--reports", help="Directory for Markdown reports.")] = DEFAULT_REPORTS,
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
-          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = DEFAULT_USER_AGENT,
+          wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           recheck_after: Annotated[Optional[str], typer.Option("--recheck-after", help="Re-check URLs older than this (e.g. 1d, 12h).")] = None,
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
           fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
@@ -181,13 +209,12 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     from .audit import AuditOptions, run_audit
     from .ingest import InputError
     from .store import StoreError
-    from .wayback import WaybackOptions
 
     fail_set = _parse_verdicts(fail_on)
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
-        wayback=WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries),
+        wayback=wayback_options(wayback_url, timeout, retries, user_agent),
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
@@ -292,8 +319,9 @@ def report(db: DbOpt = DEFAULT_DB,
 
 @app.command()
 def browse(db: DbOpt = DEFAULT_DB,
-           port: Annotated[int, typer.Option("--port", help="Port for datasette.")] = 8001,
-           host: Annotated[str, typer.Option("--host", help="Address for datasette.")] = "127.0.0.1") -> None:
+           port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port for datasette.")] = 8001,
+           host: Annotated[str, typer.Option("--host", help="Address for datasette.")] = "127.0.0.1",
+           json_out: JsonOpt = False) -> None:
     """Open the database in datasette with db/metadata.yml.
 
     Example: provenance browse --port 8001
@@ -312,7 +340,11 @@ def browse(db: DbOpt = DEFAULT_DB,
             cmd, url = prepare_browse(db, host, port, Path(work))
         except BrowseError as exc:
             fail(str(exc))
-        typer.echo(f"datasette: {url}  (Ctrl-C to stop)")
+        if json_out:
+            emit_json({"url": url, "db": str(db)})
+            sys.stdout.flush()
+        else:
+            typer.echo(f"datasette: {url}  (Ctrl-C to stop)")
         signal.signal(signal.SIGTERM, stop)
         child = subprocess.Popen(cmd)
         try:
@@ -365,4 +397,8 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(130)
+    except BrokenPipeError:
+        # `provenance extract seeds --json | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)

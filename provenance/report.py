@@ -761,8 +761,11 @@ def render_from_db(db_path: Path, reports_dir: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------- datasette (provenance browse)
 
-#: The metadata shipped beside the code (db/metadata.yml in the repository).
-DEFAULT_METADATA = Path(__file__).resolve().parent.parent / "db" / "metadata.yml"
+#: The metadata shipped with the code: db/metadata.yml in a checkout, or the
+#: copy the wheel carries as package data (pyproject's force-include).
+_REPO_METADATA = Path(__file__).resolve().parent.parent / "db" / "metadata.yml"
+_PACKAGED_METADATA = Path(__file__).resolve().parent / "_data" / "metadata.yml"
+DEFAULT_METADATA = _REPO_METADATA if _REPO_METADATA.exists() else _PACKAGED_METADATA
 #: The database name db/metadata.yml is written for (datasette names a database after its file).
 METADATA_DB_NAME = "provenance"
 

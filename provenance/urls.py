@@ -91,6 +91,8 @@ def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     except UnicodeError as exc:
         raise InvalidURL(f"bad host name in {url!r}") from exc
     host = host.lower()
+    if not _is_ip(host) and not _HOST_NAME.fullmatch(host):
+        raise InvalidURL(f"bad host name in {url!r}")
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = host
@@ -108,6 +110,8 @@ def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     return urlunsplit((scheme, netloc, path, query, "")), fragment
 
 
+#: What a DNS name may hold once IDNA-encoded (underscores occur in real names).
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
@@ -162,8 +166,13 @@ def is_public_address(address: str) -> bool:
         ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address reach that address: judge it.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
     return not (
         ip.is_private
         or ip.is_loopback

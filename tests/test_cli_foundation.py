@@ -134,3 +134,34 @@ def test_fail_on_exits_1_when_a_verdict_matches(sim, tmp_path):
               "--allow-private", "--retries", "0", "--wayback-url", site.base_url, "--quiet"]
     assert run_cli(*common, "--fail-on", "dead").returncode == 1
     assert run_cli(*common, "--fail-on", "soft404,blocked").returncode == 0
+
+
+def test_check_from_list_skips_junk_lines_and_checks_the_rest(sim, tmp_path):
+    site = sim.site()
+    ok = site.page("/fine")
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"# cited in the spring issue\n{ok}\nnot a url at all\nhttps://exa mple.org/\n")
+    proc = run_cli("check", "--from", str(listing), "--allow-private", "--retries", "0", "--json")
+    assert proc.returncode == 2
+    assert [r["verdict"] for r in json.loads(proc.stdout)] == ["ok"]
+    assert proc.stderr.count("skipped:") == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["browse", "--port", "70000"], "--port"),
+    (["check", "--host-interval", "inf", "https://example.org/"], "finite"),
+    (["audit", "--timeout", "nan", str(SEEDS)], "--timeout"),
+])
+def test_out_of_range_values_are_one_line_errors(args, needle):
+    assert_one_line_error(run_cli(*args), needle)
+
+
+def test_json_into_a_closed_pipe_is_not_an_error():
+    # `provenance extract seeds --json | head -1`: the reader leaves early.
+    proc = subprocess.Popen([sys.executable, "-m", "provenance", "extract", str(SEEDS), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.readline()
+    proc.stdout.close()
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err

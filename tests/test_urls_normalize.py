@@ -50,3 +50,24 @@ def test_helpers():
 ])
 def test_normalize_keeps_resource_identity(raw, expected):
     assert normalize_url(raw)[0] == expected
+
+
+@pytest.mark.parametrize("raw", ["https://exa mple.org/", "https://ex%41mple.org/", "https://a..b.example/", "https://-/x"])
+def test_bad_host_names_are_invalid(raw):
+    with pytest.raises(InvalidURL):
+        normalize_url(raw)
+
+
+@pytest.mark.parametrize("address, public", [
+    ("93.184.216.34", True),
+    ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("169.254.169.254", False), ("::1", False),
+    ("::ffff:127.0.0.1", False),
+    ("2002:7f00:1::", False),            # 6to4 wrapping 127.0.0.1
+    ("2002:0a00:0001::", False),         # 6to4 wrapping 10.0.0.1
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo whose client is 127.0.0.1
+])
+def test_address_policy_sees_embedded_ipv4(address, public):
+    from provenance.urls import is_public_address
+
+    assert is_public_address(address) is public
