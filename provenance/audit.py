@@ -66,7 +66,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(raw)
     if not parts or _DURATION.sub("", raw).strip():
         raise InputError(f"bad duration {text!r}: use e.g. 1d, 12h, 30m or 1d12h")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    try:
+        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    except OverflowError:
+        raise InputError(f"duration {text!r} is too long (at most {timedelta.max.days} days)") from None
 
 
 def parse_recheck(text: str | None) -> tuple[timedelta, timedelta]:
