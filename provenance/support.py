@@ -35,8 +35,12 @@ UNIGRAM_SHARE = 0.7
 #: Weight of terms from the link's anchor text (what the link vouches for) and of numbers.
 ANCHOR_WEIGHT = 2.0
 NUMBER_WEIGHT = 1.5
-#: Fewest content words a page's main text needs before we judge it (script-only shells have none).
+#: Fewest content words the snapshot's main text needs to be the reference we compare with.
 MIN_PAGE_WORDS = 25
+#: Fewest content words the live page needs before we judge it. Low on purpose: a short page
+#: that replaced a long article (a recipe, a stub) is drift; only an empty or script-rendered
+#: shell, whose text we cannot see, is left unjudged.
+MIN_LIVE_WORDS = 8
 #: Main-content containers shorter than this (characters) are ignored in favour of the body.
 MIN_MAIN_CHARS = 200
 #: Words kept each side of the anchor in a long sentence: a link vouches for its clause,
@@ -254,7 +258,7 @@ def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) 
         return Drift(None, reason="the snapshot has too little text to judge")
     live = round(_support(claim.sentence or "", claim.anchor, live_terms), 3)
     then = round(_support(claim.sentence or "", claim.anchor, snap_terms), 3)
-    if len(live_terms) < MIN_PAGE_WORDS:
+    if len(live_terms) < MIN_LIVE_WORDS:
         return Drift(None, live, then, "the live page has too little text to judge (script-rendered?)")
     similarity = round(_similarity(live_terms, snap_terms), 3)
     if similarity >= SAME_PAGE_SIMILARITY:

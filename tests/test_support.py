@@ -151,6 +151,45 @@ def test_drift_null_when_it_cannot_be_judged(live, snap, why):
     assert d.drift is None and why in d.reason
 
 
+RIVER = """<h1>Thames flood barrier closes for record number of tides</h1>
+<p>The Environment Agency closed the Thames Barrier 22 times during the winter, the most closures in a single season
+since the barrier opened in 1982. Engineers said high river flows after weeks of heavy rain combined with spring tides
+to push water levels in the estuary close to the limits the barrier was designed for.</p>
+<p>The agency warned that rising sea levels will require the barrier to close more often in coming decades, and that a
+decision on its replacement must be taken by 2050. Residents of riverside towns in Essex and Kent were told to sign up
+for flood warnings as the agency reviewed its defences along the tidal river.</p>"""
+RIVER_SENTENCE = ("The Thames Barrier was closed 22 times last winter, a record for a single season, the Environment "
+                  "Agency said.")
+#: About thirty words: a short page that replaced the article at the cited URL.
+PASTA = page("<p>Cook the pasta in a big pot of salted water. Warm some oil with a clove of garlic, then add a tin "
+             "of tomatoes and let it bubble for ten minutes. Mix it all in and eat.</p>",
+             title="Pasta")
+
+
+def test_drift_true_when_a_short_unrelated_page_replaced_the_article():
+    """A ~30-word page is short, but plainly not the claim: that is drift, not 'too little text'."""
+    river = claim("closed 22 times", sentence=RIVER_SENTENCE, url="https://example.org/news/thames-barrier")
+    snapshot = page(RIVER, title="Thames Barrier closes a record 22 times")
+    text = support.main_text(PASTA)
+    assert 25 <= len(text.split()) <= 40
+    assert support.MIN_LIVE_WORDS <= len(support.terms(text)) < support.MIN_PAGE_WORDS  # short, but readable
+    d = support.judge_drift(river, PASTA, snapshot)
+    assert d.drift is True, d.reason
+    assert d.snapshot_score >= support.SUPPORT_THRESHOLD > d.live_score
+    # the same short page is still fine when the claim's page never changed
+    assert support.judge_drift(river, snapshot, snapshot).drift is False
+
+
+@pytest.mark.parametrize("live", [
+    "<html><body><div id='root'></div><script>render()</script></body></html>",
+    "<html><head><title>Loading</title></head><body><p>Please enable JavaScript.</p></body></html>",
+    "",
+])
+def test_drift_null_for_an_empty_or_script_rendered_live_page(live):
+    d = support.judge_drift(claim(), live, SNAPSHOT)
+    assert d.drift is None and "too little text" in d.reason
+
+
 def test_unchanged_page_is_not_drift_even_if_it_never_carried_the_claim():
     d = support.judge_drift(claim(), LIVE_OTHER_TOPIC, page(EXPORTS))
     assert d.drift is False and "essentially" in d.reason
