@@ -562,7 +562,7 @@ def _failing_text(c: ClaimView, offline: bool) -> str:
     return "; ".join(bits)
 
 
-def _problem_block(c: ClaimView, run: RunView) -> list[str]:
+def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> list[str]:
     from .support import robust_link
 
     label = {"dead": "dead", "soft404": "gone (soft 404)", "drift": "drifted", "blocked": "blocked",
@@ -585,7 +585,8 @@ def _problem_block(c: ClaimView, run: RunView) -> list[str]:
     if c.snapshot_url:
         lines.append(f"- Snapshot: {md_link(c.snapshot_date or 'archived copy', c.snapshot_url)}")
         if c.problem in ("dead", "soft404", "drift", "blocked"):
-            markup = robust_link(c.url or "", c.anchor or "", c.snapshot_url, c.snapshot_date)
+            # data-versiondate is the date of linking: the article's date, else the snapshot's.
+            markup = robust_link(c.url or "", c.anchor or "", c.snapshot_url, c.snapshot_date, published)
             fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", markup)), default=0))
             lines += ["- Suggested replacement (Robust Links):", "", f"  {fence}html", f"  {markup}", f"  {fence}"]
     elif c.problem in ("dead", "soft404", "drift"):
@@ -613,7 +614,7 @@ def render_article(article: ArticleView, run: RunView) -> str:
     lines += ["## Problems", ""]
     if problems:
         for c in problems:
-            lines += _problem_block(c, run)
+            lines += _problem_block(c, run, article.published)
     else:
         lines += ["None found." if article.links else "This article cites no links.", ""]
     lines += ["## All cited sources", ""]

@@ -277,26 +277,34 @@ def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) 
 # --------------------------------------------------------------------------- fixes
 
 
+_DATE_START = re.compile(r"^\s*(\d{4})-?(\d{2})-?(\d{2})(?!\d)|^\s*(\d{4})(\d{2})(\d{2})\d{0,6}\s*$")
+
+
 def _version_date(value: str | None) -> str | None:
-    """YYYY-MM-DD from a date or a 4-14 digit Wayback timestamp."""
-    if not value:
+    """YYYY-MM-DD from a date, an ISO datetime or an 8-14 digit Wayback timestamp; None when it has no day."""
+    match = _DATE_START.match(value or "")
+    if not match:
         return None
-    digits = value.replace("-", "")
-    if digits.isdigit() and len(digits) >= 8:
-        return f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]}"
-    return value
+    year, month, day = [g for g in match.groups() if g is not None]
+    if not ("01" <= month <= "12" and "01" <= day <= "31"):
+        return None
+    return f"{year}-{month}-{day}"
 
 
-def robust_link(url: str, anchor: str, snapshot_url: str | None, snapshot_date: str | None) -> str:
+def robust_link(url: str, anchor: str, snapshot_url: str | None, snapshot_date: str | None,
+                linked_on: str | None = None) -> str:
     """Robust Links markup (robustlinks.mementoweb.org): the link with its archived version.
 
-    ``snapshot_date`` may be YYYY-MM-DD or a Wayback timestamp; it is written
-    as YYYY-MM-DD in ``data-versiondate``.
+    ``data-versiondate`` is "the datetime of linking" in the Robust Links
+    spec: the article's publication date ``linked_on``, which is also the
+    date the snapshot was chosen for. Without a usable one (an undated
+    article) the snapshot's own date ``snapshot_date`` stands in. Either may
+    be a date, an ISO datetime or a Wayback timestamp; written as YYYY-MM-DD.
     """
     attrs = f'href="{escape(url, quote=True)}"'
     if snapshot_url:
         attrs += f' data-versionurl="{escape(snapshot_url, quote=True)}"'
-    version_date = _version_date(snapshot_date)
+    version_date = _version_date(linked_on) or _version_date(snapshot_date)
     if version_date:
         attrs += f' data-versiondate="{escape(version_date, quote=True)}"'
     return f"<a {attrs}>{escape(anchor or url)}</a>"
@@ -313,13 +321,16 @@ class Fix:
 
 
 def suggested_fix(url: str, anchor: str | None, verdict: str | None, drift: bool | None,
-                  snapshot: Snapshot | None) -> Fix | None:
-    """A fix for a claim whose link is dead, soft404, blocked or drifted; None when it needs none."""
+                  snapshot: Snapshot | None, linked_on: str | None = None) -> Fix | None:
+    """A fix for a claim whose link is dead, soft404, blocked or drifted; None when it needs none.
+
+    ``linked_on`` is the article's publication date (the Robust Links date of linking).
+    """
     problem = verdict if verdict in PROBLEM_VERDICTS else ("drift" if drift else None)
     if problem is None:
         return None
     if snapshot is not None and snapshot.timestamp and snapshot.snapshot_url:
-        markup = robust_link(url, anchor or url, snapshot.snapshot_url, snapshot.timestamp)
+        markup = robust_link(url, anchor or url, snapshot.snapshot_url, snapshot.timestamp, linked_on)
         when = _version_date(snapshot.timestamp)
         advice = (f"the archived copy of {when} shows what was cited; link it alongside the original"
                   if problem == "drift" else f"link the archived copy of {when} alongside the original")

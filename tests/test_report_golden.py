@@ -250,7 +250,7 @@ def test_problems_come_first_worst_first(rendered):
     assert "confirmed dead on 2026-01-08" in problems
     assert "failing (1 of 3 checks before confirmed dead); first failed 2026-01-08" in problems
     assert ('<a href="https://gone.example.net/study" data-versionurl="https://web.archive.org/web/20250530120000/'
-            'https://gone.example.net/study" data-versiondate="2025-05-30">2019 study</a>') in problems
+            'https://gone.example.net/study" data-versiondate="2025-06-01">2019 study</a>') in problems
     assert "Replace with: [new.example.org/page](https://new.example.org/page)" in problems
     assert "**3 of 8 cited sources OK, 1 dead, 1 soft404, 1 blocked, 1 drifted, 1 moved, 2 unlinked attributions**" \
         in text

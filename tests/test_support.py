@@ -265,12 +265,32 @@ def test_robust_link_markup():
     assert support.robust_link("https://e.org/", "", None, None) == '<a href="https://e.org/">https://e.org/</a>'
 
 
+@pytest.mark.parametrize("linked_on, expected", [
+    ("2024-11-20", "2024-11-20"),                # the article's date: the date of linking
+    ("2024-11-20T09:30:00+01:00", "2024-11-20"),  # an ISO datetime from <meta>
+    ("20241120", "2024-11-20"),
+    (None, "2024-11-15"),                        # an undated article: the snapshot's date stands in
+    ("", "2024-11-15"),
+    ("November 2024", "2024-11-15"),             # no day to write: the snapshot's date
+    ("2024-13-45", "2024-11-15"),
+])
+def test_robust_link_version_date_is_the_date_of_linking(linked_on, expected):
+    markup = support.robust_link("https://example.org/a", "the report",
+                                 "https://web.archive.org/web/20241115083000/https://example.org/a", "20241115083000",
+                                 linked_on)
+    assert f'data-versiondate="{expected}"' in markup
+    assert markup.count("data-versiondate") == 1
+
+
 def test_suggested_fix():
     snap = Snapshot(url=SOURCE_URL, timestamp="20240601000000",
                     snapshot_url=f"https://web.archive.org/web/20240601000000/{SOURCE_URL}", status=200)
     fix = support.suggested_fix(SOURCE_URL, "founded", "dead", None, snap)
     assert fix is not None and fix.problem == "dead" and fix.snapshot_url == snap.snapshot_url
     assert 'data-versiondate="2024-06-01"' in fix.markup and ">founded</a>" in fix.markup
+    dated = support.suggested_fix(SOURCE_URL, "founded", "dead", None, snap, linked_on="2024-11-20")
+    assert dated is not None and 'data-versiondate="2024-11-20"' in dated.markup
+    assert "2024-06-01" in dated.advice  # the advice names the copy's own date
     drift_fix = support.suggested_fix(SOURCE_URL, "founded", "ok", True, snap)
     assert drift_fix is not None and drift_fix.problem == "drift"
     assert support.suggested_fix(SOURCE_URL, "founded", "ok", False, snap) is None
