@@ -152,10 +152,16 @@ class ArticleView:
         return counts
 
     def attention(self) -> tuple[int, ...]:
-        """Sort key, most urgent first: lost sources, drift, unsure, unlinked attributions."""
+        """Sort key, most urgent first: lost sources, drift, unsure, then links never checked.
+
+        An audit that could not check 50 links needs a person before an
+        article that cites nothing, so ``unchecked`` comes right after the
+        problems; moved links and unlinked attributions only break ties.
+        """
         n = self.counts()
         lost = n["dead"] + n["soft404"]
-        return (-lost, -n["drift"], -(n["blocked"] + n["error"]), -n["redirect"], -n["attributions"], -n["unchecked"])
+        return (-lost, -n["drift"], -(n["blocked"] + n["error"]), -n["unchecked"], -n["redirect"],
+                -n["attributions"])
 
 
 @dataclass

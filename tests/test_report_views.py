@@ -46,3 +46,54 @@ def test_robust_link_date_falls_back_to_the_snapshot_for_an_undated_article():
     for published in (None, "", "sometime in spring"):
         markup = _markup(report.render_article(article("a.md", "Undated", [dead_claim()], published=published), RUN))
         assert 'data-versiondate="2025-05-30"' in markup, published
+
+
+# --------------------------------------------------------------------------- index order
+
+
+def unchecked(position: int) -> ClaimView:
+    return ClaimView(id=1000 + position, kind="link", position=position, sentence=f"Claim {position}.",
+                     url=f"https://example.org/{position}", anchor="claim", verdict="unchecked")
+
+
+def attribution(position: int) -> ClaimView:
+    return ClaimView(id=2000 + position, kind="attribution", position=position, sentence="Reuters said so.",
+                     source="Reuters")
+
+
+def _index_order(articles: list[ArticleView]) -> list[str]:
+    text = report.render_index(ReportData(RUN, articles, Changes(previous=None)))
+    return re.findall(r"^\| \[([^\]]+)\]\(", text, re.M)
+
+
+def test_index_ranks_unchecked_links_above_articles_without_links():
+    articles = [
+        article("none.md", "A no links at all", [], n=1),
+        article("attr.md", "B only attributions", [attribution(1), attribution(2)], n=2),
+        article("many.md", "Z fifty unchecked", [unchecked(i) for i in range(1, 51)], n=3),
+        article("few.md", "Y two unchecked", [unchecked(1), unchecked(2)], n=4),
+        article("dead.md", "X one dead", [dead_claim(1)], n=5),
+    ]
+    assert _index_order(articles) == ["X one dead", "Z fifty unchecked", "Y two unchecked", "B only attributions",
+                                      "A no links at all"]
+
+
+def test_index_problems_before_unchecked_worst_first_then_title():
+    def with_verdict(verdict: str, drift: bool | None = None) -> ClaimView:
+        c = unchecked(1)
+        c.verdict, c.drift = verdict, drift
+        return c
+
+    articles = [
+        article("u.md", "U unchecked", [unchecked(i) for i in range(1, 51)], n=1),
+        article("e.md", "E error", [with_verdict("error")], n=2),
+        article("b.md", "B blocked", [with_verdict("blocked")], n=3),
+        article("d.md", "D drift", [with_verdict("ok", True)], n=4),
+        article("s.md", "S soft404", [with_verdict("soft404")], n=5),
+        article("x.md", "X dead", [with_verdict("dead")], n=6),
+        article("a.md", "A ok", [with_verdict("ok")], n=7),
+        article("c.md", "C ok", [with_verdict("ok")], n=8),
+    ]
+    order = _index_order(articles)
+    assert order[:3] in (["S soft404", "X dead", "D drift"], ["X dead", "S soft404", "D drift"])
+    assert order[3:] == ["B blocked", "E error", "U unchecked", "A ok", "C ok"]
