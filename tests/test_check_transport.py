@@ -154,3 +154,29 @@ def test_the_light_deadline_behaves_like_asyncio_timeout():
             await task
 
     asyncio.run(asyncio.wait_for(go(), 10))
+
+
+URL_SHAPES = [
+    "http://example.org/a/b/c.html", "https://Example.ORG/A/B?q=1#f", "HTTP://example.org", "http://example.org?x",
+    "http://example.org#frag", "http://127.0.0.1:8080/x/y/", "http://host:/x", "http://host:abc/x", "http://u:p@host/x",
+    "http://[::1]:80/a/b", "http://exa mple.org/x", "http://example.org/a b/c", "http://example.org/caf\u00e9/x",
+    "http://bücher.example/x", "http:///nohost", "ftp://example.org/x", "http://example.org/%41/b;p?x=%20#y",
+    "http://a.b.c.example.org/deep/er/path/", "https://example.org:443", "http://example.org\t/x", "",
+    "http://host/a?b/c", "http://host/a#b/c", "http://[bad/x", "mailto:someone@example.org",
+]
+
+
+@pytest.mark.parametrize("url", URL_SHAPES)
+def test_fast_url_reading_agrees_with_urlsplit(url):
+    from urllib.parse import urlsplit
+
+    from provenance.urls import host_of
+
+    check._host.cache_clear()
+    assert check._host(url) == host_of(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    expected = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
+    assert check._directory(url) == expected
