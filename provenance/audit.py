@@ -32,7 +32,7 @@ from typing import Any
 from . import __version__, check, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
-from .ingest import InputError, collect_paths
+from .ingest import InputError, collect_paths, read_bytes
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
 from .store import GOOD_VERDICTS, RotPolicy
 from .urls import host_of, is_ip_literal
@@ -244,9 +244,9 @@ class _Run:
         for index, path in enumerate(self.files, 1):
             name = str(path)
             try:
-                sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as exc:
-                self._skip(f"cannot read {path}: {exc.strerror or exc}", name)
+                sha = hashlib.sha256(read_bytes(path)).hexdigest()
+            except InputError as exc:
+                self._skip(str(exc), name)
                 continue
             row = known.get(name)
             if row and row["file_sha256"] == sha and row["extractor_version"] == __version__ and not self.options.force:

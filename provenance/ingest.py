@@ -8,7 +8,9 @@ judged from the text itself.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,18 +92,35 @@ def collect_paths(paths: list[Path]) -> list[Path]:
     return unique
 
 
-def read_document(path: Path) -> Document:
-    """Read one file; raise :class:`InputError` for unreadable, huge or binary files."""
+def read_bytes(path: Path, limit: int = MAX_ARTICLE_BYTES) -> bytes:
+    """The bytes of a regular file, at most ``limit``; InputError (one line) for anything else.
+
+    A FIFO, ``/dev/zero`` or a socket would block or never end, and their
+    stat size says nothing, so they are refused before reading; the file is
+    opened non-blocking (a FIFO swapped in after the stat cannot block the
+    open) and read only up to ``limit + 1`` bytes, whatever it claims to hold.
+    """
     try:
-        size = path.stat().st_size
-        if size > MAX_ARTICLE_BYTES:
-            raise InputError(f"{path}: file too large ({size} bytes, limit {MAX_ARTICLE_BYTES})")
-        if path.is_dir():
+        if os.path.isdir(path):
             raise InputError(f"{path}: is a directory")
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return parse_document(str(path), data)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(f"{path}: not a regular file (a device, FIFO or socket is not an article)")
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise InputError(f"{path}: file too large (over {limit} bytes)")
+    return data
+
+
+def read_document(path: Path) -> Document:
+    """Read one file; raise :class:`InputError` for unreadable, huge, binary or non-regular files."""
+    return parse_document(str(path), read_bytes(path))
 
 
 def parse_document(name: str, data: bytes) -> Document:
