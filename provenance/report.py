@@ -212,7 +212,7 @@ def _open(db: sqlite_utils.Database | Path | str) -> sqlite_utils.Database:
         return db
     from .store import open_store
 
-    return open_store(Path(db))
+    return open_store(Path(db), create=False)  # reports only read: never turn a stray file into a database
 
 
 def _cols(db: sqlite_utils.Database, table: str) -> set[str]:

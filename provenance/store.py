@@ -163,8 +163,18 @@ FTS_COLUMNS = ("sentence", "anchor", "source")
 # --------------------------------------------------------------------------- opening
 
 
-def check_database_file(path: Path) -> None:
-    """Refuse a corrupt or foreign file without writing a byte to it (read-only look)."""
+def check_database_file(path: Path, existing: bool = False) -> None:
+    """Refuse a corrupt or foreign file without writing a byte to it (read-only look).
+
+    ``existing``: the caller only reads (``provenance report``), so the file
+    must already be a provenance database; an empty file or an SQLite file
+    without our tables is refused rather than given a schema.
+    """
+    if existing:
+        if not path.exists():
+            raise StoreError(f"no database at {path}: run 'provenance audit' first")
+        if path.is_file() and path.stat().st_size == 0:
+            raise StoreError(f"{path} is empty, not a provenance database; run 'provenance audit' to create one")
     if not path.exists() or path.stat().st_size == 0:
         return
     if path.is_dir():
@@ -193,16 +203,24 @@ def check_database_file(path: Path) -> None:
         raise StoreError(f"{path} is corrupt ({detail}); refusing to touch it")
     if names and app_id == 0 and not names & set(TABLES):
         raise StoreError(f"{path} is a database of another program; refusing to touch it")
+    if existing and not {"runs", "articles"} <= names:
+        raise StoreError(f"{path} is not a provenance database (no audit has written to it); "
+                         f"run 'provenance audit' to create one")
 
 
-def open_store(path: Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the database in WAL mode; refuse corrupt or foreign files."""
+def open_store(path: Path, create: bool = True) -> sqlite_utils.Database:
+    """Open the database in WAL mode; refuse corrupt or foreign files.
+
+    ``create=False`` (readers such as ``provenance report``): the file must
+    already be a provenance database; only an audit creates one.
+    """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create directory for database {path}: {exc.strerror or exc}") from exc
-    check_database_file(path)
+    if create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create directory for database {path}: {exc.strerror or exc}") from exc
+    check_database_file(path, existing=not create)
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT)
         db = sqlite_utils.Database(conn)

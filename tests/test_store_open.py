@@ -1,0 +1,57 @@
+"""Only `audit` creates a database: readers refuse an empty or non-provenance file and leave it as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance import store
+from provenance.report import render_reports
+from provenance.store import StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "provenance", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+
+
+def test_report_refuses_an_empty_file_and_leaves_it_empty(tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    proc = cli("report", "--db", str(empty), "--reports", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not a provenance database" in lines[0], proc.stderr
+    assert empty.stat().st_size == 0
+    assert not Path(str(empty) + "-wal").exists()
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_refuses_an_sqlite_file_without_our_tables(tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).close()  # a valid, empty SQLite database (0 bytes until something is written)
+    conn = sqlite3.connect(other)
+    conn.execute("pragma user_version = 7")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not a provenance database"):
+        render_reports(other, tmp_path / "r")
+    assert other.read_bytes() == before
+
+
+def test_open_store_without_create_reads_a_real_database(tmp_path):
+    path = tmp_path / "p.db"
+    with pytest.raises(StoreError, match="no database"):
+        store.open_store(path, create=False)
+    assert not path.exists()
+    store.close_store(store.open_store(path))  # what audit does: creates it
+    db = store.open_store(path, create=False)
+    assert db["articles"].exists()
+    store.close_store(db)
