@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.extract import MAX_CLAIMS, extract_document, extract_file
+from provenance.extract import MAX_BLOCK_CHARS, MAX_CLAIMS, extract_document, extract_file
 from provenance.ingest import InputError, parse_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +55,18 @@ def test_twenty_megabyte_html_page():
 
 
 def test_twenty_megabyte_single_paragraph():
-    html = "<html><body><p>" + "Word. " * 3_500_000 + "<a href='https://x.example/'>x</a></p></body></html>"
+    html = ("<html><body><p>The agency <a href='https://x.example/early'>said</a> on Monday that costs rose. "
+            + "Word. " * 3_500_000 + "<a href='https://x.example/late'>x</a></p>"
+            "<p>The court <a href='https://x.example/next'>ruled</a> on Friday that the law stands.</p></body></html>")
+    assert len(html) > 20_000_000
     article = extract_bytes(html.encode(), "para.html")
-    assert isinstance(article.claims, list)
+    # The paragraph is read up to MAX_BLOCK_CHARS: its first link is found with its own sentence, the one
+    # 21 MB in is past the bound (documented), and the next paragraph is read as usual.
+    assert [(c.kind, c.url, c.anchor, c.sentence) for c in article.claims] == [
+        ("link", "https://x.example/early", "said", "The agency said on Monday that costs rose."),
+        ("link", "https://x.example/next", "ruled", "The court ruled on Friday that the law stands."),
+    ]
+    assert html.index("x.example/late") > MAX_BLOCK_CHARS
 
 
 @pytest.mark.parametrize("tag", ["div", "blockquote", "section", "ul"])
@@ -67,16 +76,24 @@ def test_deeply_nested_tags_are_flattened_not_quadratic(tag):
     assert [c.url for c in article.claims] == ["https://deep.example/"]
 
 
-@pytest.mark.parametrize("markup", [
-    b"<html><body><p>Unclosed <a href='https://ok.example/a'>link <p>para <table><td>cell</span></div></body>",
-    b"<p>one <a href=https://ok.example/a>unquoted</a> <a href='https://ok.example/b'>b <a href='https://ok.example/c'>c</a></p>",
-    b"<div><p>stray </b></i></a></p></div></div></div><p>and <a href='https://ok.example/d'>more</a></p>",
-    b"<<<<>>>><a href='https://ok.example/e'>weird</a><!-- unclosed comment <a href='https://no.example/'>x</a>",
-    b"<p>attr junk <a href=\"https://ok.example/f\" class=\"x\"\" =\"\" onclick='>'>f</a></p><div></div><div></div>",
+@pytest.mark.parametrize("markup, expected", [
+    (b"<html><body><p>Unclosed <a href='https://ok.example/a'>link <p>para <table><td>cell</span></div></body>",
+     [("https://ok.example/a", "link")]),
+    (b"<p>one <a href=https://ok.example/a>unquoted</a> <a href='https://ok.example/b'>b <a href='https://ok.example/c'>c</a></p>",
+     [("https://ok.example/a", "unquoted"), ("https://ok.example/b", "b"), ("https://ok.example/c", "c")]),
+    (b"<div><p>stray </b></i></a></p></div></div></div><p>and <a href='https://ok.example/d'>more</a></p>",
+     [("https://ok.example/d", "more")]),
+    # the link inside the unclosed comment is a comment, not a citation
+    (b"<<<<>>>><a href='https://ok.example/e'>weird</a><!-- unclosed comment <a href='https://no.example/'>x</a>",
+     [("https://ok.example/e", "weird")]),
+    (b"<p>attr junk <a href=\"https://ok.example/f\" class=\"x\"\" =\"\" onclick='>'>f</a></p><div></div><div></div>",
+     [("https://ok.example/f", "f")]),
 ])
-def test_broken_markup(markup):
+def test_broken_markup(markup, expected):
     article = extract_bytes(markup, "broken.html")
-    assert all(c.url.startswith("https://ok.example/") for c in article.claims if c.kind == "link")
+    assert [(c.url, c.anchor) for c in article.claims] == expected
+    for c in article.claims:
+        assert c.kind == "link" and c.anchor in c.sentence
 
 
 def test_unclosed_front_matter_is_read_as_text_not_refused():
@@ -90,16 +107,34 @@ def test_broken_yaml_front_matter_is_ignored():
     assert [c.url for c in article.claims] == ["https://a.example/"]
 
 
-@pytest.mark.parametrize("text", [
-    ">" * 100_000 + " text [a](https://e.example/)\n",
-    "".join("  " * i + "- item\n" for i in range(3000)),
-    "[" * 200_000 + "x" + "](https://e.example/)" * 1000,
-    "*a **b " * 200_000,
-    "# " + "[x](" * 50_000,
+#: A normal paragraph after the hostile part: it must still be read, with its sentence.
+AFTER = "\n\nThe agency [said](https://ok.example/after) on Monday that costs rose.\n"
+
+
+@pytest.mark.parametrize("text, junk_urls", [
+    (">" * 100_000 + " text [a](https://e.example/)\n", {"https://e.example/"}),
+    ("".join("  " * i + "- item\n" for i in range(3000)), set()),
+    ("[" * 200_000 + "x" + "](https://e.example/)" * 1000, {"https://e.example/"}),
+    ("*a **b " * 200_000, set()),
 ])
-def test_pathological_markdown(text):
-    article = extract_bytes(text.encode(), "p.md")
-    assert isinstance(article.claims, list)
+def test_pathological_markdown(text, junk_urls):
+    alone = extract_bytes(text.encode(), "p.md")
+    # the junk itself yields at most the one URL it contains
+    assert {c.url for c in alone.claims} <= junk_urls
+    assert all(c.kind == "link" for c in alone.claims)
+    article = extract_bytes((text + AFTER).encode(), "p.md")
+    after = [c for c in article.claims if c.url == "https://ok.example/after"]
+    assert len(after) == 1, [(c.url, c.sentence[:80]) for c in article.claims]
+    assert after[0].sentence.startswith("The agency") and after[0].sentence.endswith("on Monday that costs rose.")
+    assert {c.url for c in article.claims} - junk_urls == {"https://ok.example/after"}
+
+
+def test_pathological_heading_is_a_title_not_links():
+    """50,000 unclosed "[x](" in a heading: a title, no link, and the next paragraph is read."""
+    article = extract_bytes(("# " + "[x](" * 50_000 + AFTER).encode(), "p.md")
+    assert article.title is not None and article.title.startswith("[x]([x](")
+    assert [(c.url, c.anchor, c.sentence) for c in article.claims] == [
+        ("https://ok.example/after", "said", "The agency said on Monday that costs rose.")]
 
 
 def test_legacy_encodings():
