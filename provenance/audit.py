@@ -19,6 +19,7 @@ Reports are rendered from the database afterwards (:func:`report.render_reports`
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 import time
@@ -32,7 +33,7 @@ from typing import Any
 from . import __version__, check, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
-from .ingest import InputError, collect_paths, read_bytes
+from .ingest import InputError, InputScan, display_path, read_bytes, scan_inputs
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
 from .store import GOOD_VERDICTS, RotPolicy
 from .urls import host_of, is_ip_literal
@@ -163,13 +164,17 @@ class AuditResult:
 def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | None = None,
               log: Callable[[str], None] | None = None) -> AuditResult:
     """The whole job. Raises InputError / store.StoreError for problems the user must fix."""
-    files = collect_paths(paths)
-    intervals = parse_recheck(options.recheck_after)
     db_path = Path(options.db_path)
+    # Never audit our own output: reports and the database folder inside an input folder are skipped.
+    exclude = [db_path.parent] + ([Path(options.reports_dir)] if options.write_reports else [])
+    scan = scan_inputs(paths, exclude)
+    if options.write_reports:
+        check_reports_dir(Path(options.reports_dir), scan)
+    intervals = parse_recheck(options.recheck_after)
     with store.audit_lock(db_path, options.lock_wait):
         db = store.open_store(db_path)
         try:
-            return _Run(db, files, options, intervals, progress, log).go()
+            return _Run(db, scan, options, intervals, progress, log).go()
         except sqlite3.DatabaseError as exc:  # disk full, I/O error: what was committed stays consistent
             raise store.StoreError(f"database error in {db_path}: {exc}") from exc
         finally:
@@ -179,10 +184,11 @@ def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | Non
 class _Run:
     """One audit run's state; each stage commits its own batches."""
 
-    def __init__(self, db, files: list[Path], options: AuditOptions, intervals: tuple[timedelta, timedelta],
+    def __init__(self, db, scan: InputScan, options: AuditOptions, intervals: tuple[timedelta, timedelta],
                  progress: Progress | None, log: Callable[[str], None] | None) -> None:
         self.db = db
-        self.files = files
+        self.scan = scan
+        self.files = scan.files
         self.options = options
         self.recheck_working, self.recheck_failing = intervals
         self.tell = progress or (lambda stage, done, total: None)
@@ -236,13 +242,18 @@ class _Run:
 
         A new provenance version may extract differently, so an upgrade re-extracts everything once.
         """
+        for message in self.scan.errors:  # folders that could not be listed: their articles are kept as they were
+            self._skip(message, "")
+        store.migrate_resolved_paths(self.db)
         known = store.known_articles(self.db)
-        pending: list[tuple[Article, str]] = []
+        pending: list[tuple[Article, str, str]] = []
         unchanged: list[int] = []
+        shown: list[str] = []
         present: list[str] = []
         now = self.now()
         for index, path in enumerate(self.files, 1):
-            name = str(path)
+            # An article is its real file, however the path was typed; people see a short display path.
+            name, display = str(ingest_real(path)), display_path(path)
             try:
                 sha = hashlib.sha256(read_bytes(path)).hexdigest()
             except InputError as exc:
@@ -251,10 +262,13 @@ class _Run:
             row = known.get(name)
             if row and row["file_sha256"] == sha and row["extractor_version"] == __version__ and not self.options.force:
                 unchanged.append(row["id"])
+                shown.append(display)
                 present.append(name)
             else:
                 try:
-                    pending.append((extract_file(path), sha))
+                    article = extract_file(path)
+                    article.path = display
+                    pending.append((article, sha, name))
                     present.append(name)
                 except InputError as exc:
                     self._skip(str(exc), name)
@@ -262,17 +276,20 @@ class _Run:
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)
-        store.touch_articles(self.db, unchanged, self.run_id, now)
+        store.touch_articles(self.db, unchanged, self.run_id, now, shown)
         self.stats["articles_unchanged"] = len(unchanged)
-        # Unreadable files are still in the input: keep their last good state rather than marking them removed.
-        self.stats["articles_removed"] = store.mark_removed(self.db, [str(p) for p in self.files], now)
+        # Only files deleted from the audited folders are retired: unreadable files and folders keep their
+        # last good state, and auditing one file (or a folder by another name) retires nothing else.
+        self.stats["articles_removed"] = store.mark_removed(
+            self.db, [str(ingest_real(p)) for p in self.files], now, roots=self.scan.roots,
+            unreadable=self.scan.unreadable)
         return present
 
     def _skip(self, message: str, _name: str) -> None:
         self.errors.append(message)
         self.say(f"skipped: {message}")
 
-    def _save_articles(self, pending: list[tuple[Article, str]], now: datetime) -> None:
+    def _save_articles(self, pending: list[tuple[Article, str, str]], now: datetime) -> None:
         if pending:
             store.save_articles(self.db, pending, self.run_id, now)
             self.stats["articles_extracted"] += len(pending)
@@ -506,6 +523,20 @@ class _Run:
                                                          "new_drift")}
         ordered = Counter({v: verdicts[v] for v in VERDICTS if verdicts.get(v)})
         return AuditResult(self.run_id, run["started_at"], self.offline, combined, self.errors, ordered, stats)
+
+
+def check_reports_dir(reports_dir: Path, scan: InputScan) -> None:
+    """Refuse, before any work, a reports folder that is an input folder (a report named after its
+    article would overwrite it)."""
+    real = ingest_real(reports_dir)
+    if real.is_dir() and any(real == root for root in scan.roots):
+        raise InputError(f"--reports {reports_dir} is an input folder: reports would overwrite articles; "
+                         f"choose another folder (e.g. reports/)")
+
+
+def ingest_real(path: Path) -> Path:
+    """The article's identity: its real absolute path."""
+    return Path(os.path.realpath(path))
 
 
 def _json_list(text: str | None) -> list[str]:

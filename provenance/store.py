@@ -12,7 +12,8 @@ Tables (primary key first):
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
               recovered, new_drift, pid
-``articles``  id; path (unique), content_hash, file_sha256, extractor_version, title, published, authors
+``articles``  id; path (unique: how people see the file, relative to the working folder when
+              under it), resolved_path (unique: the real absolute path, the article's identity), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
               removed_at (set when the article left the input; never deleted), last_run_id
 ``urls``      url; host, verdict (last verdict from a real check: never overwritten by
@@ -88,7 +89,8 @@ COLUMNS: dict[str, dict[str, type]] = {
              "new_drift": int, "pid": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
-                 "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str},
+                 "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
+                 "resolved_path": str},
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
@@ -111,7 +113,7 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
 }
 #: (table, columns, unique): what reports and datasette facets filter and join by.
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-    ("articles", ("path",), True), ("articles", ("removed_at",), False),
+    ("articles", ("path",), True), ("articles", ("resolved_path",), True), ("articles", ("removed_at",), False),
     ("claims", ("article_id",), False), ("claims", ("url",), False), ("claims", ("kind",), False),
     ("claims", ("drift",), False),
     ("checks", ("url",), False), ("checks", ("run_id",), False), ("checks", ("change",), False),
@@ -366,25 +368,73 @@ def set_run_offline(db: sqlite_utils.Database, run_id: int, offline: bool) -> No
 
 
 def known_articles(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
-    """path -> {id, file_sha256, extractor_version, removed_at} of every article ever stored."""
-    return {row["path"]: row for row in db.query("select id, path, file_sha256, extractor_version, removed_at "
-                                                  "from articles")}
+    """resolved path (else path) -> {id, path, file_sha256, extractor_version, removed_at} of every article stored."""
+    return {row["resolved_path"] or row["path"]: row for row in
+            db.query("select id, path, resolved_path, file_sha256, extractor_version, removed_at from articles "
+                     "order by resolved_path is not null")}  # a row with its real path wins over a legacy one
 
 
-def touch_articles(db: sqlite_utils.Database, article_ids: Sequence[int], run_id: int, now: datetime) -> None:
-    """Unchanged articles: seen again (and back if they had been marked removed)."""
+def migrate_resolved_paths(db: sqlite_utils.Database, base: Path | None = None) -> int:
+    """Give rows written before ``resolved_path`` existed their real path; idempotent, returns rows filled.
+
+    Their ``path`` is what was typed, relative to the folder the audit ran in,
+    so it is resolved against ``base`` (the working folder: a nightly job runs
+    in the same place). Two old rows for one file (``seeds/a.txt`` and
+    ``/abs/seeds/a.txt``, the old path-as-typed identity) keep the one seen
+    last; the other is marked removed, with its history kept.
+    """
+    base = Path(base or os.getcwd())
+    rows = list(db.query("select id, path, removed_at from articles where resolved_path is null "
+                         "order by removed_at is not null, last_seen desc, id desc"))
+    if not rows:
+        return 0
+    taken = {r[0] for r in db.execute("select resolved_path from articles where resolved_path is not null")}
+    stamp = iso_z(utc_now())
+    filled = 0
+    with db.atomic():
+        for row in rows:
+            real = os.path.realpath(os.path.join(base, row["path"]))
+            if real in taken:
+                if row["removed_at"] is None:
+                    db.execute("update articles set removed_at = ? where id = ?", [stamp, row["id"]])
+                continue
+            taken.add(real)
+            db.execute("update articles set resolved_path = ? where id = ?", [real, row["id"]])
+            filled += 1
+    return filled
+
+
+def _show_as(cur: sqlite3.Cursor, article_id: int, path: str) -> None:
+    """Free the display ``path`` for this article: another row holding it (a file seen from another
+    folder) shows its resolved path instead, so ``path`` stays unique and meaningful."""
+    cur.execute("update articles set path = coalesce(resolved_path, path || ' #' || id) where path = ? and id != ?",
+                [path, article_id])
+
+
+def touch_articles(db: sqlite_utils.Database, article_ids: Sequence[int], run_id: int, now: datetime,
+                   paths: Sequence[str] | None = None) -> None:
+    """Unchanged articles: seen again (and back if they had been marked removed).
+
+    ``paths``: their display paths this run (the same file may be reached from another folder).
+    """
     stamp = iso_z(now)
     with db.atomic():
-        db.conn.executemany("update articles set last_seen = ?, removed_at = null, last_run_id = ? where id = ?",
-                            [(stamp, run_id, i) for i in article_ids])
+        cur = db.conn.cursor()
+        if paths is not None:
+            for article_id, path in zip(article_ids, paths):
+                _show_as(cur, article_id, path)
+                cur.execute("update articles set path = ? where id = ?", [path, article_id])
+        cur.executemany("update articles set last_seen = ?, removed_at = null, last_run_id = ? where id = ?",
+                        [(stamp, run_id, i) for i in article_ids])
 
 
-def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]], run_id: int | None = None,
-                  now: datetime | None = None) -> list[int]:
+def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str] | tuple[Article, str, str]],
+                  run_id: int | None = None, now: datetime | None = None) -> list[int]:
     """Insert or update articles with their claims in ONE transaction; returns their ids.
 
     ``items`` pairs each article with the sha256 of its file bytes (the
-    incremental key). Drift already judged for an unchanged (url, sentence)
+    incremental key) and, optionally, its resolved path (its identity;
+    without it ``article.path`` is). Drift already judged for an unchanged (url, sentence)
     is carried over to the new claim rows, so editing one paragraph does not
     forget what is known about the others.
     """
@@ -392,17 +442,22 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
     ids: list[int] = []
     with db.atomic():
         cur = db.conn.cursor()
-        for article, sha in items:
-            record = {"path": article.path, "content_hash": article.content_hash or sha, "file_sha256": sha,
+        for article, sha, *rest in items:
+            resolved = rest[0] if rest else None  # None: identified by path until an audit migrates it
+            record = {"path": article.path, "resolved_path": resolved, "content_hash": article.content_hash or sha, "file_sha256": sha,
                       "title": article.title, "published": article.published,
                       "authors": json.dumps(article.authors, ensure_ascii=False),
                       "canonical_url": article.canonical_url, "format": article.format,
                       "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,
                       "last_run_id": run_id, "extractor_version": __version__}
-            row = cur.execute("select id from articles where path = ?", [article.path]).fetchone()
+            row = cur.execute("select id from articles where resolved_path = ?", [resolved]).fetchone() if rest else None
+            if row is None and not rest:  # a caller without resolved paths (a row as before they existed)
+                row = cur.execute("select id from articles where path = ? and resolved_path is null",
+                                  [article.path]).fetchone()
             carried: dict[tuple[str, str], tuple] = {}
             if row:
                 article_id = row[0]
+                _show_as(cur, article_id, article.path)
                 sets = ", ".join(f"{k} = ?" for k in record)
                 cur.execute(f"update articles set {sets} where id = ?", [*record.values(), article_id])
                 for c in cur.execute("select url, sentence, drift, live_score, snapshot_score, drift_reason, "
@@ -412,6 +467,7 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                 cur.execute("delete from claims where article_id = ?", [article_id])
             else:
                 record["first_seen"] = stamp
+                _show_as(cur, -1, article.path)
                 cols = ", ".join(record)
                 cur.execute(f"insert into articles ({cols}) values ({', '.join('?' for _ in record)})",
                             list(record.values()))
@@ -450,18 +506,43 @@ def save_article(db: sqlite_utils.Database, article: Article) -> int:
     return save_articles(db, [(article, article.content_hash or hashlib.sha256(article.path.encode()).hexdigest())])[0]
 
 
-def mark_removed(db: sqlite_utils.Database, keep_paths: Iterable[str], now: datetime) -> int:
-    """Articles not in this run's input get ``removed_at``; their rows and history stay."""
+def mark_removed(db: sqlite_utils.Database, keep_paths: Iterable[str], now: datetime,
+                 roots: Iterable[Path | str] | None = None, unreadable: Iterable[Path | str] = ()) -> int:
+    """Articles deleted from the audited folders get ``removed_at``; their rows and history stay.
+
+    With ``roots`` (resolved input files and folders, as an audit passes
+    them), an article is retired only when its real file lies under a root,
+    not under a folder that could not be listed (``unreadable``), and no
+    longer exists: auditing one file, or a folder by another name, retires
+    nothing else. Without ``roots``, every article not in ``keep_paths``.
+    """
     keep = set(keep_paths)
-    rows = [r["id"] for r in db.query("select id, path from articles where removed_at is null") if r["path"] not in keep]
+    if roots is None:
+        rows = [r["id"] for r in db.query("select id, path from articles where removed_at is null")
+                if r["path"] not in keep]
+    else:
+        under = [str(r) for r in roots]
+        blind = [str(u) for u in unreadable]
+        rows = []
+        for r in db.query("select id, path, resolved_path from articles where removed_at is null"):
+            real = r["resolved_path"] or r["path"]
+            if real in keep or not _within(real, under) or _within(real, blind) or os.path.exists(real):
+                continue
+            rows.append(r["id"])
     with db.atomic():
         db.conn.executemany("update articles set removed_at = ? where id = ?", [(iso_z(now), i) for i in rows])
     return len(rows)
 
 
+def _within(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
 def load_articles(db: sqlite_utils.Database, paths: Sequence[str]) -> list[tuple[dict, list[dict]]]:
-    """Article rows (in ``paths`` order) with their claim rows ordered by position."""
-    by_path = {r["path"]: r for r in db.query("select * from articles where removed_at is null")}
+    """Article rows (in ``paths`` order: resolved paths, or display paths) with their claim rows by position."""
+    live = list(db.query("select * from articles where removed_at is null"))
+    by_path = {r["path"]: r for r in live}
+    by_path.update({r["resolved_path"]: r for r in live if r["resolved_path"]})
     wanted = [by_path[p] for p in paths if p in by_path]
     claims: dict[int, list[dict]] = {r["id"]: [] for r in wanted}
     for row in db.query("select * from claims order by article_id, position, id"):
