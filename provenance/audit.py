@@ -55,6 +55,10 @@ SNAPSHOT_BUDGET = 3600.0
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
+#: Environment variable naming the hosts resolved to tell "no network" from "this domain is gone"
+#: (comma-separated); e.g. PROVENANCE_PROBE_HOSTS=probe.invalid forces offline detection in tests.
+PROBE_HOSTS_ENV = "PROVENANCE_PROBE_HOSTS"
+
 #: progress(stage, done, total); stages: extract, snapshot, check, report
 Progress = Callable[[str, int, int], None]
 
@@ -105,6 +109,16 @@ class AuditOptions:
     snapshot_batch: int = SNAPSHOT_BATCH
     #: Seconds the Wayback lookups of one run may take (None: no limit); the rest wait for the next run.
     snapshot_budget: float | None = SNAPSHOT_BUDGET
+    #: Names resolved to decide whether the machine is offline; None: $PROVENANCE_PROBE_HOSTS, else check.PROBE_HOSTS.
+    probe_hosts: tuple[str, ...] | None = None
+
+
+def probe_hosts(options: AuditOptions) -> tuple[str, ...]:
+    """The offline probe names: the option, else $PROVENANCE_PROBE_HOSTS (comma-separated), else the defaults."""
+    if options.probe_hosts:
+        return tuple(options.probe_hosts)
+    names = tuple(n.strip() for n in os.environ.get(PROBE_HOSTS_ENV, "").split(",") if n.strip())
+    return names or check.PROBE_HOSTS
 
 
 @dataclass
@@ -215,10 +229,15 @@ class _Run:
         due = self.due_urls(urls)
         lookups = self.due_lookups(links)
         self.stats["urls_fresh"] = len(urls) - len(due)
-        if due or lookups:
-            self.offline = o.check.offline if o.check.offline is not None else not check.network_available()
-            if self.offline:
-                self.say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
+        # Offline means "a name had to be resolved and none could be": a run whose URLs (and Wayback) are all
+        # IP literals never asks, and is never called offline.
+        needs_dns = any(check._needs_dns(u) for u in due) or bool(lookups and not self.wayback_literal())
+        if (due or lookups) and o.check.offline is not None:
+            self.offline = o.check.offline
+        elif needs_dns:
+            self.offline = not check.network_available(probe_hosts(o))
+        if self.offline:
+            self.say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
         store.set_run_offline(self.db, self.run_id, self.offline)
         self.snapshots(lookups)
         self.checks(due, links)
@@ -334,9 +353,12 @@ class _Run:
                     out.append(pair)
         return out
 
+    def wayback_literal(self) -> bool:
+        return is_ip_literal(host_of(self.options.wayback.base_url))
+
     def wayback_reachable(self) -> bool:
         """Offline means names do not resolve; a Wayback mirror at an IP address still answers."""
-        return not self.offline or is_ip_literal(host_of(self.options.wayback.base_url))
+        return not self.offline or self.wayback_literal()
 
     # ------------------------------------------------------------------ snapshots
 

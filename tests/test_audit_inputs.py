@@ -201,3 +201,68 @@ def test_reports_into_an_input_folder_are_refused_before_the_run(tmp_path, monke
         run_audit([Path(".")], offline_options(tmp_path, reports_dir=root))
     assert (root / "a.md").read_text() == "# a\n\nNo links in a.md.\n"
     assert not (tmp_path / "db").exists()
+
+
+# --------------------------------------------------------------------------- offline means "names did not resolve"
+
+from fake_wayback import FakeWayback  # noqa: E402
+from provenance import check  # noqa: E402
+from provenance.wayback import WaybackOptions  # noqa: E402
+
+
+def spy_network(monkeypatch) -> list[tuple[str, ...]]:
+    """Record the probe names the audit asks about (the real lookup still runs)."""
+    calls: list[tuple[str, ...]] = []
+    real = check.network_available
+
+    def network_available(probe_hosts=check.PROBE_HOSTS):
+        calls.append(tuple(probe_hosts))
+        return real(probe_hosts)
+
+    monkeypatch.setattr(check, "network_available", network_available)
+    return calls
+
+
+def linked_article(path: Path, urls: list[str]) -> Path:
+    body = "\n\n".join(f"Claim number {i} is documented in [the source]({u})." for i, u in enumerate(urls))
+    path.write_text(f"---\ntitle: Linked\ndate: 2024-06-01\n---\n\n# Linked\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def network_options(tmp_path: Path, fw: FakeWayback) -> AuditOptions:
+    return AuditOptions(db_path=tmp_path / "db" / "p.db", reports_dir=tmp_path / "reports",
+                        check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5),
+                        wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=5))
+
+
+def test_a_run_of_ip_literals_is_never_called_offline(sim, tmp_path, monkeypatch):
+    site = sim.site()
+    url = site.page("/fine", "<html><head><title>Fine</title></head><body><p>Claim number 0 holds.</p></body></html>")
+    fw = FakeWayback(sim)
+    try:
+        monkeypatch.setenv("PROVENANCE_PROBE_HOSTS", "provenance-probe.invalid")
+        calls = spy_network(monkeypatch)
+        result = run_audit([linked_article(tmp_path / "a.md", [url])], network_options(tmp_path, fw)).to_dict()
+    finally:
+        fw.close()
+    assert result["run"]["offline"] is False and calls == []  # no name needed resolving: nothing to probe
+    assert [c["verdict"] for c in result["articles"][0]["claims"] if c["kind"] == "link"] == ["ok"]
+
+
+def test_probe_hosts_from_the_environment_decide_offline(sim, tmp_path, monkeypatch):
+    site = sim.site()
+    url = site.page("/fine", "<html><head><title>Fine</title></head><body><p>Claim number 0 holds.</p></body></html>")
+    named = "https://no-such-host.provenance-test.invalid/page"
+    fw = FakeWayback(sim)
+    try:
+        monkeypatch.setenv("PROVENANCE_PROBE_HOSTS", " provenance-probe.invalid , other-probe.invalid ")
+        calls = spy_network(monkeypatch)
+        result = run_audit([linked_article(tmp_path / "a.md", [url, named])], network_options(tmp_path, fw)).to_dict()
+    finally:
+        fw.close()
+    assert calls and set(calls) == {("provenance-probe.invalid", "other-probe.invalid")}
+    assert result["run"]["offline"] is True
+    claims = {c["url"]: c for c in result["articles"][0]["claims"] if c["kind"] == "link"}
+    assert claims[named]["verdict"] == "unchecked" and "offline" in claims[named]["reason"]
+    assert claims[url]["verdict"] == "ok"  # an IP literal needs no DNS: still checked for real
+    assert site.stats.paths.count("/fine") == 1

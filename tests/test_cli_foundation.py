@@ -52,9 +52,10 @@ def test_extract_seeds_json():
 
 
 def test_audit_offline_never_dead(tmp_path):
-    # This machine has no DNS: the run must notice and say 'unchecked', never 'dead'.
+    # No probe name resolves (hermetic, even on a machine with network): the run must notice and say
+    # 'unchecked' without sending a request, never 'dead'.
     proc = run_cli("audit", str(SEEDS), "--json", "--db", str(tmp_path / "p.db"), "--reports", str(tmp_path / "r"),
-                   "--timeout", "3", "--retries", "0")
+                   "--timeout", "3", "--retries", "0", env={"PROVENANCE_PROBE_HOSTS": "provenance-probe.invalid"})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["run"]["offline"] is True
