@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -248,9 +249,12 @@ class _Run:
         if o.write_reports:
             try:
                 report.render_reports(self.db, o.reports_dir, run_id=self.run_id)
-            except OSError as exc:  # the run is saved; only the Markdown could not be written
-                raise InputError(f"cannot write reports to {o.reports_dir}: {exc.strerror or exc} "
-                                 f"(the run is saved; 'provenance report' renders them again)") from exc
+            except OSError as exc:
+                # The run is saved and its result is still the answer (--json prints it); the error makes it exit 2.
+                message = (f"cannot write reports to {o.reports_dir}: {exc.strerror or exc} "
+                           f"(the run is saved; 'provenance report' renders them again)")
+                self.errors.append(message)
+                self.say(f"error: {message}")
             self.tell("report", len(result.articles), len(result.articles))
         return result
 
@@ -548,12 +552,32 @@ class _Run:
 
 
 def check_reports_dir(reports_dir: Path, scan: InputScan) -> None:
-    """Refuse, before any work, a reports folder that is an input folder (a report named after its
-    article would overwrite it)."""
+    """Refuse, before any work, a reports folder that cannot be written or is an input folder.
+
+    Finding out after an hour of checks that ``--reports`` names a file is
+    too late; and a report named after its article would overwrite it.
+    """
+    if reports_dir.exists() and not reports_dir.is_dir():
+        raise InputError(f"--reports {reports_dir} is not a folder")
     real = ingest_real(reports_dir)
     if real.is_dir() and any(real == root for root in scan.roots):
         raise InputError(f"--reports {reports_dir} is an input folder: reports would overwrite articles; "
                          f"choose another folder (e.g. reports/)")
+    # Nothing is created here: a run refused later (a busy or foreign database) leaves no empty folder behind.
+    existing = Path(os.path.abspath(reports_dir))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot create reports folder {reports_dir}: {existing} is not a folder")
+    if existing != Path(os.path.abspath(reports_dir)):
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise InputError(f"cannot create reports folder {reports_dir}: {existing} is not writable")
+        return
+    try:
+        with tempfile.TemporaryFile(dir=reports_dir, prefix=".provenance-write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write reports to {reports_dir}: {exc.strerror or exc}") from None
 
 
 def ingest_real(path: Path) -> Path:

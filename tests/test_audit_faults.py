@@ -271,7 +271,7 @@ def test_corrupt_or_foreign_db_is_reported_and_left_untouched(tmp_path, make, ne
     assert not (tmp_path / "r").exists()
 
 
-def test_unwritable_reports_dir_is_one_line_and_the_run_is_saved(tmp_path):
+def test_reports_path_that_is_a_file_is_refused_before_the_run(tmp_path):
     docs = tmp_path / "articles"
     docs.mkdir()
     (docs / "a.md").write_text("# A\n\nNo links, one article.\n")
@@ -279,7 +279,39 @@ def test_unwritable_reports_dir_is_one_line_and_the_run_is_saved(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "provenance", "audit", str(docs), "--db", str(tmp_path / "p.db"),
                            "--reports", str(tmp_path / "reports")], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "cannot write reports" in proc.stderr.strip().splitlines()[-1]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is not a folder" in lines[0], proc.stderr
+    assert not (tmp_path / "p.db").exists()  # refused before any work
+    assert (tmp_path / "reports").read_text() == "a file where the reports folder should be\n"
+
+
+def test_reports_that_fail_late_still_print_the_json_and_exit_2(tmp_path):
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nNo links, one article.\n")
+    (tmp_path / "reports" / "index.md").mkdir(parents=True)  # the folder is writable; index.md cannot be written
+    proc = subprocess.run([sys.executable, "-m", "provenance", "audit", str(docs), "--json", "--db",
+                           str(tmp_path / "p.db"), "--reports", str(tmp_path / "reports")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert [Path(a["path"]).name for a in data["articles"]] == ["a.md"]
+    assert any("cannot write reports" in e for e in data["run"]["errors"])
+    assert "cannot write reports" in proc.stderr
     conn = sqlite3.connect(tmp_path / "p.db")
     assert conn.execute("select status from runs").fetchall() == [("finished",)]
     conn.close()
+
+
+def test_reports_under_a_file_is_refused_before_the_run(tmp_path):
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nNo links, one article.\n")
+    (tmp_path / "blocker").write_text("a file\n")
+    proc = subprocess.run([sys.executable, "-m", "provenance", "audit", str(docs), "--db", str(tmp_path / "p.db"),
+                           "--reports", str(tmp_path / "blocker" / "reports")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot create reports folder" in lines[0], proc.stderr
+    assert not (tmp_path / "p.db").exists()
