@@ -126,8 +126,11 @@ def collect_paths(paths: list[Path], exclude: list[Path] | tuple[Path, ...] = ()
 def display_path(path: Path) -> str:
     """How people see an article's file: relative to the working folder when under it, else absolute."""
     absolute = Path(os.path.abspath(path))
+    cwd = Path.cwd()
+    if cwd == Path(cwd.anchor):
+        return str(absolute)  # "tmp/x.md" from / reads like a relative path somewhere else
     try:
-        return str(absolute.relative_to(Path.cwd()))
+        return str(absolute.relative_to(cwd))
     except ValueError:
         return str(absolute)
 

@@ -84,3 +84,17 @@ def test_reports_and_db_folders_and_generated_files_are_skipped(tmp_path):
     # The reports folder named as input is walked (never excluded from itself), but reports are not articles.
     with pytest.raises(InputError, match="no articles"):
         scan_inputs([root / "reports"], exclude=[root / "reports"])
+
+
+def test_display_path_is_relative_under_the_working_folder_else_absolute(tmp_path, monkeypatch):
+    from provenance.ingest import display_path
+
+    (tmp_path / "seeds").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert display_path(Path("seeds/a.txt")) == "seeds/a.txt"
+    assert display_path(tmp_path / "seeds" / "a.txt") == "seeds/a.txt"
+    monkeypatch.chdir(tmp_path / "seeds")
+    assert display_path(Path("../seeds/a.txt")) == "a.txt"
+    assert display_path(Path("/elsewhere/b.md")) == "/elsewhere/b.md"
+    monkeypatch.chdir("/")
+    assert display_path(tmp_path / "seeds" / "a.txt") == str(tmp_path / "seeds" / "a.txt")
