@@ -8,7 +8,6 @@ and "offline" is only said when some URL needed DNS and none resolved.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from provenance.audit import parse_duration
+from fake_wayback import FakeWayback
+from provenance import check, store
+from provenance.audit import AuditOptions, parse_duration, run_audit
+from provenance.check import CheckOptions
 from provenance.ingest import InputError
+from provenance.wayback import WaybackOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,10 +49,6 @@ def test_huge_recheck_after_is_a_one_line_error(tmp_path):
 
 
 # --------------------------------------------------------------------------- which articles, by which name
-
-from provenance import store  # noqa: E402
-from provenance.audit import AuditOptions, run_audit  # noqa: E402
-from provenance.check import CheckOptions  # noqa: E402
 
 
 def docs_with(root: Path, names: list[str]) -> Path:
@@ -204,10 +203,6 @@ def test_reports_into_an_input_folder_are_refused_before_the_run(tmp_path, monke
 
 
 # --------------------------------------------------------------------------- offline means "names did not resolve"
-
-from fake_wayback import FakeWayback  # noqa: E402
-from provenance import check  # noqa: E402
-from provenance.wayback import WaybackOptions  # noqa: E402
 
 
 def spy_network(monkeypatch) -> list[tuple[str, ...]]:
