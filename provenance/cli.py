@@ -79,18 +79,20 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
     """
     from .extract import extract_file
-    from .ingest import InputError, collect_paths
+    from .ingest import InputError, scan_inputs
 
     try:
-        files = collect_paths(paths)
+        scan = scan_inputs(paths)
     except InputError as exc:
         fail(str(exc))
-    articles, failed = [], False
-    for path in files:
+    for problem in scan.errors:  # an unlistable folder: say so, extract the rest, exit 2
+        err.print(f"skipped: {problem}", markup=False)
+    articles, failed = [], bool(scan.errors)
+    for path in scan.files:
         try:
             articles.append(extract_file(path))
         except InputError as exc:
-            err.print(f"[yellow]skipped:[/yellow] {exc}", highlight=False)
+            err.print(f"skipped: {exc}", markup=False)
             failed = True
     if json_out:
         emit_json([a.to_dict() for a in articles])
