@@ -110,9 +110,11 @@ AUTO_SHARD_MIN_URLS = 1500
 MAX_WORKERS = 4
 #: Results a worker process sends to the parent per message.
 RESULT_BATCH = 64
-#: Run event loops on uvloop when it is installed: about a quarter less CPU per request on the
-#: benchmark (libuv's loop, timers and socket transports in C); False keeps asyncio's own loop.
-USE_UVLOOP = True
+#: Run event loops on uvloop (when installed) instead of asyncio's own loop. Off: uvloop took about
+#: a quarter off the CPU per request on the benchmark, but on a loaded machine the server saw request
+#: starts to one host bunched (the simulator's interval tests failed 3-6 times in 10 under CPU stress,
+#: never with asyncio's loop): politeness comes first. See docs/checking.md.
+USE_UVLOOP = False
 #: Names resolved to tell "no network" from "this domain is gone".
 PROBE_HOSTS: tuple[str, ...] = ("web.archive.org", "www.google.com", "www.wikipedia.org", "cloudflare.com")
 #: Seconds a network_available() answer stays valid in this process.

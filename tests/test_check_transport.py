@@ -58,19 +58,21 @@ def test_headers_read_the_way_httpx_reads_them(raw):
     assert check._header_dict(raw) == expected
 
 
-def test_same_verdicts_without_uvloop(sim, monkeypatch):
+def test_same_verdicts_on_uvloop(sim, monkeypatch):
+    pytest.importorskip("uvloop")
     site = sim.site()
     urls = [site.page("/a/report", PAGE), site.page("/a/gone", "<title>x</title>", status=404),
             site.redirect("/a/old", site.url("/a/report"), 301)]
-    with_default = [(r.verdict, r.status, r.final_url) for r in check_urls(urls, CheckOptions(**FAST))]
-    monkeypatch.setattr(check, "USE_UVLOOP", False)
     plain = [(r.verdict, r.status, r.final_url) for r in check_urls(urls, CheckOptions(**FAST))]
-    assert with_default == plain
+    monkeypatch.setattr(check, "USE_UVLOOP", True)
+    on_uvloop = [(r.verdict, r.status, r.final_url) for r in check_urls(urls, CheckOptions(**FAST))]
+    assert on_uvloop == plain
     assert [v for v, _s, _u in plain] == ["ok", "dead", "redirect"]
 
 
-def test_uvloop_runs_the_engine_when_installed(sim, monkeypatch):
-    uvloop = pytest.importorskip("uvloop")
+def test_asyncio_loop_by_default_uvloop_on_request(sim, monkeypatch):
+    import asyncio
+
     loops: list[type] = []
     real = check.check_urls_async
 
@@ -83,7 +85,12 @@ def test_uvloop_runs_the_engine_when_installed(sim, monkeypatch):
     site = sim.site()
     [r] = check_urls([site.page("/p", PAGE)], CheckOptions(**FAST))
     assert r.verdict == "ok"
-    assert loops == [uvloop.Loop]
+    assert loops and not loops[0].__module__.startswith("uvloop"), "politeness first: asyncio's loop by default"
+    assert issubclass(loops[0], asyncio.AbstractEventLoop)
+    uvloop = pytest.importorskip("uvloop")
+    monkeypatch.setattr(check, "USE_UVLOOP", True)
+    [r] = check_urls([site.page("/q", PAGE)], CheckOptions(**FAST))
+    assert r.verdict == "ok" and loops[-1] is uvloop.Loop
 
 
 def test_a_check_run_does_not_import_httpx(sim):
