@@ -4,9 +4,9 @@ How a run goes (``check_urls``):
 
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
-  politeness limits stay exact); each process runs one event loop (uvloop
-  when installed) with one aiohttp connection pool (:class:`Wire`, used
-  directly; :class:`AiohttpWire` is its httpx face).
+  politeness limits stay exact); each process runs one asyncio event loop
+  (uvloop only on request, see USE_UVLOOP) with one aiohttp connection pool
+  (:class:`Wire`, used directly; :class:`AiohttpWire` is its httpx face).
 * Each host gets up to ``host_concurrency`` workers (run by a bounded pool
   of tasks) and one :class:`Host` that owns its politeness: its permits,
   its schedule of request starts ``host_interval`` apart, a pause set by
