@@ -42,7 +42,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
@@ -51,6 +50,7 @@ from aiohttp.abc import AbstractResolver
 
 from . import classify
 from .models import CheckResult, iso_z, utc_now
+from .retry import retry_after_seconds
 from .urls import address_policy_refuses, host_of, is_ip_literal
 
 DEFAULT_USER_AGENT = (
@@ -760,7 +760,7 @@ class _Engine:
                 if fetched.status not in RETRY_STATUSES:
                     return fetched
                 last = fetched
-                retry_after = _retry_after(fetched.headers.get("retry-after"))
+                retry_after = retry_after_seconds(fetched.headers.get("retry-after"))
                 if retry_after is not None and retry_after > MAX_RETRY_AFTER:
                     host.slow_down(MAX_RETRY_AFTER)
                     fetched.cut = f"Retry-After {retry_after:g}s is over the {MAX_RETRY_AFTER:g}s cap"
@@ -972,24 +972,6 @@ def _drop_fragment(url: str) -> str:
 def _backoff(attempt: int) -> float:
     """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt) * random.uniform(*BACKOFF_JITTER)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, (moment - utc_now()).total_seconds())
 
 
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)

@@ -35,7 +35,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout 
 DbOpt = Annotated[Path, typer.Option("--db", help="SQLite database path.")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, help="Requests in flight at once, all hosts.")]
 HostConcurrencyOpt = Annotated[int, typer.Option("--host-concurrency", min=1, help="Requests in flight at once per host.")]
-HostIntervalOpt = Annotated[float, typer.Option("--host-interval", min=0.0, help="Minimum seconds between request starts to one host.")]
+HostIntervalOpt = Annotated[float, typer.Option("--host-interval", min=0.0, help="Seconds between request starts to one host (a schedule; a late start never lets the next come sooner than 80% of it).")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds allowed per request.")]
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="Retries for timeouts, 429 and 5xx.")]
 AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit loopback and private addresses (tests, intranets).")]
@@ -147,6 +147,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     """
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
+    options.keep_body = False  # only the audit's drift judge reads page bodies
     view = _ProgressView()
     with view:
         results = check_urls(targets, options, None if quiet else view.counter("check", len(set(targets))))
