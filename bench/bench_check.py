@@ -2,6 +2,9 @@
 
 Usage: .venv/bin/python bench/bench_check.py [--repeat 3] [--shapes deep,broad] [--baseline GIT_REV] [--write FILE]
 
+With --baseline, the package as of GIT_REV is exported and timed in the
+same rounds twice: its engine alone and its ``provenance check`` command.
+
 Each round starts a fresh loopback web (bench/check_server.py, its own
 process, cached pages, ~50 ms per answer), then runs the real
 ``provenance check`` command, the engine alone (bench/check_engine_run.py:
@@ -117,13 +120,14 @@ class Run:
     server: dict = field(default_factory=dict)
 
 
-def run_measured(cmd: list[str], stdout_path: Path, env: dict | None = None) -> tuple[float, float, float, int]:
+def run_measured(cmd: list[str], stdout_path: Path, env: dict | None = None,
+                 cwd: Path = ROOT) -> tuple[float, float, float, int]:
     """Run ``cmd``; wall seconds, CPU seconds (with children), peak tree memory in MB, exit status."""
     peak = 0
     done = threading.Event()
     with open(stdout_path, "wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
 
         def sample() -> None:
             nonlocal peak
@@ -193,7 +197,7 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
         url_file = work / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
         out = work / f"{tool}.json"
-        if tool == "provenance":
+        if tool in ("provenance", "baseline-cli"):
             cmd = [sys.executable, "-m", "provenance", "check", "--from", str(url_file), "--json", "--quiet",
                    "--allow-private", "--concurrency", str(CONCURRENCY), "--host-concurrency", str(HOST_CONCURRENCY),
                    "--host-interval", str(HOST_INTERVAL_MS / 1000), "--retries", "2", "--timeout", "20"]
@@ -205,7 +209,9 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
                    "--host-concurrency", str(HOST_CONCURRENCY), "--host-request-interval", f"{HOST_INTERVAL_MS}ms",
                    "--max-retries", "2", "--timeout", "20", "--output", str(out), str(url_file)]
         env = {**os.environ, "PROVENANCE_SRC": str(baseline)} if tool == "baseline" and baseline else None
-        wall, cpu, peak, code = run_measured(cmd, work / f"{tool}.stdout", env)
+        # `python -m provenance` imports the package from its working directory first: the exported one.
+        cwd = baseline if tool == "baseline-cli" and baseline else ROOT
+        wall, cpu, peak, code = run_measured(cmd, work / f"{tool}.stdout", env, cwd)
     finally:
         stats = server.stop()
     ok = 0
@@ -214,7 +220,7 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
             info = json.loads((work / f"{tool}.stdout").read_text())
             ok = info["ok"]
             stats = {**stats, "engine_wall": info["engine_wall"], "import_wall": info["import_wall"]}
-        elif tool == "provenance":
+        elif tool in ("provenance", "baseline-cli"):
             ok = sum(1 for r in json.loads(out.read_text() if out.exists() and out.stat().st_size
                                            else (work / f"{tool}.stdout").read_text()) if r["verdict"] == "ok")
         else:
@@ -230,7 +236,7 @@ def main() -> None:
     parser.add_argument("--shapes", default="deep,broad")
     parser.add_argument("--write", help="write the Markdown table to this file too")
     parser.add_argument("--baseline", metavar="GIT_REV",
-                        help="also time the engine as of this git revision, in the same rounds (before/after)")
+                        help="also time the engine and the check command as of this git revision, in the same rounds (before/after)")
     args = parser.parse_args()
     lychee = find_lychee()
     version = subprocess.run([lychee, "--version"], capture_output=True, text=True).stdout.strip()
@@ -238,7 +244,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         baseline = export_baseline(args.baseline, work) if args.baseline else None
-        tools = ("lychee", "provenance", "engine") + (("baseline",) if baseline else ())
+        tools = ("lychee", "provenance", "engine") + (("baseline", "baseline-cli") if baseline else ())
         for shape in args.shapes.split(","):
             for i in range(args.repeat):
                 order = tools if i % 2 == 0 else tuple(reversed(tools))
@@ -264,7 +270,7 @@ def main() -> None:
     summary = []
     for shape in args.shapes.split(","):
         med = {}
-        for tool in ("provenance", "engine", "baseline", "lychee"):
+        for tool in ("provenance", "baseline-cli", "engine", "baseline", "lychee"):
             rs = [r for r in runs if r.shape == shape and r.tool == tool]
             if not rs:
                 continue
@@ -276,7 +282,7 @@ def main() -> None:
             m["median_gap"] = statistics.median(r.server.get("gap_median_ms") or 0 for r in rs)
             m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
             med[tool] = m
-            label = tool
+            label = f"baseline {args.baseline}: provenance check" if tool == "baseline-cli" else tool
             if tool in ("engine", "baseline"):
                 m["engine_wall"] = statistics.median(r.server.get("engine_wall", 0) for r in rs)
                 label = f"engine only ({m['engine_wall']:.2f} s after imports)"
@@ -292,6 +298,11 @@ def main() -> None:
             if "engine" in med:
                 line += f"; the engine alone (after imports) {med['engine']['engine_wall'] / ly['wall']:.2f}x lychee's wall"
             summary.append(line)
+        if "baseline-cli" in med and "provenance" in med:
+            b, p = med["baseline-cli"], med["provenance"]
+            summary.append(f"- {shape}: `provenance check` now vs {args.baseline}: wall {p['wall'] / b['wall']:.2f}x "
+                           f"({b['wall']:.2f} s -> {p['wall']:.2f} s), CPU {p['cpu'] / b['cpu']:.2f}x, "
+                           f"peak memory {b['peak_mb']:.0f} -> {p['peak_mb']:.0f} MB")
         if "baseline" in med and "engine" in med:
             b, e = med["baseline"], med["engine"]
             summary.append(f"- {shape}: engine now vs {args.baseline}: wall {e['wall'] / b['wall']:.2f}x, "
