@@ -52,14 +52,33 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+#: A URL that normalisation returns unchanged: lower-case http(s) scheme and host (a plain
+#: name or IPv4, no trailing dot), a port with no leading zero, a path of characters that
+#: need no escaping, and no query, fragment, credentials or percent-escapes. An absolute
+#: URL with a host is returned by urljoin as it is, so a base changes nothing either.
+_ALREADY_NORMAL = re.compile(r"(http|https)://([a-z0-9_][a-z0-9_-]{0,62}(?:\.[a-z0-9_][a-z0-9_-]{0,62})*)"
+                             r"(?::([1-9][0-9]{0,4}))?/[A-Za-z0-9_.~/:@!$&'()*+,;=-]*")
+
+
 def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     """Resolve ``url`` against ``base`` and return ``(normalised_url, fragment)``.
 
     Lower-cases scheme and host, drops default ports and tracking
     parameters, keeps the path's case (servers are case-sensitive) and puts
     the fragment apart. Raises :class:`InvalidURL` for anything that is not
-    a checkable http(s) URL.
+    a checkable http(s) URL. Most cited URLs are already normal; they skip
+    the full work (~25 us each, which URL lists of thousands notice).
     """
+    match = _ALREADY_NORMAL.fullmatch(url) if url else None
+    if match is not None:
+        port = match.group(3)
+        if port is None or (int(port) != DEFAULT_PORTS[match.group(1)] and int(port) <= 65535):
+            return url, None
+    return _normalize_fully(url, base)
+
+
+def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
+    """:func:`normalize_url` without the fast path (kept apart so tests can compare the two)."""
     # Like browsers (WHATWG URL): trim C0 controls and spaces, drop tabs and
     # newlines; also the indentation around a newline, since an href wrapped
     # across source lines never meant those spaces. Other inner spaces stay.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.cli import _indented, _normalized
-from provenance.urls import InvalidURL, normalize_url
+from provenance.cli import _indented
+from provenance.urls import InvalidURL, _normalize_fully, normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,18 +30,22 @@ TRICKY_URLS = [
 ]
 
 
+BASES = (None, "https://site.example/dir/page.html", "http://other.example:8080/a/b/")
+
+
 def _same(url: str) -> None:
-    try:
-        expected = normalize_url(url)[0]
-    except InvalidURL:
-        with pytest.raises(InvalidURL):
-            _normalized(url)
-        return
-    assert _normalized(url) == expected, url
+    for base in BASES:
+        try:
+            expected = _normalize_fully(url, base)
+        except InvalidURL:
+            with pytest.raises(InvalidURL):
+                normalize_url(url, base)
+            continue
+        assert normalize_url(url, base) == expected, (url, base)
 
 
-def test_the_fast_path_normalises_exactly_like_normalize_url():
-    for url in TRICKY_URLS:
+def test_the_fast_path_normalises_exactly_like_the_full_path():
+    for url in TRICKY_URLS + ["http://example.org/a/../b", "http://example.org/./a;p"]:
         _same(url)
     rng = random.Random(20261123)
     hosts = "abcXYZ019_-.%é"
@@ -53,16 +57,16 @@ def test_the_fast_path_normalises_exactly_like_normalize_url():
         _same(f"{rng.choice(['http', 'https', 'HTTP', 'ftp'])}://{host}{port}{path}")
 
 
-def test_the_fast_path_takes_plain_urls_without_normalize_url(monkeypatch):
-    import provenance.cli as cli
+def test_the_fast_path_takes_plain_urls_without_the_full_path(monkeypatch):
+    import provenance.urls as urls
 
-    def refuse(url: str):
-        raise AssertionError(f"normalize_url called for {url}")
+    def refuse(url: str, base: str | None):
+        raise AssertionError(f"full normalisation for {url}")
 
-    monkeypatch.setattr(cli, "normalize_url", refuse)
-    assert _normalized("http://127.77.0.1:8080/p/1") == "http://127.77.0.1:8080/p/1"
+    monkeypatch.setattr(urls, "_normalize_fully", refuse)
+    assert normalize_url("http://127.77.0.1:8080/p/1") == ("http://127.77.0.1:8080/p/1", None)
     with pytest.raises(AssertionError):
-        _normalized("http://127.77.0.1:80/p/1")
+        normalize_url("http://127.77.0.1:80/p/1")
 
 
 @pytest.mark.parametrize("data", [
