@@ -5,8 +5,8 @@ How a run goes (``check_urls``):
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
   politeness limits stay exact); each process runs one asyncio event loop
-  (uvloop only on request, see USE_UVLOOP) with one aiohttp connection pool
-  (:class:`Wire`, used directly; :class:`AiohttpWire` is its httpx face).
+  (uvloop only on request, see USE_UVLOOP) with one keep-alive connection
+  pool (:class:`provenance.wire.Wire`; ``HttpxTransport`` is its httpx face).
 * Each host gets up to ``host_concurrency`` workers (run by a bounded pool
   of tasks) and one :class:`Host` that owns its politeness: its permits,
   its schedule of request starts ``host_interval`` apart, a pause set by
@@ -45,11 +45,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import aiohttp
-import yarl
-from aiohttp.abc import AbstractResolver
-
 from . import classify
+from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireTimeout, WireUnsupported
 from .models import CheckResult, iso_z, utc_now
 from .retry import retry_after_seconds
 from .urls import address_policy_refuses, host_of, is_ip_literal
@@ -350,25 +347,6 @@ class Resolver:
         return self.offline
 
 
-class _ConnectorResolver(AbstractResolver):
-    """Gives aiohttp the addresses our Resolver vetted, never a fresh lookup."""
-
-    def __init__(self, resolver: Resolver) -> None:
-        self.resolver = resolver
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
-        try:
-            addresses = await self.resolver.addresses(host)
-        except (PolicyRefused, NameNotFound, Offline, LookupFailed) as exc:
-            raise OSError(str(exc)) from exc
-        return [{"hostname": host, "host": a, "port": port,
-                 "family": socket.AF_INET6 if ":" in a else socket.AF_INET,
-                 "proto": 0, "flags": socket.AI_NUMERICHOST} for a in addresses]
-
-    async def close(self) -> None:
-        return None
-
-
 class _Deadline:
     """``asyncio.timeout_at`` for the per-request hot path, with less Python per use.
 
@@ -601,7 +579,7 @@ def _decoder(encoding: str):
 
 
 #: Errors while a body streams: what arrived is kept and the cut is noted in the reason.
-_READ_ERRORS = (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError)
+_READ_ERRORS = (WireError, OSError)
 
 
 async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want: int, fetched: "_Fetched") -> None:
@@ -648,7 +626,7 @@ def _failure_reason(exc: BaseException) -> str:
         return "connection refused"
     if "reset" in lowered or isinstance(cause, ConnectionResetError):
         return "connection reset"
-    if isinstance(cause, aiohttp.ServerDisconnectedError) or "disconnected" in lowered:
+    if "closed the connection" in lowered or "disconnected" in lowered:
         return "server closed the connection"
     if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
         return f"TLS failure: {text}"[:200]
@@ -670,7 +648,7 @@ class _Engine:
         self.busy_hosts: set[str] = set()
         self.deadline = options.url_deadline or max(DEFAULT_URL_DEADLINE, 3 * options.timeout)
         self.headers = _request_headers(options)
-        #: None when the pool already sends these headers by default (no per-request merge in aiohttp).
+        #: None when the pool already sends these headers by default (no per-request header building).
         self.send_headers = None if transport.default_headers == self.headers else self.headers
 
     def host(self, name: str) -> Host:
@@ -716,7 +694,7 @@ class _Engine:
                                 want = int(length)
                         if want:
                             try:
-                                await _read_body(response.content.iter_any(), headers, want, fetched)
+                                await _read_body(response.iter_chunks(), headers, want, fetched)
                             except _READ_ERRORS as exc:
                                 fetched.cut = f"body cut off: {_failure_reason(exc)}"
                     finally:
@@ -733,7 +711,7 @@ class _Engine:
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
         except WireUnsupported as exc:
             raise _Failure(f"unsupported URL: {exc}", retry=False) from exc
-        except (WireError, aiohttp.ClientError, OSError) as exc:
+        except (WireError, OSError) as exc:
             reason = _failure_reason(exc)
             # A certificate or a policy refusal will not change on a second try.
             retry = "address policy" not in reason and not reason.startswith("TLS failure")
@@ -999,77 +977,19 @@ def _decode(body: bytes, content_type: str) -> str:
 
 # --- running many ---
 
-class WireError(Exception):
-    """A request that got no answer, raised by :class:`Wire` (its ``__cause__`` is aiohttp's error)."""
-
-
-class WireTimeout(WireError):
-    pass
-
-
-class WireConnectError(WireError):
-    pass
-
-
-class WireUnsupported(WireError):
-    """The URL cannot be sent (bad form, unsupported scheme): no retry helps."""
-
-
-class Wire:
-    """The engine's transport: one aiohttp session, nothing else per request.
-
-    Why not ``httpx.AsyncClient``: on this project's benchmark (5,000 GETs
-    to loopback hosts, 2 cores) httpx's own pool used ~9x the CPU of bare
-    aiohttp, ``AsyncClient`` over httpx-aiohttp's transport ~2.4x, and its
-    per-request machinery (URL merging, auth flow, cookie extraction, mount
-    lookup) does nothing for us: we follow redirects ourselves and send no
-    cookies or credentials. Building an ``httpx.Response`` per request cost
-    more again, so the engine reads aiohttp's response itself; the httpx
-    face of the same transport is :class:`AiohttpWire` (made on first use,
-    so a check run does not import httpx).
-    """
-
-    def __init__(self, session: aiohttp.ClientSession, default_headers: dict[str, str] | None = None) -> None:
-        self.session = session
-        #: Headers the session sends on every request (given to it when it was made), or None.
-        self.default_headers = default_headers
-
-    async def open(self, method: str, url: str, headers: dict[str, str] | None) -> aiohttp.ClientResponse:
-        """Send one request and hand back aiohttp's own response, its body left to stream.
-
-        Failures are :class:`WireError`; the caller reads the body from
-        ``.content`` and must ``.release()`` the response.
-        """
-        try:
-            target = yarl.URL(url, encoded=True) if _PLAIN_URL.match(url) else yarl.URL(url)
-            return await self.session.request(method, target, headers=headers, allow_redirects=False)
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise WireTimeout(str(exc) or "timeout") from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise WireConnectError(str(exc)) from exc
-        except (aiohttp.InvalidURL, ValueError) as exc:
-            raise WireUnsupported(str(exc)) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise WireError(str(exc) or type(exc).__name__) from exc
-
-    async def aclose(self) -> None:
-        await self.session.close()
-
-
-#: URLs that need no re-quoting on the way out (what normalize_url produces).
-_PLAIN_URL = re.compile(r"^[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]*$")
-
-
 def _httpx_face():
-    """AiohttpWire and its stream class: :class:`Wire` speaking httpx (Responses, httpx exceptions).
+    """HttpxTransport: a :class:`Wire` behind httpx's transport interface (Responses, httpx exceptions).
 
-    Built on first use (``check.AiohttpWire``), because importing httpx
+    Built on first use (``check.HttpxTransport``), because importing httpx
     costs a ``provenance check`` run ~60 ms that the engine itself never needs.
     """
     import httpx
 
-    class AiohttpWire(Wire, httpx.AsyncBaseTransport):
-        """httpx's transport interface over one aiohttp session: usable as any httpx client's transport."""
+    class HttpxTransport(httpx.AsyncBaseTransport):
+        """httpx's transport interface over one :class:`Wire`: usable as any ``httpx.AsyncClient``'s transport."""
+
+        def __init__(self, wire: Wire | None = None) -> None:
+            self.wire = wire or Wire()
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             return await self.send(request.method, str(request.url), dict(request.headers))
@@ -1077,39 +997,44 @@ def _httpx_face():
         async def send(self, method: str, url: str, headers: dict[str, str] | None) -> httpx.Response:
             """Send one request; the body is left to stream (close the response when done)."""
             try:
-                raw = await self.open(method, url, headers)
+                raw = await self.wire.open(method, url, headers)
             except WireTimeout as exc:
-                raise httpx.TimeoutException(str(exc)) from exc.__cause__
+                raise httpx.TimeoutException(str(exc)) from exc
             except WireConnectError as exc:
-                raise httpx.ConnectError(str(exc)) from exc.__cause__
+                raise httpx.ConnectError(str(exc)) from exc
             except WireUnsupported as exc:
-                raise httpx.UnsupportedProtocol(str(exc)) from exc.__cause__
+                raise httpx.UnsupportedProtocol(str(exc)) from exc
+            except WireProtocolError as exc:
+                raise httpx.RemoteProtocolError(str(exc)) from exc
             except WireError as exc:
-                raise httpx.NetworkError(str(exc)) from exc.__cause__
-            return httpx.Response(raw.status, headers=raw.raw_headers, stream=_AiohttpStream(raw))
+                raise httpx.NetworkError(str(exc)) from exc
+            return httpx.Response(raw.status, headers=raw.raw_headers, stream=_WireStream(raw))
 
-    class _AiohttpStream(httpx.AsyncByteStream):
-        def __init__(self, raw: aiohttp.ClientResponse) -> None:
+        async def aclose(self) -> None:
+            await self.wire.aclose()
+
+    class _WireStream(httpx.AsyncByteStream):
+        def __init__(self, raw) -> None:
             self.raw = raw
 
         async def __aiter__(self):
             try:
-                async for chunk in self.raw.content.iter_any():
+                async for chunk in self.raw.iter_chunks():
                     yield chunk
-            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as exc:
+            except (WireError, OSError) as exc:
                 raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
 
         async def aclose(self) -> None:
-            # Back to the pool when the body was read to the end, closed otherwise.
+            # Back to the pool when the whole response arrived, closed otherwise.
             self.raw.release()
 
-    AiohttpWire.__module__ = _AiohttpStream.__module__ = __name__
-    return AiohttpWire
+    HttpxTransport.__module__ = _WireStream.__module__ = __name__
+    return HttpxTransport
 
 
 def __getattr__(name: str):
-    if name == "AiohttpWire":
-        cls = globals()["AiohttpWire"] = _httpx_face()
+    if name == "HttpxTransport":
+        cls = globals()["HttpxTransport"] = _httpx_face()
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -1120,21 +1045,11 @@ def _request_headers(options: CheckOptions) -> dict[str, str]:
 
 
 def _make_transport(options: CheckOptions, resolver: Resolver) -> Wire:
-    """The pool is as large as the global permit count, so a request holding its permits never queues in it.
-
-    The check's headers are the session's defaults: aiohttp then merges no
-    per-request headers, and, since they include a User-Agent, needs no
-    skip list (sorting one costs ~20 us per request in aiohttp 3.14).
-    """
-    connector = aiohttp.TCPConnector(limit=max(1, options.concurrency), limit_per_host=0,
-                                     resolver=_ConnectorResolver(resolver), use_dns_cache=False,
-                                     keepalive_timeout=KEEPALIVE_SECONDS)
-    # No aiohttp timers: one asyncio.timeout per attempt covers connect, headers and body (fewer timers per request).
-    timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None)
-    headers = _request_headers(options)
-    session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False, timeout=timeout,
-                                    cookie_jar=aiohttp.DummyCookieJar(), headers=headers)
-    return Wire(session, headers)
+    """The pool holds at most as many connections as there are global permits, so a request holding
+    its permits never waits for a connection; the check's headers are the pool's defaults (no
+    per-request header work), and every connection goes to addresses the Resolver vetted."""
+    return Wire(resolver.addresses, _request_headers(options), limit=max(1, options.concurrency),
+                keepalive=KEEPALIVE_SECONDS)
 
 
 async def check_urls_async(urls: Sequence[str], options: CheckOptions,

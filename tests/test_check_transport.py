@@ -1,4 +1,4 @@
-"""The engine's lean path over aiohttp: same headers on the wire, same header reading as httpx, any event loop."""
+"""The engine's own HTTP/1.1 transport: same headers on the wire, same header reading as httpx, any event loop."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_asyncio_loop_by_default_uvloop_on_request(sim, monkeypatch):
     assert r.verdict == "ok" and loops[-1] is uvloop.Loop
 
 
-def test_a_check_run_does_not_import_httpx(sim):
+def test_a_check_run_imports_neither_httpx_nor_aiohttp(sim):
     import subprocess
     import sys
 
@@ -101,23 +101,21 @@ def test_a_check_run_does_not_import_httpx(sim):
     url = site.page("/p", PAGE)
     code = ("import sys; from provenance.check import CheckOptions, check_urls; "
             f"[r] = check_urls([{url!r}], CheckOptions(allow_private=True, retries=0, timeout=5.0)); "
-            "print(r.verdict, 'httpx' in sys.modules)")
+            "print(r.verdict, 'httpx' in sys.modules, 'aiohttp' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["ok", "False"], out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "False", "False"], out.stderr[-2000:]
 
 
 def test_the_httpx_face_raises_httpx_errors(sim):
     import asyncio
     import socket
 
-    import aiohttp
-
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
 
     async def go():
-        wire = check.AiohttpWire(aiohttp.ClientSession())
+        wire = check.HttpxTransport()
         async with httpx.AsyncClient(transport=wire) as client:
             with pytest.raises(httpx.ConnectError):
                 await client.get(f"http://127.0.0.1:{port}/x")
@@ -125,7 +123,7 @@ def test_the_httpx_face_raises_httpx_errors(sim):
                 await wire.send("GET", "http://[bad/x", None)
 
     asyncio.run(go())
-    assert issubclass(check.AiohttpWire, httpx.AsyncBaseTransport)
+    assert issubclass(check.HttpxTransport, httpx.AsyncBaseTransport)
 
 
 def test_the_light_deadline_behaves_like_asyncio_timeout():
