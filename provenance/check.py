@@ -100,6 +100,8 @@ RETRY_STATUSES: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504, 5
 SIGNATURE_STATUSES: frozenset[int] = frozenset({401, 403, 405, 429, 503, 999})
 #: Keep-alive time of idle pooled connections.
 KEEPALIVE_SECONDS = 15.0
+#: Most connections (idle included) one process keeps open; also at most half its file-descriptor limit.
+MAX_POOLED_CONNECTIONS = 2048
 #: Tasks that work through hosts' queues in one process: RUNNERS_PER_PERMIT per global permit, at least MIN_RUNNERS.
 RUNNERS_PER_PERMIT = 4
 MIN_RUNNERS = 256
@@ -444,8 +446,10 @@ class Host(Permits):
         self.interval = max(0.0, interval)
         #: Earliest start a new reservation may take (spreads waiting requests over time).
         self._next_slot = 0.0
-        #: When the last request actually started.
+        #: When the last request was let start (it may still be connecting).
         self._last_start = -1e9
+        #: When the last request's bytes were written to its connection.
+        self._last_sent = -1e9
         #: No request starts before this (Retry-After).
         self.paused_until = 0.0
         #: Catch-all probes per directory: fingerprint of the sibling page, or None (not a catch-all).
@@ -493,6 +497,24 @@ class Host(Permits):
             await asyncio.sleep(ready_at - now)
         await gate.acquire()
         self._last_start = loop.time()
+
+    async def at_send(self) -> None:
+        """Right before a request is written: keep the gap floor since the last request written.
+
+        ``start`` spaces the starts, but a start that must open a new
+        connection first is written later than one on a pooled connection,
+        and the server would see the two bunched; this keeps the floor at
+        the moment the bytes leave, which is what the server sees.
+        """
+        loop = asyncio.get_running_loop()
+        floor = self.interval * MIN_GAP_FRACTION
+        for _ in range(100):  # bounded: each round waits for the floor to pass
+            now = loop.time()
+            ready_at = self._last_sent + floor
+            if now >= ready_at:
+                break
+            await asyncio.sleep(ready_at - now)
+        self._last_sent = loop.time()
 
     def slow_down(self, pause: float) -> None:
         """The host said 'too many requests': pause it and stay slower for the rest of the run."""
@@ -680,7 +702,14 @@ class _Engine:
             await host.start(self.gate)
             try:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
-                    response = await self.transport.open("GET", url, self.send_headers)
+                    lease = await self.transport.connect(url)
+                    try:
+                        await host.at_send()
+                    except BaseException:
+                        self.transport.give_back(lease)
+                        raise
+                    # Written before send's first await: the time at_send recorded is when the request left.
+                    response = await self.transport.send(lease, "GET", self.send_headers)
                     try:
                         headers = _header_dict(response.raw_headers)
                         status = response.status
@@ -1044,11 +1073,26 @@ def _request_headers(options: CheckOptions) -> dict[str, str]:
     return {"User-Agent": options.user_agent, **BROWSER_HEADERS, **options.extra_headers}
 
 
+def _connection_budget(concurrency: int) -> int:
+    """Connections one process keeps open, idle ones included: enough to keep a few per host alive
+    (closing and reopening them costs more CPU than the requests, and reaches the server bunched),
+    within half of the process's file-descriptor limit."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY:
+            soft = 1 << 16
+    except (ImportError, OSError, ValueError):  # no resource module (Windows): a conservative guess
+        soft = 1024
+    return max(1, concurrency, min(MAX_POOLED_CONNECTIONS, soft // 2 - 32))
+
+
 def _make_transport(options: CheckOptions, resolver: Resolver) -> Wire:
-    """The pool holds at most as many connections as there are global permits, so a request holding
-    its permits never waits for a connection; the check's headers are the pool's defaults (no
-    per-request header work), and every connection goes to addresses the Resolver vetted."""
-    return Wire(resolver.addresses, _request_headers(options), limit=max(1, options.concurrency),
+    """The pool never makes a request holding its permits wait for a connection (it may always open
+    one), keeps idle connections within :func:`_connection_budget`, sends the check's headers as its
+    defaults (no per-request header work) and connects only to addresses the Resolver vetted."""
+    return Wire(resolver.addresses, _request_headers(options), limit=_connection_budget(options.concurrency),
                 keepalive=KEEPALIVE_SECONDS)
 
 

@@ -424,6 +424,18 @@ class _Connection(asyncio.Protocol):
 
 # --- the pool ---
 
+class Lease:
+    """A connection taken from the pool for one request (see :meth:`Wire.connect`)."""
+
+    __slots__ = ("conn", "target", "reused")
+
+    def __init__(self, conn: _Connection, target: Target, reused: bool) -> None:
+        self.conn = conn
+        self.target = target
+        #: The connection carried an earlier request (it may turn out closed by the server).
+        self.reused = reused
+
+
 class Wire:
     """A keep-alive pool of HTTP/1.1 connections: ``await open("GET", url)`` gives a :class:`Response`.
 
@@ -473,17 +485,42 @@ class Wire:
         connection), WireProtocolError (not a usable HTTP answer) or
         WireError (the connection ended before an answer).
         """
+        return await self.send(await self.connect(url), method, headers)
+
+    async def connect(self, url: str) -> "Lease":
+        """A connection ready to carry a request to ``url`` (pooled, or opened now); nothing is sent yet.
+
+        Splitting this from :meth:`send` lets a caller time the moment the
+        request really leaves (the engine's per-host gap is kept there, not
+        before a connect of unknown length). Hand the lease to :meth:`send`,
+        or back with :meth:`give_back`.
+        """
         target = split_url(url)
+        conn = self._take_idle(target.key)
+        if conn is not None:
+            return Lease(conn, target, True)
+        return Lease(await self._connect(target), target, False)
+
+    def give_back(self, lease: "Lease") -> None:
+        """Return an unused lease's connection to the pool."""
+        if not lease.conn.closed and lease.conn.response is None:
+            self._put_idle(lease.conn)
+
+    async def send(self, lease: "Lease", method: str, headers: dict[str, str] | None = None) -> Response:
+        """Write the request at once (before any await) and wait for the response's head."""
+        target = lease.target
         try:
             head = self._request_head(method, target, headers)
-        except UnicodeEncodeError as exc:  # a Host or method that is not ASCII
-            raise WireUnsupported(f"cannot send {url[:200]!r}: {exc}") from exc
+        except (UnicodeEncodeError, WireUnsupported) as exc:  # a method or header that cannot be sent
+            self.give_back(lease)
+            if isinstance(exc, WireUnsupported):
+                raise
+            raise WireUnsupported(f"cannot send to {target.authority}: {exc}") from exc
         head_only = method.upper() == "HEAD"
+        conn, reused = lease.conn, lease.reused
         for attempt in range(2):
-            conn = self._take_idle(target.key)
-            reused = conn is not None
-            if conn is None:
-                conn = await self._connect(target)
+            if attempt:
+                conn, reused = await self._connect(target), False
             response = conn.response = Response(conn, head_only)
             try:
                 assert conn.transport is not None
