@@ -5,7 +5,7 @@ How a run goes (``check_urls``):
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
   politeness limits stay exact); each process runs one asyncio event loop
-  (uvloop only on request, see USE_UVLOOP) with one keep-alive connection
+  (uvloop where installed, see USE_UVLOOP) with one keep-alive connection
   pool (:class:`provenance.wire.Wire`; ``HttpxTransport`` is its httpx face).
 * Each host gets up to ``host_concurrency`` workers (run by a bounded pool
   of tasks) and one :class:`Host` that owns its politeness: its permits,
@@ -112,11 +112,12 @@ MAX_WORKERS = 4
 RESULT_BATCH = 64
 #: Freeze the parent's objects while forking workers (gc.freeze): less copy-on-write memory and GC work in them.
 FREEZE_BEFORE_FORK = True
-#: Run event loops on uvloop (when installed) instead of asyncio's own loop. Off: uvloop took about
-#: a quarter off the CPU per request on the benchmark, but on a loaded machine the server saw request
-#: starts to one host bunched (the simulator's interval tests failed 3-6 times in 10 under CPU stress,
-#: never with asyncio's loop): politeness comes first. See docs/checking.md.
-USE_UVLOOP = False
+#: Run event loops on uvloop (when installed, as it is on Linux and macOS) instead of asyncio's own:
+#: a third less CPU per request on the benchmark. It was off while the per-host gap was kept before a
+#: request's connect (under CPU stress uvloop's slower connects let starts bunch at the server); the gap
+#: is now kept when the bytes leave (Host.at_send) and the interval tests pass under stress on both
+#: loops (docs/checking.md). False: asyncio's own loop.
+USE_UVLOOP = True
 #: Names resolved to tell "no network" from "this domain is gone".
 PROBE_HOSTS: tuple[str, ...] = ("web.archive.org", "www.google.com", "www.wikipedia.org", "cloudflare.com")
 #: Seconds a network_available() answer stays valid in this process.
@@ -203,6 +204,7 @@ def _is_deep(url: str) -> bool:
     return classify.is_deep(url)
 
 
+@functools.lru_cache(maxsize=65_536)
 def _directory(url: str) -> str:
     """The catch-all probe key of a URL (scheme://netloc/directory/): the probe is per host and directory."""
     simple = _SIMPLE_URL.match(url)

@@ -158,17 +158,41 @@ def _signature_fits(sig: Signature, obs: Observation, lowered: str) -> bool:
     return True
 
 
+#: Status -> the signatures that can fit it (table order kept); filled on first use of each status.
+_BY_STATUS: dict[int, tuple[Signature, ...]] = {}
+
+
+def _signatures_for(status: int) -> tuple[Signature, ...]:
+    sigs = _BY_STATUS.get(status)
+    if sigs is None:
+        sigs = _BY_STATUS[status] = tuple(sig for sig in SIGNATURES if not sig.statuses or status in sig.statuses)
+    return sigs
+
+
 def match_signature(obs: Observation) -> Signature | None:
     """The first signature that fits this observation, or None."""
+    sigs = _signatures_for(obs.status)
+    if not sigs:
+        return None
     lowered = obs.text[:HEAD_CHARS].lower() if obs.text else ""
-    for sig in SIGNATURES:
+    for sig in sigs:
         if _signature_fits(sig, obs, lowered):
             return sig
     return None
 
 
+#: Scheme and authority, then the path, then whether a query follows (a fast read of absolute URLs).
+_PATH_AND_QUERY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*([^?#]*)(\?)?")
+
+
 def is_deep(url: str) -> bool:
     """True when a URL names something below a site's home page."""
+    simple = _PATH_AND_QUERY.match(url)
+    if simple:
+        path, query = simple.groups()
+        if query and url[simple.end():].split("#", 1)[0]:
+            return True
+        return not _HOME_PATH.match(path or "/")
     parts = urlsplit(url)
     return not _HOME_PATH.match(parts.path or "/") or bool(parts.query)
 

@@ -254,6 +254,7 @@ class Response:
         conn = self._conn
         if self.complete and self._keep_alive and self._error is None and not conn.closed:
             conn.response = None
+            conn.resume()  # reading may have been paused for unread body bytes that are now dropped
             conn.wire._put_idle(conn)
         else:
             conn.close()
@@ -267,8 +268,8 @@ class Response:
             waiter.set_result(None)
 
     def _fail(self, error: BaseException) -> None:
-        if self.complete:
-            return
+        if self.complete or self._error is not None:
+            return  # the first error is the one that says what went wrong (not the close that followed)
         self._error = error
         if not self._head.done():
             self._head.set_exception(error)
@@ -374,12 +375,16 @@ class _Connection(asyncio.Protocol):
         response.http_version = self.parser.get_http_version()
         response._keep_alive = self.parser.should_keep_alive()
         if status not in (204, 304) and not response._head_only:
-            framed = False
+            # RFC 9112 6.3: a Transfer-Encoding whose last coding is chunked is framed by chunks; any
+            # other Transfer-Encoding is read to the close (Content-Length ignored); else Content-Length.
+            has_length, last_coding = False, None
             for name, value in response.raw_headers:
                 lowered = name.lower()
-                if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
-                    framed = True
-                    break
+                if lowered == b"content-length":
+                    has_length = True
+                elif lowered == b"transfer-encoding":
+                    last_coding = value.rsplit(b",", 1)[-1].strip().lower()
+            framed = last_coding == b"chunked" if last_coding is not None else has_length
             response._until_eof = not framed
         if not response._head.done():
             response._head.set_result(None)
@@ -451,7 +456,8 @@ class Wire:
         self.lookup = lookup or system_lookup
         #: Headers sent on every request (the engine compares these to its own to skip per-request headers).
         self.default_headers = dict(default_headers or {})
-        self._default_lines = _header_lines(self.default_headers)
+        # The Host header is always the URL's own.
+        self._default_lines = _header_lines({k: v for k, v in self.default_headers.items() if k.lower() != "host"})
         self.limit = max(1, limit)
         self.keepalive = keepalive
         self._ssl = ssl_context

@@ -101,3 +101,21 @@ def test_fingerprints_ignore_the_echoed_path():
     assert classify.similarity(a, b) >= classify.CATCH_ALL_SIMILARITY
     other = classify.fingerprint("<p>An entirely different article about rivers, rain and the sea level.</p>")
     assert classify.similarity(a, other) < 0.2
+
+
+def test_is_deep_fast_read_agrees_with_urlsplit():
+    import random
+    from urllib.parse import urlsplit
+
+    def by_urlsplit(url: str) -> bool:
+        parts = urlsplit(url)
+        return not classify._HOME_PATH.match(parts.path or "/") or bool(parts.query)
+
+    cases = ["http://a.example/", "http://a.example", "http://a.example/?", "http://a.example/?x=1",
+             "http://a.example/#frag", "http://a.example/#?x", "https://a.example/index.html", "https://a.example/en/",
+             "http://a.example/a/b?c#d", "http://a.example?q=1", "http://a.example#x?y", "http://u:p@a.example:80/home",
+             "http://[::1]:8/x", "//a.example/x", "a.example/x", "mailto:x@y", "http://a.example/?#", "HTTP://A.EXAMPLE/Home"]
+    rng = random.Random(7)
+    cases += ["http://h" + "".join(rng.choice("abc/?#.:=&%en-_") for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    assert [classify.is_deep(c) for c in cases] == [by_urlsplit(c) for c in cases]
+    assert classify.is_deep("http://a.example/news/story") and not classify.is_deep("http://a.example/en/")

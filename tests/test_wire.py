@@ -167,8 +167,6 @@ async def _read_slowly(r) -> bytes:
     raise AssertionError("unreachable")
 
 
-@pytest.mark.xfail(strict=True, reason="wire bug: a framing error read after connection_lost is replaced by "
-                                       "'server closed the connection' (Response._fail lets a later error win)")
 def test_malformed_chunk_read_slowly_is_still_a_protocol_error():
     async def handler(conn: RawConn):
         await conn.request()
@@ -653,8 +651,6 @@ def test_per_request_headers_override_defaults_case_insensitively():
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="wire bug: a Host in default_headers is sent as a second Host header "
-                                       "when open() gets no per-request headers")
 def test_host_in_default_headers_is_not_sent_twice():
     async def main():
         async with _echo_server() as server, Wire(default_headers={"Host": "other.example"}) as wire:
@@ -1036,9 +1032,6 @@ def test_a_fully_read_body_past_the_high_water_mark_leaves_the_connection_reusab
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="wire bug: a complete response whose connection was paused (body past "
-                                       "READ_HIGH_WATER, not all read) is pooled still paused; the next request "
-                                       "on it never gets its answer")
 def test_a_partly_read_complete_body_past_the_high_water_mark_does_not_poison_the_pool():
     async def main():
         async with RawServer(answering(_many_small_chunks)) as server, Wire() as wire:
@@ -1053,9 +1046,6 @@ def test_a_partly_read_complete_body_past_the_high_water_mark_does_not_poison_th
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="wire bug: 'Transfer-Encoding: chunked, gzip' (chunked not last) is "
-                                       "read by llhttp until the close, but wire counts it as framed, so the "
-                                       "close is an error instead of the end of the body")
 def test_transfer_encoding_with_chunked_not_last_is_read_to_the_close():
     async def handler(conn: RawConn):
         await conn.request()
