@@ -31,7 +31,6 @@ import asyncio
 import functools
 import gc
 import ipaddress
-import multiprocessing
 import os
 import random
 import re
@@ -41,7 +40,6 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -176,6 +174,8 @@ def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS) -> bool:
     now = time.monotonic()
     if _network_cache and now - _network_cache[0] < NETWORK_CACHE_SECONDS and tuple(probe_hosts) == PROBE_HOSTS:
         return _network_cache[1]
+    from concurrent.futures import ThreadPoolExecutor  # only here: a run over IP addresses never needs it
+
     with ThreadPoolExecutor(max_workers=max(1, len(probe_hosts))) as pool:
         answer = any(pool.map(_resolves, probe_hosts))
     if tuple(probe_hosts) == PROBE_HOSTS:
@@ -1200,14 +1200,18 @@ def _offline_first(unique: list[str], options: CheckOptions,
 
 
 def _worker_count(options: CheckOptions, unique: list[str]) -> int:
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1  # workers reuse the parent's imports and options through fork; elsewhere stay in one process
     if options.workers is not None:
         wanted = options.workers
     elif len(unique) < AUTO_SHARD_MIN_URLS:
         return 1
     else:
         wanted = min(MAX_WORKERS, os.cpu_count() or 1)
+    if wanted <= 1:
+        return 1
+    import multiprocessing  # only for runs big enough to shard
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # workers reuse the parent's imports and options through fork; elsewhere stay in one process
     hosts = len({_host(u) for u in unique})
     return max(1, min(wanted, hosts))
 
@@ -1243,6 +1247,7 @@ def _worker_main(urls: list[str], options: CheckOptions, conn) -> None:
 
 def _check_sharded(unique: list[str], options: CheckOptions, progress: Callable[[CheckResult], None] | None,
                    workers: int) -> list[CheckResult]:
+    import multiprocessing
     from multiprocessing.connection import wait
 
     shards = _shards(unique, workers)

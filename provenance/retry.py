@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -17,6 +16,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     value = value.strip()
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime  # only for the rare HTTP-date form (~5 ms to import)
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
