@@ -201,9 +201,9 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
             cmd = [sys.executable, "-m", "provenance", "check", "--from", str(url_file), "--json", "--quiet",
                    "--allow-private", "--concurrency", str(CONCURRENCY), "--host-concurrency", str(HOST_CONCURRENCY),
                    "--host-interval", str(HOST_INTERVAL_MS / 1000), "--retries", "2", "--timeout", "20"]
-        elif tool in ("engine", "baseline"):
+        elif tool in ("engine", "baseline", "engine-noprobe"):
             cmd = [sys.executable, str(HERE / "check_engine_run.py"), str(url_file), str(CONCURRENCY),
-                   str(HOST_CONCURRENCY), str(HOST_INTERVAL_MS / 1000)]
+                   str(HOST_CONCURRENCY), str(HOST_INTERVAL_MS / 1000)] + (["noprobe"] if tool == "engine-noprobe" else [])
         else:
             cmd = [lychee, "--no-progress", "--format", "json", "--cache=false", "--max-concurrency", str(CONCURRENCY),
                    "--host-concurrency", str(HOST_CONCURRENCY), "--host-request-interval", f"{HOST_INTERVAL_MS}ms",
@@ -216,7 +216,7 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
         stats = server.stop()
     ok = 0
     try:
-        if tool in ("engine", "baseline"):
+        if tool in ("engine", "baseline", "engine-noprobe"):
             info = json.loads((work / f"{tool}.stdout").read_text())
             ok = info["ok"]
             stats = {**stats, "engine_wall": info["engine_wall"], "import_wall": info["import_wall"]}
@@ -244,7 +244,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         baseline = export_baseline(args.baseline, work) if args.baseline else None
-        tools = ("lychee", "provenance", "engine") + (("baseline", "baseline-cli") if baseline else ())
+        tools = ("lychee", "provenance", "engine", "engine-noprobe") + (("baseline", "baseline-cli") if baseline else ())
         for shape in args.shapes.split(","):
             for i in range(args.repeat):
                 order = tools if i % 2 == 0 else tuple(reversed(tools))
@@ -270,7 +270,7 @@ def main() -> None:
     summary = []
     for shape in args.shapes.split(","):
         med = {}
-        for tool in ("provenance", "baseline-cli", "engine", "baseline", "lychee"):
+        for tool in ("provenance", "baseline-cli", "engine", "engine-noprobe", "baseline", "lychee"):
             rs = [r for r in runs if r.shape == shape and r.tool == tool]
             if not rs:
                 continue
@@ -283,9 +283,11 @@ def main() -> None:
             m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
             med[tool] = m
             label = f"baseline {args.baseline}: provenance check" if tool == "baseline-cli" else tool
-            if tool in ("engine", "baseline"):
+            if tool in ("engine", "baseline", "engine-noprobe"):
                 m["engine_wall"] = statistics.median(r.server.get("engine_wall", 0) for r in rs)
                 label = f"engine only ({m['engine_wall']:.2f} s after imports)"
+                if tool == "engine-noprobe":
+                    label = f"engine, catch-all probe off: lychee's requests ({m['engine_wall']:.2f} s after imports)"
                 if tool == "baseline":
                     label = f"baseline {args.baseline}: " + label
             lines.append(f"| {shape} | {label} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
@@ -297,6 +299,9 @@ def main() -> None:
                     f"CPU {p['cpu'] / ly['cpu']:.2f}x, peak memory {p['peak_mb']:.0f} MB vs {ly['peak_mb']:.0f} MB")
             if "engine" in med:
                 line += f"; the engine alone (after imports) {med['engine']['engine_wall'] / ly['wall']:.2f}x lychee's wall"
+            if "engine-noprobe" in med:
+                line += (f"; without the catch-all probe (the same {med['lychee']['ok']:.0f} requests as lychee) the engine "
+                         f"process {med['engine-noprobe']['wall'] / ly['wall']:.2f}x")
             summary.append(line)
         if "baseline-cli" in med and "provenance" in med:
             b, p = med["baseline-cli"], med["provenance"]
