@@ -277,6 +277,20 @@ class Response:
         self._wake()
 
 
+def _tolerate_what_browsers_read(parser: httptools.HttpResponseParser) -> None:
+    """Accept the sloppiness browsers accept (bare-LF line ends, odd bytes in header values).
+
+    A link checker that calls a page an error because its old server ends
+    lines with LF alone reports a page readers can open. Only leniencies
+    that cannot change where a response ends are on: framing stays strict
+    (two lengths, bad chunk sizes, a bad Transfer-Encoding are still errors),
+    so a pooled connection never carries half of the last answer.
+    """
+    lenient = getattr(parser, "set_dangerous_leniencies", None)
+    if lenient is not None:  # httptools >= 0.6.2
+        lenient(lenient_headers=True, lenient_optional_cr_before_lf=True)
+
+
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection; llhttp frames its responses."""
 
@@ -286,6 +300,7 @@ class _Connection(asyncio.Protocol):
         self.loop = wire.loop
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
+        _tolerate_what_browsers_read(self.parser)
         self.response: Response | None = None
         self.closed = False
         self.paused = False

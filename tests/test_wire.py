@@ -464,6 +464,22 @@ def test_malformed_answer_is_a_protocol_error(answer):
     run(main())
 
 
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Length: 5\n\nhello",
+    b"HTTP/1.1 200 OK\r\nX-Odd: a\x01b\r\nContent-Length: 5\r\n\r\nhello",
+], ids=["bare-lf-line-ends", "control-byte-in-a-header-value"])
+def test_sloppiness_browsers_read_is_read(answer):
+    async def handler(conn: RawConn):
+        await conn.request()
+        await conn.send(answer)
+        await conn.wait_client_close()
+
+    async def main():
+        async with RawServer(handler) as server, Wire() as wire:
+            assert await fetch(wire, server.url()) == (200, b"hello")
+    run(main())
+
+
 def test_garbage_right_after_a_complete_response_stops_reuse():
     async def handler(conn: RawConn):
         if await conn.request() is None:
