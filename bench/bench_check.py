@@ -118,11 +118,13 @@ class Run:
     peak_mb: float
     ok: int
     server: dict = field(default_factory=dict)
+    #: CLOCK_MONOTONIC when the tool was launched (the server's request times are on the same clock).
+    launched: float = 0.0
 
 
 def run_measured(cmd: list[str], stdout_path: Path, env: dict | None = None,
-                 cwd: Path = ROOT) -> tuple[float, float, float, int]:
-    """Run ``cmd``; wall seconds, CPU seconds (with children), peak tree memory in MB, exit status."""
+                 cwd: Path = ROOT) -> tuple[float, float, float, int, float]:
+    """Run ``cmd``; wall seconds, CPU seconds (with children), peak tree memory in MB, exit status, launch time."""
     peak = 0
     done = threading.Event()
     with open(stdout_path, "wb") as out:
@@ -153,7 +155,7 @@ def run_measured(cmd: list[str], stdout_path: Path, env: dict | None = None,
         proc.returncode = os.waitstatus_to_exitcode(status)
     if peak == 0:  # finished before the first sample
         peak = usage.ru_maxrss * 1024
-    return wall, usage.ru_utime + usage.ru_stime, peak / 1e6, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, peak / 1e6, proc.returncode, started
 
 
 class Server:
@@ -211,7 +213,7 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
         env = {**os.environ, "PROVENANCE_SRC": str(baseline)} if tool == "baseline" and baseline else None
         # `python -m provenance` imports the package from its working directory first: the exported one.
         cwd = baseline if tool == "baseline-cli" and baseline else ROOT
-        wall, cpu, peak, code = run_measured(cmd, work / f"{tool}.stdout", env, cwd)
+        wall, cpu, peak, code, launched = run_measured(cmd, work / f"{tool}.stdout", env, cwd)
     finally:
         stats = server.stop()
     ok = 0
@@ -227,7 +229,17 @@ def one_round(tool: str, shape: str, lychee: str, work: Path, baseline: Path | N
             ok = json.loads(out.read_text()).get("successful", 0)
     except (OSError, ValueError, KeyError) as exc:
         print(f"  {tool}: could not read results ({exc}); exit {code}", file=sys.stderr)
-    return Run(tool, shape, wall, cpu, peak, ok, stats)
+    return Run(tool, shape, wall, cpu, peak, ok, stats, launched)
+
+
+def _first_ms(run: Run) -> float:
+    """Milliseconds from launching the tool to the first request the server saw (start-up)."""
+    return (run.server["first_start_at"] - run.launched) * 1000
+
+
+def _tail_ms(run: Run) -> float:
+    """Milliseconds from the last request the server saw to the tool's exit (last answer, output, exit)."""
+    return (run.launched + run.wall - run.server["last_start_at"]) * 1000
 
 
 def main() -> None:
@@ -258,15 +270,17 @@ def main() -> None:
                           f"{s.get('gap_p5_ms')} median {s.get('gap_median_ms')} ms, "
                           f"{s.get('gaps_under_25ms_pct')}% < 25 ms"
                           + (f"  [engine {s['engine_wall']}s after {s['import_wall']}s of imports]"
-                             if "engine_wall" in s else ""), flush=True)
+                             if "engine_wall" in s else "")
+                          + (f"  timeline: first request {_first_ms(run):.0f} ms, host span {s.get('host_span_median_ms')} ms, "
+                             f"last request to exit {_tail_ms(run):.0f} ms" if s.get("first_start_at") else ""), flush=True)
     lines = [f"# provenance check vs {version}", "",
              f"Machine: {os.cpu_count()} cores, load at the end {os.getloadavg()[0]:.2f}. "
              f"{args.repeat} rounds per shape, medians. Same URLs, per-host limits "
              f"({HOST_CONCURRENCY} at once, {HOST_INTERVAL_MS} ms apart) and global concurrency ({CONCURRENCY}) "
              f"for both; the server answers after {SERVER_DELAY * 1000:.0f} ms from its own process.", "",
              "| shape | tool | wall s | CPU s | peak MB | ok | server CPU s | server: host peak | "
-             "server: gap min / p5 / median ms | server: gaps < 25 ms |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "server: gap min / p5 / median ms | server: gaps < 25 ms | first request / host span / last request to exit, ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     summary = []
     for shape in args.shapes.split(","):
         med = {}
@@ -281,6 +295,10 @@ def main() -> None:
             m["p5"] = statistics.median(r.server.get("gap_p5_ms") or 0 for r in rs)
             m["median_gap"] = statistics.median(r.server.get("gap_median_ms") or 0 for r in rs)
             m["under"] = statistics.median(r.server.get("gaps_under_25ms_pct") or 0 for r in rs)
+            timed = [r for r in rs if r.server.get("first_start_at")]
+            m["timeline"] = (f"{statistics.median(_first_ms(r) for r in timed):.0f} / "
+                             f"{statistics.median(r.server['host_span_median_ms'] for r in timed):.0f} / "
+                             f"{statistics.median(_tail_ms(r) for r in timed):.0f}") if timed else "-"
             med[tool] = m
             label = f"baseline {args.baseline}: provenance check" if tool == "baseline-cli" else tool
             if tool in ("engine", "baseline", "engine-noprobe"):
@@ -292,7 +310,7 @@ def main() -> None:
                     label = f"baseline {args.baseline}: " + label
             lines.append(f"| {shape} | {label} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mb']:.0f} | {m['ok']:.0f} "
                          f"| {m['server_cpu']:.2f} | {m['host_peak']} | {m['min_gap']:.1f} / {m['p5']:.1f} / "
-                         f"{m['median_gap']:.1f} | {m['under']:.1f}% |")
+                         f"{m['median_gap']:.1f} | {m['under']:.1f}% | {m['timeline']} |")
         if "provenance" in med and "lychee" in med:
             p, ly = med["provenance"], med["lychee"]
             line = (f"- {shape}: `provenance check` wall {p['wall'] / ly['wall']:.2f}x lychee, "

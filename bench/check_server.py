@@ -21,6 +21,7 @@ import asyncio
 import json
 import resource
 import signal
+import statistics
 import sys
 import time
 
@@ -46,12 +47,13 @@ MISSING = _response("404 Not Found", b"<html><head><title>404 Not Found</title><
 
 
 class HostStats:
-    __slots__ = ("requests", "active", "peak", "last_start", "min_gap", "paths", "gaps", "connections")
+    __slots__ = ("requests", "active", "peak", "first_start", "last_start", "min_gap", "paths", "gaps", "connections")
 
     def __init__(self) -> None:
         self.requests = 0
         self.active = 0
         self.peak = 0
+        self.first_start = 0.0
         self.last_start = 0.0
         self.min_gap = float("inf")
         self.paths = 0
@@ -88,6 +90,8 @@ class Conn(asyncio.Protocol):
             now = time.monotonic()
             s = self.stats
             s.requests += 1
+            if s.requests == 1:
+                s.first_start = now
             if s.requests > 1:
                 s.min_gap = min(s.min_gap, now - s.last_start)
                 s.gaps.append(now - s.last_start)
@@ -144,6 +148,12 @@ async def serve(hosts: int, pages: int, delay: float) -> None:
         "gap_p5_ms": round(gaps[len(gaps) // 20] * 1000, 2) if gaps else None,
         "gap_median_ms": round(gaps[len(gaps) // 2] * 1000, 2) if gaps else None,
         "gaps_under_25ms_pct": round(100 * sum(1 for g in gaps if g < 0.025) / len(gaps), 2) if gaps else None,
+        # When requests began and ended (CLOCK_MONOTONIC, shared with the benchmark's process), and how long one
+        # host's requests took from first to last start: start-up, steady state and tail can then be told apart.
+        "first_start_at": min((s.first_start for s in stats.values() if s.requests), default=None),
+        "last_start_at": max((s.last_start for s in stats.values() if s.requests), default=None),
+        "host_span_median_ms": round(statistics.median(s.last_start - s.first_start for s in stats.values()
+                                                       if s.requests) * 1000, 1) if any(s.requests for s in stats.values()) else None,
     }
     print(json.dumps(report), flush=True)
     for server in servers:
