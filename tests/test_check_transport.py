@@ -184,3 +184,17 @@ def test_fast_url_reading_agrees_with_urlsplit(url):
         return
     expected = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
     assert check._directory(url) == expected
+
+
+def test_runs_and_the_cli_leave_the_garbage_collector_as_they_found_it(sim):
+    import gc
+    import subprocess
+    import sys
+
+    site = sim.site()
+    before = gc.get_threshold()
+    [r] = check_urls([site.page("/gc", PAGE)], CheckOptions(**FAST))
+    assert r.verdict == "ok" and gc.get_threshold() == before
+    out = subprocess.run([sys.executable, "-c", "import gc, provenance.cli; print(gc.isenabled(), gc.get_threshold())"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split()[0] == "True", out.stderr[-2000:]
