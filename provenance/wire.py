@@ -23,6 +23,10 @@ What it guarantees, whatever the server does:
   the least recently used idle connection is closed to make room.
 * A pooled connection that the server closed while it sat idle is retried
   once on a fresh connection, if no byte of an answer arrived on it.
+* A host with several addresses is connected to Happy-Eyeballs style (RFC
+  8305): families interleaved, the next address tried when the last one
+  failed or after CONNECT_STAGGER seconds; an address that drops packets
+  does not cost the whole timeout.
 
 Timeouts are the caller's (cancel the awaiting task); :class:`Wire` has none.
 """
@@ -46,6 +50,8 @@ READ_HIGH_WATER = 256 * 1024
 READ_LOW_WATER = 64 * 1024
 #: Addresses tried per connection attempt (a name with dozens of records is not tried forever).
 MAX_ADDRESSES = 4
+#: Seconds before the next address is tried while a connect is still pending (RFC 8305 recommends 0.25).
+CONNECT_STAGGER = 0.25
 
 #: An async lookup: host name -> addresses to connect to (raise to refuse the host).
 AddressLookup = Callable[[str], Awaitable[list[str]]]
@@ -173,6 +179,19 @@ def default_ssl_context() -> ssl.SSLContext:
         context.set_alpn_protocols(["http/1.1"])
         _ssl_context = context
     return _ssl_context
+
+
+def _interleave_families(addresses: list[str]) -> list[str]:
+    """IPv6 and IPv4 addresses alternated, first family first (RFC 8305 section 4)."""
+    v6 = [a for a in addresses if ":" in a]
+    v4 = [a for a in addresses if ":" not in a]
+    if not v6 or not v4:
+        return addresses
+    first, second = (v6, v4) if ":" in addresses[0] else (v4, v6)
+    out: list[str] = []
+    for i in range(max(len(first), len(second))):
+        out.extend(x[i] for x in (first, second) if i < len(x))
+    return out
 
 
 async def system_lookup(name: str) -> list[str]:
@@ -568,22 +587,69 @@ class Wire:
         if not addresses:
             raise WireConnectError(f"{target.host}: no addresses")
         self._make_room()
+        conn = await self._race(target, _interleave_families(addresses[:MAX_ADDRESSES]))
+        self._open.add(conn)
+        self.connections_opened += 1
+        return conn
+
+    async def _open_one(self, target: Target, address: str) -> _Connection:
         https = target.scheme == "https"
         context = (self._ssl or default_ssl_context()) if https else None
-        last: BaseException | None = None
-        for address in addresses[:MAX_ADDRESSES]:
+        try:
+            _transport, conn = await self.loop.create_connection(
+                lambda: _Connection(self, target.key), address, target.port,
+                ssl=context, server_hostname=target.host if https else None)
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise WireConnectError(f"TLS failure: {exc}") from exc
+        return conn
+
+    async def _race(self, target: Target, addresses: list[str]) -> _Connection:
+        """Happy Eyeballs (RFC 8305): try the addresses in turn, starting the next one when the last
+        failed or after CONNECT_STAGGER seconds, whichever is first; the first connection wins.
+
+        Without it, a site whose first address drops packets (a broken IPv6 route, a dead server
+        in a DNS round robin) is an error after the whole timeout, though its next address answers.
+        """
+        if len(addresses) == 1:
             try:
-                _transport, conn = await self.loop.create_connection(
-                    lambda: _Connection(self, target.key), address, target.port,
-                    ssl=context, server_hostname=target.host if https else None)
-            except (ssl.SSLError, ssl.CertificateError) as exc:
-                raise WireConnectError(f"TLS failure: {exc}") from exc
+                return await self._open_one(target, addresses[0])
             except OSError as exc:
-                last = exc
-                continue
-            self._open.add(conn)
-            self.connections_opened += 1
-            return conn
+                raise WireConnectError(str(exc) or type(exc).__name__) from exc
+        loop = self.loop
+        tasks: list[asyncio.Task[_Connection]] = []
+        errors: list[BaseException] = []
+        winner: _Connection | None = None
+        try:
+            while winner is None:
+                if len(tasks) < len(addresses):
+                    tasks.append(loop.create_task(self._open_one(target, addresses[len(tasks)])))
+                running = [t for t in tasks if not t.done()]
+                if not running:
+                    if len(tasks) == len(addresses):
+                        break
+                    continue  # every attempt so far failed: the next address at once
+                more = len(tasks) < len(addresses)
+                done, _ = await asyncio.wait(running, timeout=CONNECT_STAGGER if more else None,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is None:
+                        winner = task.result()
+                        break
+                    if isinstance(exc, WireConnectError):  # TLS: the same certificate on every address
+                        raise exc
+                    errors.append(exc)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+                elif not task.cancelled():
+                    exc = task.exception()  # retrieved, so a late failure is not logged as forgotten
+                    if exc is None and task.result() is not winner:
+                        task.result().close()  # connected too, but later than the winner
+        if winner is not None:
+            return winner
+        last = errors[-1] if errors else None
         raise WireConnectError(str(last) or type(last).__name__) from last
 
     def _take_idle(self, key: tuple[str, str, int]) -> _Connection | None:

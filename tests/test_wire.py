@@ -834,6 +834,61 @@ def test_refused_addresses_are_skipped_up_to_max_addresses():
     run(main())
 
 
+def _blackhole(host: str, port: int) -> list[socket.socket]:
+    """A listening socket whose accept queue is full: the kernel drops new SYNs, so a connect hangs."""
+    listener = socket.socket()
+    listener.bind((host, port))
+    listener.listen(0)
+    held = [listener]
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect((host, port))
+        except BlockingIOError:
+            pass
+        held.append(filler)
+    return held
+
+
+def test_an_address_that_drops_packets_does_not_stall_the_next_one():
+    async def main():
+        async with _echo_server() as server:
+            held = _blackhole("127.0.0.9", server.port)
+            try:
+                async def lookup(name):
+                    return ["127.0.0.9", "127.0.0.1"]  # the first one never answers a SYN
+
+                async with Wire(lookup=lookup) as wire:
+                    async with asyncio.timeout(3):  # without the race: a hang until the caller's timeout
+                        assert await fetch(wire, f"http://twohomes.test:{server.port}/") == (200, b"ok")
+                    assert wire.connections_opened == 1 and wire.open_connections == 1
+                assert server.connections == 1
+            finally:
+                for sock in held:
+                    sock.close()
+    run(main())
+
+
+def test_when_every_address_fails_the_error_says_why():
+    async def lookup(name):
+        return ["127.0.0.201", "127.0.0.202", "127.0.0.203"]  # nothing listens there
+
+    async def main():
+        async with Wire(lookup=lookup) as wire:
+            with pytest.raises(WireConnectError, match="(?i)refused|connect call failed"):
+                await wire.open("GET", "http://nowhere.test:9/")
+            assert wire.open_connections == 0
+    run(main())
+
+
+def test_address_families_are_interleaved_first_family_first():
+    mix = ["2001:db8::1", "2001:db8::2", "192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert wire_mod._interleave_families(mix) == ["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2", "192.0.2.3"]
+    assert wire_mod._interleave_families(["192.0.2.1", "2001:db8::1"]) == ["192.0.2.1", "2001:db8::1"]
+    assert wire_mod._interleave_families(["192.0.2.1", "192.0.2.2"]) == ["192.0.2.1", "192.0.2.2"]
+
+
 def test_lookup_that_raises_is_a_connect_error_with_its_message():
     async def lookup(name: str) -> list[str]:
         raise ValueError(f"{name} resolves to a private address")
