@@ -106,7 +106,7 @@ def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
     if not host:
         raise InvalidURL(f"URL has no host: {url!r}")
     try:
-        host = host.encode("idna").decode("ascii") if not _is_ip(host) else host
+        host = ascii_host(host) if not _is_ip(host) else host
     except UnicodeError as exc:
         raise InvalidURL(f"bad host name in {url!r}") from exc
     host = host.lower()
@@ -149,6 +149,29 @@ def _normalize_escapes(component: str) -> str:
         return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
     return quote(_ESCAPE.sub(fix, component), safe="/%:@!$&'()*+,;=?~-._")
+
+
+def ascii_host(host: str) -> str:
+    """A host name as DNS and browsers see it: non-ASCII labels in Punycode (raises UnicodeError).
+
+    Browsers map names with UTS 46 without the "transitional" step, so
+    ``faß.de`` stays its own domain (``xn--fa-hia.de``); Python's built-in
+    IDNA 2003 codec would check ``fass.de``, someone else's site. Names the
+    strict IDNA 2008 rules refuse but browsers open (emoji labels) keep the
+    built-in encoding; ASCII names are left as they are (underscores
+    included, which real host names use).
+    """
+    if host.isascii():
+        return host
+    try:
+        import idna  # comes with httpx
+
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except ImportError:  # pragma: no cover - httpx always brings it
+        pass
+    except (idna.IDNAError, UnicodeError):
+        pass
+    return host.encode("idna").decode("ascii")
 
 
 def host_of(url: str) -> str:

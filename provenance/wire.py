@@ -43,6 +43,8 @@ from urllib.parse import quote, urlsplit
 
 import httptools
 
+from .urls import ascii_host
+
 #: Most bytes of a response's status line and headers (a server streaming endless headers stops here).
 MAX_HEAD_BYTES = 64 * 1024
 #: Body bytes buffered unread per connection before the socket is paused.
@@ -137,7 +139,7 @@ def split_url(url: str) -> Target:
         raise WireUnsupported(f"URL has no host: {url[:200]!r}")
     if ":" not in host:
         try:
-            host = host.encode("idna").decode("ascii")
+            host = ascii_host(host)
         except UnicodeError as exc:
             raise WireUnsupported(f"bad host name {host[:100]!r}: {exc}") from exc
         if not _HOST_NAME.fullmatch(host):

@@ -71,3 +71,21 @@ def test_address_policy_sees_embedded_ipv4(address, public):
     from provenance.urls import is_public_address
 
     assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://faß.de/x", "http://xn--fa-hia.de/x"),        # browsers' UTS 46: ß stays ß, not "fass.de"
+    ("https://Straße.de/", "https://xn--strae-oqa.de/"),
+    ("http://bücher.example/a", "http://xn--bcher-kva.example/a"),
+    ("http://☃.net/", "http://xn--n3h.net/"),             # refused by strict IDNA 2008, opened by browsers
+    ("http://a_b.example/", "http://a_b.example/"),       # ASCII names untouched, underscores included
+])
+def test_international_host_names_are_encoded_as_browsers_do(url, expected):
+    assert normalize_url(url)[0] == expected
+
+
+def test_the_checker_sends_the_same_host_the_normalizer_names():
+    from provenance.wire import split_url
+
+    for url in ("http://faß.de/x", "http://bücher.example/a", "http://☃.net/"):
+        assert split_url(url).host == host_of(normalize_url(url)[0])
