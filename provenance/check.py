@@ -74,6 +74,9 @@ KEPT_BODY_BUDGET = 96 * 1024 * 1024
 KEPT_BODY_AFTER_BUDGET = 16 * 1024
 #: Redirect hops followed before giving up.
 MAX_REDIRECTS = 10
+#: Cookies kept along one URL's redirect chain, and the longest value kept.
+MAX_CHAIN_COOKIES = 50
+MAX_COOKIE_CHARS = 4096
 #: Longest ``Retry-After`` honoured; a longer one ends the retries.
 MAX_RETRY_AFTER = 30.0
 #: Backoff before retry n is BACKOFF_BASE * 2**(n-1) seconds (capped, with jitter).
@@ -554,6 +557,58 @@ class _Fetched:
     body: bytes | bytearray = b""
     #: Why reading stopped early ('' when the whole body was read or none was wanted).
     cut: str = ""
+    #: The response's Set-Cookie headers, one per cookie.
+    cookies: tuple[str, ...] = ()
+
+
+class _RedirectJar:
+    """Cookies set along one URL's redirect chain, sent back along that chain only.
+
+    Some sites answer a first visit by setting a cookie and redirecting to
+    the same page to see it come back; a checker without cookies sees a
+    redirect loop (an ``error``) where a reader sees the page. Nothing is
+    kept across URLs: a check stays one anonymous visit.
+    """
+
+    __slots__ = ("_cookies",)
+
+    def __init__(self) -> None:
+        #: (domain, name) -> (value, host_only)
+        self._cookies: dict[tuple[str, str], tuple[str, bool]] = {}
+
+    def store(self, host: str, set_cookies: Sequence[str]) -> None:
+        for line in set_cookies[:MAX_CHAIN_COOKIES]:
+            pair, *attributes = line.split(";")
+            name, sep, value = pair.partition("=")
+            name, value = name.strip(), value.strip()[:MAX_COOKIE_CHARS]
+            if not sep or not name:
+                continue
+            domain, host_only, expired, refused = host, True, False, False
+            for attribute in attributes:
+                key, _, val = attribute.partition("=")
+                key, val = key.strip().lower(), val.strip()
+                if key == "domain" and val:
+                    wanted = val.lstrip(".").lower()
+                    # As browsers do (RFC 6265 5.3): the host itself or a parent of it, never a bare "com".
+                    if "." in wanted and (host == wanted or host.endswith("." + wanted)):
+                        domain, host_only = wanted, False
+                    else:
+                        refused = True
+                elif key == "max-age" and val.lstrip("-").isdigit() and int(val) <= 0:
+                    expired = True
+            if refused:
+                continue
+            if expired:
+                self._cookies.pop((domain, name), None)
+            elif len(self._cookies) < MAX_CHAIN_COOKIES or (domain, name) in self._cookies:
+                self._cookies[(domain, name)] = (value, host_only)
+
+    def header_for(self, url: str) -> str | None:
+        """The Cookie header for a request to ``url``, or None."""
+        host = _host(url)
+        pairs = [f"{name}={value}" for (domain, name), (value, host_only) in self._cookies.items()
+                 if host == domain or (not host_only and host.endswith("." + domain))]
+        return "; ".join(pairs) or None
 
 
 class _Failure(Exception):
@@ -694,7 +749,7 @@ class _Engine:
         return host
 
     async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int],
-                        urgent: bool = False) -> _Fetched:
+                        urgent: bool = False, headers: dict[str, str] | None = None) -> _Fetched:
         """One GET under the host's politeness; the body read as ``want_body(status, type)`` says.
 
         One timer covers the attempt: a timeout before the headers is a
@@ -723,12 +778,15 @@ class _Engine:
                         self.transport.give_back(lease)
                         raise
                     # Written before send's first await: the time at_send recorded is when the request left.
-                    response = await self.transport.send(lease, "GET", self.send_headers)
+                    response = await self.transport.send(lease, "GET", headers or self.send_headers)
                     try:
                         headers = _header_dict(response.raw_headers)
                         status = response.status
                         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
                         fetched = _Fetched(status, headers, content_type)
+                        if "set-cookie" in headers:  # each on its own: joined, their dates' commas mislead
+                            fetched.cookies = tuple(v.decode("latin-1") for k, v in response.raw_headers
+                                                    if k.lower() == b"set-cookie")
                         want = want_body(status, content_type)
                         if want == 0:
                             length = headers.get("content-length", "")
@@ -765,7 +823,8 @@ class _Engine:
         return fetched
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
-                    retries: int, give_up_at: float, urgent: bool = False) -> _Fetched:
+                    retries: int, give_up_at: float, urgent: bool = False,
+                    headers: dict[str, str] | None = None) -> _Fetched:
         """GET with retries, backoff and Retry-After; raises _Failure when every try failed."""
         loop = asyncio.get_running_loop()
         host = self.host(_host(url))
@@ -774,7 +833,7 @@ class _Engine:
             if result is not None:
                 result.attempts += 1
             try:
-                fetched = await self._exchange(url, host, want_body, urgent)
+                fetched = await self._exchange(url, host, want_body, urgent, headers)
             except _Failure as failure:
                 last = failure
                 if not failure.retry:
@@ -841,7 +900,9 @@ class _Engine:
     async def _check(self, url: str, result: CheckResult, give_up_at: float) -> Awaitable[None] | None:
         """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
         current = url
-        seen = {url}
+        jar: _RedirectJar | None = None
+        #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop.
+        seen: set[tuple[str, str | None]] = {(url, None)}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
         if self.options.probe_catch_all and _host(url) in self.busy_hosts and _is_deep(url):
@@ -859,8 +920,10 @@ class _Engine:
                     result.final_url = current
                     result.reason += f" (redirect target {current})"
                 return
+            cookie = jar.header_for(current) if jar is not None else None
             try:
-                fetched = await self.fetch(current, _want_body, result, self.options.retries, give_up_at)
+                fetched = await self.fetch(current, _want_body, result, self.options.retries, give_up_at,
+                                           headers={**self.headers, "Cookie": cookie} if cookie else None)
             except _Failure as failure:
                 result.verdict, result.reason = "error", failure.reason
                 if current != url:
@@ -881,11 +944,15 @@ class _Engine:
                     return
                 target = _drop_fragment(target)
                 hops.append((fetched.status, target))
-                if target in seen:
+                if fetched.cookies:
+                    jar = jar or _RedirectJar()
+                    jar.store(_host(current), fetched.cookies)
+                visit = (target, jar.header_for(target) if jar is not None else None)
+                if visit in seen:
                     result.verdict, result.reason = "error", f"redirect loop ({len(hops)} hops back to {target})"
                     result.final_url = target
                     return
-                seen.add(target)
+                seen.add(visit)
                 current = target
                 continue
             # Bodies drained only to keep a connection alive (images, JSON ...) are not judged.

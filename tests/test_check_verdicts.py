@@ -71,6 +71,66 @@ def test_redirect_loop_is_an_error_not_dead(sim):
     assert site.stats.requests == 2
 
 
+def _cookie_check_site(sim, domain_attribute: str = ""):
+    """A site that answers a first visit with a cookie and a redirect to the same page (a cookie check)."""
+    from aiohttp import web
+
+    seen_cookies: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen_cookies.append(request.headers.get("Cookie", ""))
+        if request.cookies.get("visited") == "yes":
+            return web.Response(text=PAGE, content_type="text/html")
+        response = web.Response(status=302, headers={"Location": str(request.url)})
+        response.headers.add("Set-Cookie", f"visited=yes; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT{domain_attribute}")
+        response.headers.add("Set-Cookie", "tracking=1; Max-Age=3600")
+        return response
+
+    site = sim.site()
+    return site, site.route("/story/cookie-check", handler), seen_cookies
+
+
+def test_a_cookie_check_redirect_to_the_same_page_is_followed_with_its_cookie(sim):
+    site, url, seen_cookies = _cookie_check_site(sim)
+    r = one(url)
+    assert r.verdict == "ok" and r.status == 200, r.reason
+    assert seen_cookies[0] == "" and "visited=yes" in seen_cookies[1] and "tracking=1" in seen_cookies[1]
+
+
+def test_cookies_stay_inside_one_urls_check(sim):
+    site, url, seen_cookies = _cookie_check_site(sim)
+    other = site.page("/story/other", PAGE)
+    results = check_urls([url, other], CheckOptions(**FAST, probe_catch_all=False))
+    assert [r.verdict for r in results] == ["ok", "ok"]
+    assert site.stats.requests == 3
+    assert seen_cookies.count("") == 1, "the cookie check saw one cookie-less first visit"
+
+
+def test_a_redirect_to_itself_that_sets_no_new_cookie_is_still_a_loop(sim):
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.Response(status=302, headers={"Location": str(request.url)})
+        response.headers.add("Set-Cookie", "visited=yes")  # same cookie every time: it changes nothing
+        return response
+
+    site = sim.site()
+    r = one(site.route("/always/again", handler))
+    assert r.verdict == "error" and "redirect loop" in r.reason
+    assert site.stats.requests == 2
+
+
+def test_the_redirect_jar_keeps_cookies_to_their_domain():
+    jar = check._RedirectJar()
+    jar.store("www.example.org", ["a=1; Path=/", "b=2; Domain=.example.org", "c=3; Domain=com", "d=4; Domain=evil.test",
+                                  "=nameless", "e=5; Max-Age=0"])
+    assert jar.header_for("http://www.example.org/x") == "a=1; b=2"  # a foreign or bare Domain: refused
+    assert jar.header_for("http://news.example.org/x") == "b=2"
+    assert jar.header_for("http://evil.test/x") is None and jar.header_for("http://example.com/x") is None
+    jar.store("www.example.org", ["a=1; Max-Age=0"])
+    assert jar.header_for("http://www.example.org/x") == "b=2"
+
+
 def test_too_many_redirects_is_an_error(sim):
     site = sim.site()
     for i in range(check.MAX_REDIRECTS + 3):
