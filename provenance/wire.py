@@ -656,6 +656,7 @@ class Wire:
 
     def _take_idle(self, key: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle.get(key)
+        found = None
         while idle:
             conn = idle.pop()
             self._idle_order.pop(conn, None)
@@ -664,8 +665,11 @@ class Wire:
             if self.loop.time() - conn.idle_since > self.keepalive:
                 conn.close()
                 continue
-            return conn
-        return None
+            found = conn
+            break
+        if idle is not None and not idle:
+            del self._idle[key]  # a run over 100,000 hosts keeps no empty list per host
+        return found
 
     def _put_idle(self, conn: _Connection) -> None:
         conn.idle_since = self.loop.time()
@@ -676,18 +680,21 @@ class Wire:
         """Close least recently used idle connections until a new one fits under ``limit``."""
         while len(self._open) >= self.limit and self._idle_order:
             conn, _ = self._idle_order.popitem(last=False)
-            idle = self._idle.get(conn.key)
-            if idle and conn in idle:
-                idle.remove(conn)
+            self._unlist(conn)
             conn.close()
+
+    def _unlist(self, conn: _Connection) -> None:
+        idle = self._idle.get(conn.key)
+        if idle and conn in idle:
+            idle.remove(conn)
+            if not idle:
+                del self._idle[conn.key]
 
     def _forget(self, conn: _Connection) -> None:
         self._open.discard(conn)
         if conn in self._idle_order:
             del self._idle_order[conn]
-            idle = self._idle.get(conn.key)
-            if idle and conn in idle:
-                idle.remove(conn)
+            self._unlist(conn)
 
     @property
     def open_connections(self) -> int:

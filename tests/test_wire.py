@@ -1132,3 +1132,20 @@ def test_ipv6_literal_is_connected_to_and_bracketed_in_host():
             assert await fetch(wire, f"http://[::1]:{server.port}/v6") == (200, b"six")
             assert server.requests[0].values("Host") == [f"[::1]:{server.port}"]
     run(main())
+
+
+def test_a_pool_over_many_hosts_keeps_nothing_per_host_once_their_connections_are_gone():
+    async def main():
+        servers = [RawServer(ok(), host=f"127.0.0.{n}") for n in range(30, 36)]
+        for server in servers:
+            await server.start()
+        try:
+            async with Wire(limit=2) as wire:
+                for server in servers:
+                    assert await fetch(wire, server.url()) == (200, b"hello")
+                assert wire.open_connections <= 2
+                assert len(wire._idle) <= 2, "hosts whose idle connections were closed leave no entry behind"
+        finally:
+            for server in servers:
+                await server.stop()
+    run(main())
