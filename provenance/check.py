@@ -44,7 +44,8 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import classify
-from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireTimeout, WireUnsupported
+from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireTimeout,
+                   WireUnsupported)
 from .models import CheckResult, iso_z, utc_now
 from .retry import retry_after_seconds
 from .urls import address_policy_refuses, host_of, is_ip_literal
@@ -749,7 +750,7 @@ class _Engine:
         return host
 
     async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int],
-                        urgent: bool = False, headers: dict[str, str] | None = None) -> _Fetched:
+                        urgent: bool = False, request_headers: dict[str, str] | None = None) -> _Fetched:
         """One GET under the host's politeness; the body read as ``want_body(status, type)`` says.
 
         One timer covers the attempt: a timeout before the headers is a
@@ -771,14 +772,22 @@ class _Engine:
             await host.start(self.gate)
             try:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
-                    lease = await self.transport.connect(url)
-                    try:
-                        await host.at_send()
-                    except BaseException:
-                        self.transport.give_back(lease)
-                        raise
-                    # Written before send's first await: the time at_send recorded is when the request left.
-                    response = await self.transport.send(lease, "GET", headers or self.send_headers)
+                    for fresh in (False, True):
+                        lease = await self.transport.connect(url, fresh)
+                        try:
+                            await host.at_send()
+                        except BaseException:
+                            self.transport.give_back(lease)
+                            raise
+                        # Written before send's first await: the time at_send recorded is when it left.
+                        try:
+                            response = await self.transport.send(lease, "GET", request_headers or self.send_headers)
+                            break
+                        except WireStaleConnection:
+                            if fresh:
+                                raise
+                            # The server had closed the pooled connection: once more on a new one, with the
+                            # gap kept again (the first write never reached its application).
                     try:
                         headers = _header_dict(response.raw_headers)
                         status = response.status

@@ -22,7 +22,9 @@ What it guarantees, whatever the server does:
 * At most ``limit`` connections are open at once, counting idle ones:
   the least recently used idle connection is closed to make room.
 * A pooled connection that the server closed while it sat idle is retried
-  once on a fresh connection, if no byte of an answer arrived on it.
+  once on a fresh connection, if no byte of an answer arrived on it (by
+  :meth:`Wire.open`; :meth:`Wire.send` raises WireStaleConnection and
+  leaves the second write to its caller, which may keep a gap first).
 * A host with several addresses is connected to Happy-Eyeballs style (RFC
   8305): families interleaved, the next address tried when the last one
   failed or after CONNECT_STAGGER seconds; an address that drops packets
@@ -73,6 +75,10 @@ class WireConnectError(WireError):
 
 class WireUnsupported(WireError):
     """The request cannot be sent (bad URL, unsupported scheme, bad header): no retry helps."""
+
+
+class WireStaleConnection(WireError):
+    """A pooled keep-alive connection was closed by the server before any byte of an answer: send again."""
 
 
 class WireProtocolError(WireError):
@@ -525,20 +531,25 @@ class Wire:
 
         Raises WireUnsupported (cannot be sent), WireConnectError (no
         connection), WireProtocolError (not a usable HTTP answer) or
-        WireError (the connection ended before an answer).
+        WireError (the connection ended before an answer). A pooled
+        connection the server had closed is replaced once, transparently.
         """
-        return await self.send(await self.connect(url), method, headers)
+        try:
+            return await self.send(await self.connect(url), method, headers)
+        except WireStaleConnection:
+            return await self.send(await self.connect(url, fresh=True), method, headers)
 
-    async def connect(self, url: str) -> "Lease":
+    async def connect(self, url: str, fresh: bool = False) -> "Lease":
         """A connection ready to carry a request to ``url`` (pooled, or opened now); nothing is sent yet.
 
         Splitting this from :meth:`send` lets a caller time the moment the
         request really leaves (the engine's per-host gap is kept there, not
         before a connect of unknown length). Hand the lease to :meth:`send`,
-        or back with :meth:`give_back`.
+        or back with :meth:`give_back`. ``fresh``: never a pooled connection
+        (after a WireStaleConnection).
         """
         target = split_url(url)
-        conn = self._take_idle(target.key)
+        conn = None if fresh else self._take_idle(target.key)
         if conn is not None:
             return Lease(conn, target, True)
         return Lease(await self._connect(target), target, False)
@@ -549,7 +560,14 @@ class Wire:
             self._put_idle(lease.conn)
 
     async def send(self, lease: "Lease", method: str, headers: dict[str, str] | None = None) -> Response:
-        """Write the request at once (before any await) and wait for the response's head."""
+        """Write the request at once (before any await) and wait for the response's head.
+
+        Raises WireStaleConnection when a pooled connection turns out closed
+        by the server before any byte of an answer: the request may be sent
+        again on a fresh connection (``connect(url, fresh=True)``). This
+        method never sends a request twice itself, so a caller that spaces
+        its requests (the engine's per-host gap) sees every write.
+        """
         target = lease.target
         try:
             head = self._request_head(method, target, headers)
@@ -558,26 +576,21 @@ class Wire:
             if isinstance(exc, WireUnsupported):
                 raise
             raise WireUnsupported(f"cannot send to {target.authority}: {exc}") from exc
-        head_only = method.upper() == "HEAD"
-        conn, reused = lease.conn, lease.reused
-        for attempt in range(2):
-            if attempt:
-                conn, reused = await self._connect(target), False
-            response = conn.response = Response(conn, head_only)
-            try:
-                assert conn.transport is not None
-                conn.transport.write(head)
-                await response._head
-            except WireError:
-                conn.close()
-                if reused and not response.got_bytes and attempt == 0:
-                    continue  # the server closed this idle connection as we sent: once more on a new one
-                raise
-            except BaseException:
-                conn.close()  # cancelled (the caller's timeout): the answer would be read by nobody
-                raise
-            return response
-        raise AssertionError("unreachable")
+        conn = lease.conn
+        response = conn.response = Response(conn, method.upper() == "HEAD")
+        try:
+            assert conn.transport is not None
+            conn.transport.write(head)
+            await response._head
+        except WireError as exc:
+            conn.close()
+            if lease.reused and not response.got_bytes:
+                raise WireStaleConnection(f"the server had closed this pooled connection: {exc}") from exc
+            raise
+        except BaseException:
+            conn.close()  # cancelled (the caller's timeout): the answer would be read by nobody
+            raise
+        return response
 
     async def _connect(self, target: Target) -> _Connection:
         try:

@@ -517,3 +517,27 @@ def test_a_crashed_worker_process_leaves_unchecked_not_a_hang(sim, monkeypatch):
     results = check_urls(urls, CheckOptions(**FAST, workers=2))
     assert [r.verdict for r in results] == ["unchecked"] * 4
     assert all("worker process failed" in r.reason for r in results)
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_and_the_gap_kept(sim):
+    from aiohttp import web
+
+    first_connection: list[object] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if not first_connection:
+            first_connection.append(request.transport)
+        elif request.transport is first_connection[0]:
+            request.transport.abort()  # the keep-alive connection dies under the second request, unanswered
+            return web.Response(status=500)
+        return web.Response(text=PAGE, content_type="text/html")
+
+    site = sim.site()
+    urls = [site.route("/kept/a", handler), site.route("/kept/b", handler)]
+    results = check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=1, host_interval=0.1,
+                                            probe_catch_all=False))
+    assert [r.verdict for r in results] == ["ok", "ok"], [r.reason for r in results]
+    assert [r.attempts for r in results] == [1, 1], "a replaced connection is not a retry"
+    assert site.stats.requests == 3  # /a, /b on the dead connection, /b again on a new one
+    starts = sorted(site.stats.starts)
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1 * check.MIN_GAP_FRACTION - 0.01
