@@ -41,6 +41,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import classify
@@ -75,6 +76,8 @@ KEPT_BODY_BUDGET = 96 * 1024 * 1024
 KEPT_BODY_AFTER_BUDGET = 16 * 1024
 #: Redirect hops followed before giving up.
 MAX_REDIRECTS = 10
+#: Times one URL may come up in a redirect chain (a cookie check needs two; one more for a slow one).
+MAX_VISITS_PER_URL = 3
 #: Cookies kept along one URL's redirect chain, and the longest value kept.
 MAX_CHAIN_COOKIES = 50
 MAX_COOKIE_CHARS = 4096
@@ -444,6 +447,10 @@ class Permits:
         self.active -= 1
         self._wake()
 
+    def reclaim(self) -> None:
+        """Count a permit as taken again without waiting (for a holder that let it go and must return it)."""
+        self.active += 1
+
     def _wake(self) -> None:
         while self._waiters and self.active < self.limit:
             waiter = self._waiters.popleft()
@@ -516,13 +523,15 @@ class Host(Permits):
         await gate.acquire()
         self._last_start = loop.time()
 
-    async def at_send(self) -> None:
+    async def at_send(self, gate: Permits) -> None:
         """Right before a request is written: keep the gap floor since the last request written.
 
         ``start`` spaces the starts, but a start that must open a new
         connection first is written later than one on a pooled connection,
         and the server would see the two bunched; this keeps the floor at
-        the moment the bytes leave, which is what the server sees.
+        the moment the bytes leave, which is what the server sees. The
+        caller's global permit (``gate``) is not held while waiting, and
+        is held again on return.
         """
         loop = asyncio.get_running_loop()
         floor = self.interval * MIN_GAP_FRACTION
@@ -531,7 +540,13 @@ class Host(Permits):
             ready_at = self._last_sent + floor
             if now >= ready_at:
                 break
-            await asyncio.sleep(ready_at - now)
+            gate.release()
+            try:
+                await asyncio.sleep(ready_at - now)
+                await gate.acquire(urgent=True)  # back first in line: this request is under way
+            except BaseException:
+                gate.reclaim()  # cancelled (a deadline): the caller gives the permit back on its way out
+                raise
         self._last_sent = loop.time()
 
     def slow_down(self, pause: float) -> None:
@@ -574,17 +589,17 @@ class _RedirectJar:
     __slots__ = ("_cookies",)
 
     def __init__(self) -> None:
-        #: (domain, name) -> (value, host_only)
-        self._cookies: dict[tuple[str, str], tuple[str, bool]] = {}
+        #: (domain, name) -> (value, host_only, secure)
+        self._cookies: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 
     def store(self, host: str, set_cookies: Sequence[str]) -> None:
         for line in set_cookies[:MAX_CHAIN_COOKIES]:
             pair, *attributes = line.split(";")
             name, sep, value = pair.partition("=")
             name, value = name.strip(), value.strip()[:MAX_COOKIE_CHARS]
-            if not sep or not name:
-                continue
-            domain, host_only, expired, refused = host, True, False, False
+            if not sep or not name or _COOKIE_CONTROL.search(name + value):
+                continue  # browsers drop a cookie with control characters (it could not be sent back)
+            domain, host_only, expired, refused, secure = host, True, False, False, False
             for attribute in attributes:
                 key, _, val = attribute.partition("=")
                 key, val = key.strip().lower(), val.strip()
@@ -595,21 +610,45 @@ class _RedirectJar:
                         domain, host_only = wanted, False
                     else:
                         refused = True
-                elif key == "max-age" and val.lstrip("-").isdigit() and int(val) <= 0:
+                elif key == "max-age" and val.lstrip("-").isdigit():
+                    expired = int(val) <= 0
+                elif key == "expires" and _expired(val):
                     expired = True
+                elif key == "secure":
+                    secure = True
             if refused:
                 continue
             if expired:
                 self._cookies.pop((domain, name), None)
             elif len(self._cookies) < MAX_CHAIN_COOKIES or (domain, name) in self._cookies:
-                self._cookies[(domain, name)] = (value, host_only)
+                self._cookies[(domain, name)] = (value, host_only, secure)
 
     def header_for(self, url: str) -> str | None:
         """The Cookie header for a request to ``url``, or None."""
         host = _host(url)
-        pairs = [f"{name}={value}" for (domain, name), (value, host_only) in self._cookies.items()
-                 if host == domain or (not host_only and host.endswith("." + domain))]
+        plain = not url[:6].lower().startswith("https:")
+        pairs = [f"{name}={value}" for (domain, name), (value, host_only, secure) in self._cookies.items()
+                 if (host == domain or (not host_only and host.endswith("." + domain))) and not (secure and plain)]
         return "; ".join(pairs) or None
+
+
+#: Control characters a cookie must not hold (RFC 6265bis 5.6: the cookie is ignored).
+_COOKIE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _expired(date: str) -> bool:
+    """A Set-Cookie ``Expires`` date in the past (an unreadable one is not)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(date.replace("-", " "))
+    except (TypeError, ValueError, IndexError):
+        return False
+    if when is None:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when <= datetime.now(timezone.utc)
 
 
 class _Failure(Exception):
@@ -775,7 +814,7 @@ class _Engine:
                     for fresh in (False, True):
                         lease = await self.transport.connect(url, fresh)
                         try:
-                            await host.at_send()
+                            await host.at_send(self.gate)
                         except BaseException:
                             self.transport.give_back(lease)
                             raise
@@ -910,8 +949,10 @@ class _Engine:
         """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
         current = url
         jar: _RedirectJar | None = None
-        #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop.
+        #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop ...
         seen: set[tuple[str, str | None]] = {(url, None)}
+        #: ... but a visit past MAX_VISITS_PER_URL is, whatever the cookies (a cookie rotated on every hop).
+        visits: dict[str, int] = {url: 1}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
         if self.options.probe_catch_all and _host(url) in self.busy_hosts and _is_deep(url):
@@ -957,7 +998,8 @@ class _Engine:
                     jar = jar or _RedirectJar()
                     jar.store(_host(current), fetched.cookies)
                 visit = (target, jar.header_for(target) if jar is not None else None)
-                if visit in seen:
+                visits[target] = visits.get(target, 0) + 1
+                if visit in seen or visits[target] > MAX_VISITS_PER_URL:
                     result.verdict, result.reason = "error", f"redirect loop ({len(hops)} hops back to {target})"
                     result.final_url = target
                     return
@@ -1111,6 +1153,9 @@ def _httpx_face():
             self.wire = wire or Wire()
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+                # The pool sends heads only (what a link check needs); a body would be silently lost.
+                raise httpx.UnsupportedProtocol("this transport sends no request bodies (use GET or HEAD)")
             return await self.send(request.method, str(request.url), dict(request.headers))
 
         async def send(self, method: str, url: str, headers: dict[str, str] | None) -> httpx.Response:

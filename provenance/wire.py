@@ -332,6 +332,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.paused = False
         self.idle_since = 0.0
+        #: Why this side closed the connection, when it says more than "closed".
+        self.close_reason: str | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport) -> None:  # type: ignore[override]
@@ -340,7 +342,10 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         response = self.response
         if response is None:
-            self.close()  # bytes nobody asked for on an idle connection: its framing can't be trusted
+            # Bytes nobody asked for: on an idle connection its framing can't be trusted; on a new one the
+            # server talks first (an SSH or mail banner), so it is not an HTTP server.
+            self.close_reason = "the server sent bytes before any request (not an HTTP server?)"
+            self.close()
             return
         response.got_bytes = True
         try:
@@ -577,10 +582,20 @@ class Wire:
                 raise
             raise WireUnsupported(f"cannot send to {target.authority}: {exc}") from exc
         conn = lease.conn
+        if conn.closed or conn.transport is None or conn.transport.is_closing():
+            # Closed while the caller waited (a server's keep-alive timeout during the per-host gap): writing
+            # would be dropped (asyncio) or raise RuntimeError (uvloop).
+            conn.close()
+            if lease.reused and conn.close_reason is None:
+                raise WireStaleConnection("the server had closed this pooled connection")
+            raise WireProtocolError(conn.close_reason) if conn.close_reason else \
+                WireError("server closed the connection before the request was sent")
         response = conn.response = Response(conn, method.upper() == "HEAD")
         try:
-            assert conn.transport is not None
-            conn.transport.write(head)
+            try:
+                conn.transport.write(head)
+            except RuntimeError as exc:  # uvloop: the transport closed under us
+                raise WireError(f"server closed the connection: {exc}") from exc
             await response._head
         except WireError as exc:
             conn.close()
@@ -602,7 +617,11 @@ class Wire:
         if not addresses:
             raise WireConnectError(f"{target.host}: no addresses")
         self._make_room()
-        conn = await self._race(target, _interleave_families(addresses[:MAX_ADDRESSES]))
+        # Families mixed first, then cut: four IPv6 addresses first must not crowd out every IPv4 one.
+        conn = await self._race(target, _interleave_families(addresses)[:MAX_ADDRESSES])
+        if conn.closed:  # e.g. a server that talks first (a banner) and was hung up on
+            raise WireProtocolError(conn.close_reason) if conn.close_reason else \
+                WireError("server closed the connection before the request was sent")
         self._open.add(conn)
         self.connections_opened += 1
         return conn

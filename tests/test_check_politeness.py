@@ -81,3 +81,38 @@ def test_first_exchange_with_a_host_goes_alone(sim):
     starts = sorted(site.stats.starts)
     assert starts[1] - starts[0] >= 0.2 - GAP_TOLERANCE, "the second request waited for the first answer"
     assert site.stats.peak >= 2, "after that, the host's concurrency is used"
+
+
+def test_waiting_for_the_gap_at_send_does_not_hold_the_global_permit():
+    import asyncio
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        gate = check.Permits(1)
+        host = check.Host("h.example", 4, 0.2)
+        host._last_sent = loop.time()  # a request just left: the next must wait ~0.16 s
+        await gate.acquire()
+        waiting = asyncio.ensure_future(host.at_send(gate))
+        await asyncio.sleep(0.02)
+        async with asyncio.timeout(0.1):  # another host's request gets the only permit meanwhile
+            await gate.acquire()
+        gate.release()
+        await waiting
+        assert gate.active == 1, "at_send returns holding the permit again"
+        assert loop.time() - host._last_sent < 0.05
+        gate.release()
+        # cancelled while waiting: the permit is counted as held, so the caller's release balances it
+        host._last_sent = loop.time()
+        await gate.acquire()
+        waiting = asyncio.ensure_future(host.at_send(gate))
+        await asyncio.sleep(0.02)
+        waiting.cancel()
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            pass
+        assert gate.active == 1
+        gate.release()
+        assert gate.active == 0
+
+    asyncio.run(main())

@@ -120,6 +120,8 @@ def test_the_httpx_face_raises_httpx_errors(sim):
                 await client.get(f"http://127.0.0.1:{port}/x")
             with pytest.raises(httpx.UnsupportedProtocol):
                 await wire.send("GET", "http://[bad/x", None)
+            with pytest.raises(httpx.UnsupportedProtocol, match="no request bodies"):
+                await client.post(f"http://127.0.0.1:{port}/x", content=b"payload")
 
     asyncio.run(go())
     assert issubclass(check.HttpxTransport, httpx.AsyncBaseTransport)

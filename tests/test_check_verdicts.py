@@ -541,3 +541,30 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_and_the_gap_kept(sim
     assert site.stats.requests == 3  # /a, /b on the dead connection, /b again on a new one
     starts = sorted(site.stats.starts)
     assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1 * check.MIN_GAP_FRACTION - 0.01
+
+
+def test_the_redirect_jar_drops_what_browsers_drop():
+    jar = check._RedirectJar()
+    jar.store("www.example.org", ["bad=a\x00b", "ok=1", "tok=2; Secure", "old=3"])
+    assert jar.header_for("http://www.example.org/") == "ok=1; old=3", "control characters refused; Secure not over http"
+    assert jar.header_for("https://www.example.org/") == "ok=1; tok=2; old=3"
+    jar.store("www.example.org", ["old=gone; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                                  "later=4; Expires=Wed, 21-Oct-2099 07:28:00 GMT"])
+    assert jar.header_for("https://www.example.org/") == "ok=1; tok=2; later=4"
+
+
+def test_a_redirect_to_itself_that_rotates_a_cookie_is_a_loop_after_a_few_visits(sim):
+    from aiohttp import web
+
+    hits = [0]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        hits[0] += 1
+        response = web.Response(status=302, headers={"Location": str(request.url)})
+        response.headers.add("Set-Cookie", f"n={hits[0]}")  # a new value every time
+        return response
+
+    site = sim.site()
+    r = one(site.route("/rotating", handler))
+    assert r.verdict == "error" and "redirect loop" in r.reason
+    assert site.stats.requests == check.MAX_VISITS_PER_URL

@@ -1149,3 +1149,68 @@ def test_a_pool_over_many_hosts_keeps_nothing_per_host_once_their_connections_ar
             for server in servers:
                 await server.stop()
     run(main())
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_a_pooled_connection_closed_while_the_caller_waited_is_reported_stale_at_once(loop_name):
+    from provenance.wire import WireStaleConnection
+
+    async def handler(conn: RawConn):
+        await conn.request()
+        await conn.send(response(b"hi"))
+        await asyncio.sleep(0.05)  # the server's keep-alive timeout
+        conn.close()
+
+    async def main():
+        async with RawServer(handler) as server, Wire() as wire:
+            assert await fetch(wire, server.url()) == (200, b"hi")
+            lease = await wire.connect(server.url())
+            assert lease.reused
+            for _ in range(100):  # the caller keeps its per-host gap meanwhile; the server hangs up
+                if lease.conn.closed:
+                    break
+                await asyncio.sleep(0.01)
+            async with asyncio.timeout(2):
+                with pytest.raises(WireStaleConnection):
+                    await wire.send(lease, "GET")
+            assert wire.open_connections == 0
+
+    if loop_name == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+
+        async def bounded():
+            async with asyncio.timeout(TEST_BOUND):
+                await main()
+        uvloop.run(bounded())
+    else:
+        run(main())
+
+
+def test_a_server_that_talks_first_is_not_an_http_server():
+    async def handler(conn: RawConn):
+        await conn.send(b"SSH-2.0-OpenSSH_9.6\r\n")
+        await conn.wait_client_close()
+
+    async def main():
+        async with RawServer(handler) as server, Wire() as wire:
+            lease = await wire.connect(server.url())
+            for _ in range(100):
+                if lease.conn.closed:
+                    break
+                await asyncio.sleep(0.01)
+            with pytest.raises(WireProtocolError, match="before any request"):
+                await wire.send(lease, "GET")
+            assert wire.open_connections == 0
+    run(main())
+
+
+def test_many_ipv6_addresses_first_do_not_crowd_out_ipv4():
+    async def main():
+        async with _echo_server() as server:  # listens on 127.0.0.1 only: ::1 on that port refuses
+
+            async def lookup(name):
+                return ["::1"] * wire_mod.MAX_ADDRESSES + ["127.0.0.1"]
+
+            async with Wire(lookup=lookup) as wire:
+                assert await fetch(wire, f"http://dual.test:{server.port}/") == (200, b"ok")
+    run(main())
