@@ -605,8 +605,10 @@ class _RedirectJar:
                 key, val = key.strip().lower(), val.strip()
                 if key == "domain" and val:
                     wanted = val.lstrip(".").lower()
-                    # As browsers do (RFC 6265 5.3): the host itself or a parent of it, never a bare "com".
-                    if "." in wanted and (host == wanted or host.endswith("." + wanted)):
+                    # As browsers do (RFC 6265 5.3): the host itself or a parent of it, never a bare "com",
+                    # and for an IP address only the address itself.
+                    parent_ok = not is_ip_literal(host) and host.endswith("." + wanted)
+                    if "." in wanted and (host == wanted or parent_ok):
                         domain, host_only = wanted, False
                     else:
                         refused = True

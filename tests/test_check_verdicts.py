@@ -548,6 +548,9 @@ def test_the_redirect_jar_drops_what_browsers_drop():
     jar.store("www.example.org", ["bad=a\x00b", "ok=1", "tok=2; Secure", "old=3"])
     assert jar.header_for("http://www.example.org/") == "ok=1; old=3", "control characters refused; Secure not over http"
     assert jar.header_for("https://www.example.org/") == "ok=1; tok=2; old=3"
+    ip_jar = check._RedirectJar()
+    ip_jar.store("127.0.0.1", ["a=1; Domain=0.0.1", "b=2; Domain=127.0.0.1"])
+    assert ip_jar.header_for("http://127.0.0.1/") == "b=2", "no parent domains of an IP address"
     jar.store("www.example.org", ["old=gone; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
                                   "later=4; Expires=Wed, 21-Oct-2099 07:28:00 GMT"])
     assert jar.header_for("https://www.example.org/") == "ok=1; tok=2; later=4"
