@@ -16,6 +16,17 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     value = value.strip()
     if value.isdigit():
         return float(value)
+    when = http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def http_date(value: str) -> datetime | None:
+    """An HTTP date (``Retry-After``, a cookie's ``Expires``) as an aware datetime; None when unreadable.
+
+    RFC 9110 dates are GMT, so a zone-less one is read as such.
+    """
     from email.utils import parsedate_to_datetime  # only for the rare HTTP-date form (~5 ms to import)
 
     try:
@@ -24,6 +35,4 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         return None
     if when is None:
         return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a zone-less one is read as such
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
