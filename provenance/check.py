@@ -45,10 +45,10 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import classify
-from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireTimeout,
-                   WireUnsupported)
+from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireUnsupported,
+                   system_lookup)
 from .models import CheckResult, iso_z, utc_now
-from .retry import retry_after_seconds
+from .retry import http_date, retry_after_seconds
 from .urls import address_policy_refuses, host_of, is_ip_literal
 
 DEFAULT_USER_AGENT = (
@@ -291,18 +291,12 @@ _NO_SUCH_NAME: frozenset[int] = frozenset(
     code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None)
 
 
-async def _system_lookup(name: str) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
-
-
 class Resolver:
     """One lookup per name per run, the policy applied to what it returned."""
 
     def __init__(self, options: CheckOptions) -> None:
         self.options = options
-        self.lookup: ResolverFunc = options.resolver or _system_lookup
+        self.lookup: ResolverFunc = options.resolver or system_lookup
         self.offline: bool | None = options.offline
         self._cache: dict[str, asyncio.Future[list[str]]] = {}
         #: Names whose addresses passed the policy (the fast path for every later request).
@@ -639,18 +633,9 @@ _COOKIE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _expired(date: str) -> bool:
-    """A Set-Cookie ``Expires`` date in the past (an unreadable one is not)."""
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(date.replace("-", " "))
-    except (TypeError, ValueError, IndexError):
-        return False
-    if when is None:
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when <= datetime.now(timezone.utc)
+    """A Set-Cookie ``Expires`` date in the past (an unreadable one is not); cookie dates may use dashes."""
+    when = http_date(date.replace("-", " "))
+    return when is not None and when <= datetime.now(timezone.utc)
 
 
 class _Failure(Exception):
@@ -858,8 +843,6 @@ class _Engine:
                 fetched.cut = fetched.cut or f"body cut off: still arriving after {self.options.timeout:g}s"
                 return fetched
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
-        except WireTimeout as exc:
-            raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
         except WireUnsupported as exc:
             raise _Failure(f"unsupported URL: {exc}", retry=False) from exc
         except (WireError, OSError) as exc:
@@ -975,7 +958,7 @@ class _Engine:
             cookie = jar.header_for(current) if jar is not None else None
             try:
                 fetched = await self.fetch(current, _want_body, result, self.options.retries, give_up_at,
-                                           headers={**self.headers, "Cookie": cookie} if cookie else None)
+                                           headers={**(self.send_headers or {}), "Cookie": cookie} if cookie else None)
             except _Failure as failure:
                 result.verdict, result.reason = "error", failure.reason
                 if current != url:
@@ -1164,8 +1147,6 @@ def _httpx_face():
             """Send one request; the body is left to stream (close the response when done)."""
             try:
                 raw = await self.wire.open(method, url, headers)
-            except WireTimeout as exc:
-                raise httpx.TimeoutException(str(exc)) from exc
             except WireConnectError as exc:
                 raise httpx.ConnectError(str(exc)) from exc
             except WireUnsupported as exc:

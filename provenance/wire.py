@@ -65,10 +65,6 @@ class WireError(Exception):
     """A request that got no (complete) answer; ``__cause__`` is the underlying error, if any."""
 
 
-class WireTimeout(WireError):
-    pass
-
-
 class WireConnectError(WireError):
     """No connection could be made (refused, unreachable, TLS handshake failed, host refused by the lookup)."""
 
@@ -161,10 +157,15 @@ def split_url(url: str) -> Target:
 
 
 def _header_lines(headers: dict[str, str]) -> bytes:
-    """Header lines, names de-duplicated case-insensitively (the last one wins); CR/LF/NUL refused."""
+    """Header lines, names de-duplicated case-insensitively (the last one wins); CR/LF/NUL refused.
+
+    A Host header given here is dropped: the request's Host is always its URL's own (a caller's copy,
+    e.g. httpx's, is not sent twice).
+    """
     merged: dict[str, tuple[str, str]] = {}
     for name, value in headers.items():
-        merged[name.lower()] = (name, str(value))
+        if name.lower() != "host":
+            merged[name.lower()] = (name, str(value))
     lines = []
     for name, value in merged.values():
         if not name or any(c in name for c in "\r\n\0: ") or any(c in value for c in "\r\n\0"):
@@ -367,9 +368,6 @@ class _Connection(asyncio.Protocol):
                 response._fail(WireProtocolError(f"response head over {MAX_HEAD_BYTES} bytes"))
                 self.close()
 
-    def eof_received(self) -> bool:
-        return False  # close the transport: connection_lost settles the response
-
     def connection_lost(self, exc: Exception | None) -> None:  # type: ignore[override]
         self.closed = True
         self.wire._forget(self)
@@ -384,12 +382,6 @@ class _Connection(asyncio.Protocol):
                 if exc is not None:
                     error.__cause__ = exc
                 response._fail(error)
-
-    def pause_writing(self) -> None:  # requests are small: nothing to throttle
-        pass
-
-    def resume_writing(self) -> None:
-        pass
 
     # llhttp callbacks
     def on_message_begin(self) -> None:
@@ -467,6 +459,12 @@ class _Connection(asyncio.Protocol):
             self.paused = False
             self.transport.resume_reading()
 
+    def closed_error(self) -> WireError:
+        """What to raise for a request this connection can no longer carry."""
+        if self.close_reason:
+            return WireProtocolError(self.close_reason)
+        return WireError("server closed the connection before the request was sent")
+
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True
@@ -503,8 +501,7 @@ class Wire:
         self.lookup = lookup or system_lookup
         #: Headers sent on every request (the engine compares these to its own to skip per-request headers).
         self.default_headers = dict(default_headers or {})
-        # The Host header is always the URL's own.
-        self._default_lines = _header_lines({k: v for k, v in self.default_headers.items() if k.lower() != "host"})
+        self._default_lines = _header_lines(self.default_headers)
         self.limit = max(1, limit)
         self.keepalive = keepalive
         self._ssl = ssl_context
@@ -523,11 +520,7 @@ class Wire:
         return self._loop
 
     def _request_head(self, method: str, target: Target, headers: dict[str, str] | None) -> bytes:
-        if headers is None:
-            lines = self._default_lines
-        else:
-            # The Host header is always the URL's own (a caller's copy, e.g. httpx's, is not sent twice).
-            lines = _header_lines({k: v for k, v in {**self.default_headers, **headers}.items() if k.lower() != "host"})
+        lines = self._default_lines if headers is None else _header_lines({**self.default_headers, **headers})
         return b"".join((f"{method} {target.path} HTTP/1.1\r\nHost: {target.authority}\r\n".encode("ascii"),
                          lines, b"\r\n"))
 
@@ -588,8 +581,7 @@ class Wire:
             conn.close()
             if lease.reused and conn.close_reason is None:
                 raise WireStaleConnection("the server had closed this pooled connection")
-            raise WireProtocolError(conn.close_reason) if conn.close_reason else \
-                WireError("server closed the connection before the request was sent")
+            raise conn.closed_error()
         response = conn.response = Response(conn, method.upper() == "HEAD")
         try:
             try:
@@ -620,8 +612,7 @@ class Wire:
         # Families mixed first, then cut: four IPv6 addresses first must not crowd out every IPv4 one.
         conn = await self._race(target, _interleave_families(addresses)[:MAX_ADDRESSES])
         if conn.closed:  # e.g. a server that talks first (a banner) and was hung up on
-            raise WireProtocolError(conn.close_reason) if conn.close_reason else \
-                WireError("server closed the connection before the request was sent")
+            raise conn.closed_error()
         self._open.add(conn)
         self.connections_opened += 1
         return conn

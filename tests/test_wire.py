@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from provenance import wire as wire_mod
-from provenance.wire import (MAX_HEAD_BYTES, READ_HIGH_WATER, Wire, WireConnectError, WireError, WireProtocolError,
+from provenance.wire import (READ_HIGH_WATER, Wire, WireConnectError, WireError, WireProtocolError,
                              WireUnsupported, split_url)
 from raw_server import RawConn, RawServer, answering, response
 
