@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .urls import fast_split
+
 #: Characters of the decoded body that signatures look at (titles, headings, challenge markers).
 HEAD_CHARS = 65_536
 #: Shingle similarity at or above which a page "is the same" as a random sibling's page.
@@ -181,16 +183,14 @@ def match_signature(obs: Observation) -> Signature | None:
     return None
 
 
-#: Scheme and authority, then the path, then whether a query follows (a fast read of absolute URLs).
-_PATH_AND_QUERY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*([^?#]*)(\?)?")
-
-
 def is_deep(url: str) -> bool:
     """True when a URL names something below a site's home page."""
-    simple = _PATH_AND_QUERY.match(url)
-    if simple:
-        path, query = simple.groups()
-        if query and url[simple.end():].split("#", 1)[0]:
+    split = fast_split(url)
+    if split is not None:
+        path, query = split.group(6, 7)  # a plain http(s) URL's
+        if path is None:
+            path, query = split.group(8, 9)  # any other scheme://'s (or a plain URL without a path: None, None)
+        if query:
             return True
         return not _HOME_PATH.match(path or "/")
     parts = urlsplit(url)

@@ -45,7 +45,7 @@ from urllib.parse import quote, urlsplit
 
 import httptools
 
-from .urls import ascii_host
+from .urls import ascii_host, fast_split
 
 #: Most bytes of a response's status line and headers (a server streaming endless headers stops here).
 MAX_HEAD_BYTES = 64 * 1024
@@ -83,9 +83,6 @@ class WireProtocolError(WireError):
 
 # --- URLs ---
 
-#: A plain http(s) URL: lower-case host name or IPv4/IPv6 literal, optional port, path needing no quoting.
-_PLAIN = re.compile(r"(https?)://([a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?(/[!$%&'()*+,\-./0-9:;=?@A-Z_a-z~]*)?(?:#.*)?",
-                    re.DOTALL)
 _HOST_NAME = re.compile(r"[a-z0-9._\-]+")
 #: Characters left as they are in a request target (everything else is percent-encoded, UTF-8).
 _TARGET_SAFE = "/:@!$&'()*+,;=-._~%?[]"
@@ -120,14 +117,15 @@ def split_url(url: str) -> Target:
     non-ASCII host is IDNA-encoded and a path with spaces, non-ASCII or
     control characters is percent-encoded (UTF-8), as browsers send them.
     """
-    plain = _PLAIN.fullmatch(url)
-    if plain:
-        scheme, host, port, path = plain.groups()
-        host = host.strip("[]")
-        number = int(port) if port else _DEFAULT_PORTS[scheme]
-        if not 0 < number < 65536:
-            raise WireUnsupported(f"bad port in {url[:200]}")
-        return Target(scheme, host, number, path or "/")
+    split = fast_split(url)
+    if split is not None:
+        scheme, host, port, path = split.group(1, 3, 4, 5)
+        if scheme is not None:  # a plain URL: nothing to encode or check but the port
+            host = host.strip("[]")
+            number = int(port) if port else _DEFAULT_PORTS[scheme]
+            if not 0 < number < 65536:
+                raise WireUnsupported(f"bad port in {url[:200]}")
+            return Target(scheme, host, number, path or "/")
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
