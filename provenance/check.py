@@ -215,9 +215,9 @@ def _directory(url: str) -> str:
     """The catch-all probe key of a URL (scheme://netloc/directory/): the probe is per host and directory."""
     split = fast_split(url)
     if split is not None:
-        scheme, authority, host, path = split.group(1, 2, 3, 6)  # a plain URL's, or None
+        host = split[3]  # as in _host
         if host is not None and host[0] != "[":
-            return f"{scheme}://{authority}{(path or '').rsplit('/', 1)[0]}/"
+            return f"{split[1]}://{split[2]}{(split[6] or '').rsplit('/', 1)[0]}/"  # scheme, authority, path
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
 

@@ -187,9 +187,9 @@ def is_deep(url: str) -> bool:
     """True when a URL names something below a site's home page."""
     split = fast_split(url)
     if split is not None:
-        path, query = split.group(6, 7)  # a plain http(s) URL's
+        path, query = split[6], split[7]  # a plain http(s) URL's
         if path is None:
-            path, query = split.group(8, 9)  # any other scheme://'s (or a plain URL without a path: None, None)
+            path, query = split[8], split[9]  # any other scheme://'s (or a plain URL without a path: None, None)
         if query:
             return True
         return not _HOME_PATH.match(path or "/")

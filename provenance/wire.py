@@ -119,9 +119,9 @@ def split_url(url: str) -> Target:
     """
     split = fast_split(url)
     if split is not None:
-        scheme, host, port, path = split.group(1, 3, 4, 5)
+        scheme = split[1]
         if scheme is not None:  # a plain URL: nothing to encode or check but the port
-            host = host.strip("[]")
+            host, port, path = split[3].strip("[]"), split[4], split[5]  # host, port, target (urls.fast_split)
             number = int(port) if port else _DEFAULT_PORTS[scheme]
             if not 0 < number < 65536:
                 raise WireUnsupported(f"bad port in {url[:200]}")
