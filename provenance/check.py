@@ -565,6 +565,10 @@ class _Fetched:
     cut: str = ""
     #: The response's Set-Cookie headers, one per cookie.
     cookies: tuple[str, ...] = ()
+    #: A redirect's target as browsers read it (see _location), or None.
+    location: str | None = None
+    #: Why a redirect's Location cannot be followed ('' when it can).
+    location_problem: str = ""
 
 
 class _RedirectJar:
@@ -667,6 +671,31 @@ def _header_dict(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
         else:
             headers[name] = value
     return headers
+
+
+def _location(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, str]:
+    """A redirect's Location as browsers read it: ``(value, problem)``.
+
+    Read from the raw header lines, not from the joined header dict: two
+    identical Location lines are one target (joined they would read
+    "/new, /new", a false dead), two different ones are an error, as in
+    Chrome (ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION). The value is decoded
+    on its own, UTF-8 first: another header's Latin-1 byte (a cookie) must
+    not turn a UTF-8 path into mojibake. Bytes that are not UTF-8 are
+    percent-encoded as they are, which is what browsers send.
+    """
+    values = [v.strip() for k, v in raw_headers if k.lower() == b"location"]
+    values = [v for v in values if v]
+    if not values:
+        return None, ""
+    if len(set(values)) > 1:
+        shown = ", ".join(repr(v.decode("latin-1")[:60]) for v in dict.fromkeys(values))
+        return None, f"conflicting Location headers ({shown})"
+    raw = values[0]
+    try:
+        return raw.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw), ""
 
 
 def _want_body(status: int, content_type: str) -> int:
@@ -815,6 +844,8 @@ class _Engine:
                         status = response.status
                         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
                         fetched = _Fetched(status, headers, content_type)
+                        if status in classify.REDIRECT_STATUSES:
+                            fetched.location, fetched.location_problem = _location(response.raw_headers)
                         if "set-cookie" in headers:  # each on its own: joined, their dates' commas mislead
                             fetched.cookies = tuple(v.decode("latin-1") for k, v in response.raw_headers
                                                     if k.lower() == b"set-cookie")
@@ -962,10 +993,16 @@ class _Engine:
                     result.reason += f" (at redirect target {current})"
                 return
             result.status = fetched.status
-            location = fetched.headers.get("location")
-            if fetched.status in classify.REDIRECT_STATUSES and location:
+            if fetched.location_problem:
+                result.verdict, result.reason = "error", fetched.location_problem
+                if current != url:
+                    result.final_url = current
+                    result.reason += f" (at redirect target {current})"
+                return
+            location = fetched.location
+            if location:
                 try:
-                    target = urljoin(current, location.strip())
+                    target = urljoin(current, location)
                     scheme = urlsplit(target).scheme
                 except ValueError:
                     result.verdict, result.reason = "error", f"bad redirect Location: {location[:100]!r}"
@@ -1073,9 +1110,9 @@ class _Engine:
 
                 fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and _is_html(t) else 0,
                                            None, 0, give_up_at, urgent=True)
-                location = fetched.headers.get("location")
-                if fetched.status in classify.REDIRECT_STATUSES and location:
-                    url = _drop_fragment(urljoin(url, location.strip()))
+                location = fetched.location
+                if location:
+                    url = _drop_fragment(urljoin(url, location))
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue

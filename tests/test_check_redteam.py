@@ -1,0 +1,112 @@
+"""Wrong verdicts a red-team review reproduced on loopback, each with a near miss that keeps its verdict.
+
+Raw-bytes servers (tests/raw_server.py) send headers exactly as odd real
+servers do; the simulator (tests/simulator.py) plays whole sites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from provenance import check
+from provenance.check import CheckOptions, check_urls
+from raw_server import RawServer, answering, response
+
+FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
+
+PAGE = ("<html><head><title>Study: rivers rise</title></head><body><h1>Rivers rise</h1>"
+        + "<p>Measurements from forty stations show the rise in detail. </p>" * 20 + "</body></html>").encode()
+
+
+def one(url: str, **options) -> check.CheckResult:
+    [result] = check_urls([url], CheckOptions(**{**FAST, **options}))
+    assert result.reason, "every verdict carries a reason"
+    return result
+
+
+class RawLoop:
+    """Raw servers on a background event loop (check_urls runs its own loop in the test's thread)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="rawloop", daemon=True)
+        self.servers: list[RawServer] = []
+
+    def server(self, make, host: str = "127.0.0.1") -> RawServer:
+        srv = RawServer(answering(make), host=host)
+        asyncio.run_coroutine_threadsafe(srv.start(), self.loop).result(10)
+        self.servers.append(srv)
+        return srv
+
+    def stop(self) -> None:
+        for srv in self.servers:
+            asyncio.run_coroutine_threadsafe(srv.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def raw():
+    loop = RawLoop()
+    loop.thread.start()
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+def _not_found(target: str) -> bytes:
+    return response(b"not found " + target.encode("latin-1", "replace"), 404,
+                    [("Content-Type", "text/plain")], reason="Not Found")
+
+
+# --- 1. the Location header ---
+
+def test_two_identical_location_headers_are_one_redirect(raw):
+    def serve(conn, req):
+        if req.target == "/old":
+            return response(b"", 301, [("Location", "/new"), ("Location", "/new")], reason="Moved Permanently")
+        if req.target == "/new":
+            return response(PAGE, 200, [("Content-Type", "text/html")])
+        return _not_found(req.target)
+    srv = raw.server(serve)
+    r = one(srv.url("/old"))
+    assert (r.verdict, r.final_url) == ("redirect", srv.url("/new")), r.reason
+    assert [q.target for q in srv.requests][:2] == ["/old", "/new"]
+
+
+def test_two_different_location_headers_are_an_error_as_in_browsers(raw):
+    def serve(conn, req):
+        if req.target == "/old":
+            return response(b"", 301, [("Location", "/new"), ("Location", "/other")], reason="Moved Permanently")
+        return response(PAGE, 200, [("Content-Type", "text/html")])
+    srv = raw.server(serve)
+    r = one(srv.url("/old"))
+    assert r.verdict == "error" and "conflicting Location headers" in r.reason
+    assert [q.target for q in srv.requests] == ["/old"], "neither target is guessed"
+
+
+@pytest.mark.parametrize("location, cookie, sent", [
+    # UTF-8 Location while a cookie carries a Latin-1 byte: the Location is decoded on its own.
+    (b"/m\xc3\xbcnchen/bericht", b"region=M\xfcnchen; Path=/", "/m%C3%BCnchen/bericht"),
+    # A Latin-1 Location is sent byte for byte, percent-encoded, as browsers send it (not re-encoded as UTF-8).
+    (b"/m\xfcnchen/bericht", b"region=x; Path=/", "/m%FCnchen/bericht"),
+    # Near miss: an ASCII Location next to a Latin-1 cookie was always right, and stays so.
+    (b"/muenchen/bericht", b"region=M\xfcnchen; Path=/", "/muenchen/bericht"),
+])
+def test_a_location_is_decoded_on_its_own_and_sent_as_browsers_send_it(raw, location, cookie, sent):
+    def serve(conn, req):
+        if req.target == "/alt":
+            return (b"HTTP/1.1 301 Moved Permanently\r\nLocation: " + location + b"\r\nSet-Cookie: " + cookie
+                    + b"\r\nContent-Length: 0\r\n\r\n")
+        if req.target == sent:
+            return response(PAGE, 200, [("Content-Type", "text/html")])
+        return _not_found(req.target)
+    srv = raw.server(serve)
+    r = one(srv.url("/alt"))
+    assert r.verdict == "redirect", r.reason
+    assert [q.target for q in srv.requests][:2] == ["/alt", sent]
