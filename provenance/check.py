@@ -725,13 +725,16 @@ def _decoder(encoding: str):
 _READ_ERRORS = (WireError, OSError)
 
 
-async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want: int, fetched: "_Fetched") -> None:
+async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want: int, fetched: "_Fetched",
+                     complete: Callable[[], bool] = lambda: False) -> None:
     """Up to ``want`` decoded bytes into ``fetched.body``; never more than MAX_BODY_BYTES off the wire.
 
     Decompression is done here, not by the HTTP library, so ``max_length``
     caps each step: a 10 kB gzip bomb that would expand to gigabytes never
     allocates more than ``want`` bytes. The body grows in place so that a
-    timeout keeps what already arrived.
+    timeout keeps what already arrived. ``complete`` says whether the whole
+    response has arrived: a body that ends exactly at a limit (a short page
+    drained to its Content-Length) was not cut off, and its reason says nothing.
     """
     encoding = headers.get("content-encoding", "").strip().lower()
     decoder = _decoder(encoding) if encoding else None
@@ -743,7 +746,9 @@ async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want
     async for chunk in chunks:
         raw += len(chunk)
         if decoder is None:
-            out += chunk[: want - len(out)]
+            room = want - len(out)
+            left_over = len(chunk) > room
+            out += chunk[:room]
         else:
             try:
                 out += decoder.decompress(chunk, want - len(out))
@@ -753,12 +758,41 @@ async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want
             if decoder.unconsumed_tail:
                 fetched.cut = f"body cut off: decompressed size over {want} bytes"
                 return
+            left_over = not decoder.eof
         if len(out) >= want:
-            fetched.cut = f"body cut off at {want} bytes"
+            if left_over or not complete():
+                fetched.cut = f"body cut off at {want} bytes"
             return
         if raw >= MAX_BODY_BYTES:
-            fetched.cut = f"body cut off at {MAX_BODY_BYTES} bytes on the wire"
+            if not complete():
+                fetched.cut = f"body cut off at {MAX_BODY_BYTES} bytes on the wire"
             return
+
+
+#: Bodies at most this long are looked at for being blank (longer ones never are: no copy of a big page).
+_BLANK_CHECK_BYTES = 1024
+
+
+def _unjudgeable(fetched: _Fetched) -> classify.Judgement | None:
+    """``error`` for a 2xx HTML page that says nothing, instead of ``ok``: an unreadable or a blank body.
+
+    A body the engine could not read (a Content-Encoding it never asked
+    for, a broken gzip stream, a connection that died before the first
+    byte) may be a "not found" page as well as the article; an empty
+    200 page is what a reader sees as a blank screen (a crashed
+    application). Neither shows the page is there, so neither is ``ok``.
+    """
+    status = fetched.status
+    if not (200 <= status < 300) or status == 204 or not _is_html(fetched.content_type):
+        return None
+    body = fetched.body
+    if fetched.cut and not body:
+        return classify.Judgement("error", f"HTTP {status}, but the page could not be read, so it says nothing",
+                                  "body-unreadable")
+    if not fetched.cut and len(body) <= _BLANK_CHECK_BYTES and not body.strip():
+        return classify.Judgement("error", f"HTTP {status} with an empty page: a blank page says nothing about "
+                                           "the content", "empty-page")
+    return None
 
 
 def _failure_reason(exc: BaseException) -> str:
@@ -857,7 +891,8 @@ class _Engine:
                                 want = int(length)
                         if want:
                             try:
-                                await _read_body(response.iter_chunks(), headers, want, fetched)
+                                await _read_body(response.iter_chunks(), headers, want, fetched,
+                                                 lambda: response.complete)
                             except _READ_ERRORS as exc:
                                 fetched.cut = f"body cut off: {_failure_reason(exc)}"
                     finally:
@@ -1030,6 +1065,8 @@ class _Engine:
             obs = classify.Observation(url=url, final_url=current, status=fetched.status,
                                        headers=fetched.headers, text=text, hops=tuple(hops))
             judgement = classify.judge(obs)
+            if judgement.verdict in ("ok", "redirect"):
+                judgement = _unjudgeable(fetched) or judgement
             result.verdict, result.reason, result.signature = judgement.verdict, judgement.reason, judgement.signature
             result.final_url = current
             result.content_type = fetched.content_type or None

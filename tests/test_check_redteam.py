@@ -110,3 +110,61 @@ def test_a_location_is_decoded_on_its_own_and_sent_as_browsers_send_it(raw, loca
     r = one(srv.url("/alt"))
     assert r.verdict == "redirect", r.reason
     assert [q.target for q in srv.requests][:2] == ["/alt", sent]
+
+
+# --- 6. "body cut off" only when bytes were left unread ---
+
+def test_a_short_body_read_to_its_end_is_not_called_cut_off(sim):
+    site = sim.site()
+    r = one(site.page("/gone/report", "<html><title>Not here</title></html>", status=404))
+    assert (r.verdict, r.reason) == ("dead", "HTTP 404: not found")
+    # Near miss: a body that really goes on past the cap still says so.
+    r = one(site.endless("/stream/forever"))
+    assert r.verdict == "ok" and "body cut off at" in r.reason
+
+
+def test_a_body_exactly_at_the_cap_is_not_cut_off(sim, monkeypatch):
+    monkeypatch.setattr(check, "MAX_DECODED_BYTES", 4096)
+    site = sim.site()
+    body = "<html><body>" + "x" * (4096 - len("<html><body></body></html>")) + "</body></html>"
+    assert len(body) == 4096
+    r = one(site.page("/exact", body), probe_catch_all=False)
+    assert (r.verdict, r.reason) == ("ok", "HTTP 200")
+    r = one(site.page("/one-more", body + " "), probe_catch_all=False)
+    assert r.verdict == "ok" and "body cut off at 4096 bytes" in r.reason
+
+
+# --- 7. a 2xx page that says nothing is not ok ---
+
+def test_a_body_in_an_encoding_never_asked_for_is_inconclusive_not_ok(sim):
+    site = sim.site()
+    r = one(site.page("/p/old", b"\x1b\x2f\x00\xf8\x25\xa2\xa2\x24\x0f\x7d\x05", headers={"Content-Encoding": "br"}))
+    assert (r.verdict, r.signature) == ("error", "body-unreadable")
+    assert "content-encoding br" in r.reason
+    # Near miss: gzip was asked for and is read and judged.
+    import gzip
+    r = one(site.page("/p/new", gzip.compress(PAGE), headers={"Content-Encoding": "gzip"}))
+    assert (r.verdict, r.reason) == ("ok", "HTTP 200")
+
+
+def test_a_broken_gzip_body_is_inconclusive(sim):
+    site = sim.site()
+    r = one(site.page("/p/broken", b"\x1f\x8b\x08\x00garbage-not-deflate", headers={"Content-Encoding": "gzip"}))
+    assert (r.verdict, r.signature) == ("error", "body-unreadable") and "not decodable" in r.reason
+
+
+@pytest.mark.parametrize("body", ["", "   \n\r\n  "])
+def test_an_empty_200_page_is_inconclusive(sim, body):
+    site = sim.site()
+    r = one(site.page("/index.php/article/42", body))
+    assert (r.verdict, r.signature) == ("error", "empty-page") and "empty page" in r.reason
+
+
+def test_near_misses_of_an_empty_page_stay_ok(sim):
+    site = sim.site()
+    # A tiny page with something on it, an empty 204, and an empty non-HTML file are not "blank pages".
+    tiny = site.page("/tiny", "<p>Hi</p>")
+    no_content = site.page("/ping", "", status=204)
+    text = site.page("/empty.txt", "", content_type="application/octet-stream")
+    results = check_urls([tiny, no_content, text], CheckOptions(**FAST, probe_catch_all=False))
+    assert [r.verdict for r in results] == ["ok", "ok", "ok"], [r.reason for r in results]
