@@ -49,7 +49,7 @@ from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireSta
                    system_lookup)
 from .models import CheckResult, iso_z, utc_now
 from .retry import http_date, retry_after_seconds
-from .urls import address_policy_refuses, fast_split, host_of, is_ip_literal
+from .urls import address_policy_refuses, browser_url, fast_split, host_of, is_ip_literal
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -994,26 +994,26 @@ class _Engine:
 
     async def _check(self, url: str, result: CheckResult, give_up_at: float) -> Awaitable[None] | None:
         """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
-        current = url
+        current = browser_url(url)  # what a reader's browser requests (backslashes, dot segments, non-ASCII)
         jar: _RedirectJar | None = None
         #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop ...
-        seen: set[tuple[str, str | None]] = {(url, None)}
+        seen: set[tuple[str, str | None]] = {(current, None)}
         #: ... but a visit past MAX_VISITS_PER_URL is, whatever the cookies (a cookie rotated on every hop).
-        visits: dict[str, int] = {url: 1}
+        visits: dict[str, int] = {current: 1}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
-        if self.options.probe_catch_all and _host(url) in self.busy_hosts and _is_deep(url):
+        if self.options.probe_catch_all and _host(current) in self.busy_hosts and _is_deep(current):
             # On a host with several URLs in this run, the probe starts with the first page, not
             # after it: the page's verdict then does not wait for it. A host with one URL is
             # probed only when its page comes back as a 200 worth comparing.
-            self._probe_for(url, give_up_at)
+            self._probe_for(current, give_up_at)
 
         for _hop in range(MAX_REDIRECTS + 1):
             # A host already vetted this run needs no await (the common case after its first URL).
             verdict = None if _host(current) in self.resolver.vetted else await self._vet(current)
             if verdict is not None:
                 result.verdict, result.reason = verdict
-                if current != url:
+                if hops:
                     result.final_url = current
                     result.reason += f" (redirect target {current})"
                 return
@@ -1023,14 +1023,14 @@ class _Engine:
                                            headers={**(self.send_headers or {}), "Cookie": cookie} if cookie else None)
             except _Failure as failure:
                 result.verdict, result.reason = "error", failure.reason
-                if current != url:
+                if hops:
                     result.final_url = current
                     result.reason += f" (at redirect target {current})"
                 return
             result.status = fetched.status
             if fetched.location_problem:
                 result.verdict, result.reason = "error", fetched.location_problem
-                if current != url:
+                if hops:
                     result.final_url = current
                     result.reason += f" (at redirect target {current})"
                 return
@@ -1045,7 +1045,7 @@ class _Engine:
                 if scheme not in ("http", "https"):
                     result.verdict, result.reason = "error", f"redirect to a non-web URL: {target[:100]}"
                     return
-                target = _drop_fragment(target)
+                target = browser_url(_drop_fragment(target))
                 hops.append((fetched.status, target))
                 if fetched.cookies:
                     jar = jar or _RedirectJar()
@@ -1149,7 +1149,7 @@ class _Engine:
                                            None, 0, give_up_at, urgent=True)
                 location = fetched.location
                 if location:
-                    url = _drop_fragment(urljoin(url, location))
+                    url = browser_url(_drop_fragment(urljoin(url, location)))
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue

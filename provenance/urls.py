@@ -70,7 +70,7 @@ def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     the full work (~25 us each, which URL lists of thousands notice).
     """
     match = _ALREADY_NORMAL.fullmatch(url) if url else None
-    if match is not None:
+    if match is not None and "/." not in url:
         port = match.group(3)
         if port is None or (int(port) != DEFAULT_PORTS[match.group(1)] and int(port) <= 65535):
             return url, None
@@ -94,6 +94,7 @@ def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
             raw = urljoin(base, raw)
         except ValueError as exc:
             raise InvalidURL(f"cannot resolve {url!r}: {exc}") from exc
+    raw = browser_url(raw)  # backslashes and dot segments as a browser reads them
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -218,6 +219,73 @@ _FAST_SPLIT = re.compile(
     re.DOTALL | re.VERBOSE,
 )
 fast_split = _FAST_SPLIT.fullmatch
+
+
+#: Characters a request line may carry as they are: printable ASCII (the rest is percent-encoded, UTF-8).
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+_DOT_SEGMENTS = {".": 1, "%2e": 1, "..": 2, ".%2e": 2, "%2e.": 2, "%2e%2e": 2}
+
+
+def browser_url(url: str) -> str:
+    """An absolute http(s) URL as a browser requests it (WHATWG URL), else ``url`` unchanged.
+
+    Browsers read a backslash before the query as a slash in http(s) URLs
+    (``/docs\\guide.html`` is ``/docs/guide.html``, also between scheme,
+    host and path), remove dot segments before sending (``/a/../docs/x`` is
+    ``/docs/x``; ``%2e`` counts as a dot), and send a non-ASCII host as
+    Punycode (UTS 46) and a non-ASCII path or query as UTF-8 escapes.
+    Requesting the raw spelling asks the server for another resource
+    than the reader's browser did: a false "dead". Plain URLs return at
+    once (a few substring searches).
+    """
+    if "\\" not in url and "/." not in url and "/%2" not in url and url.isascii():
+        return url
+    scheme = url[:6].lower()
+    if not (scheme.startswith("http:") or scheme == "https:"):
+        return url
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    head, rest = url[:cut].replace("\\", "/"), url[cut:]
+    try:
+        parts = urlsplit(head + rest)
+    except ValueError:
+        return url
+    path = _remove_dot_segments(parts.path) if "/." in parts.path or "/%2" in parts.path else parts.path
+    netloc = parts.netloc
+    if not netloc.isascii():
+        host = parts.hostname or ""
+        try:
+            ascii_name = ascii_host(host) if host and not _is_ip(host) else host
+        except UnicodeError:
+            ascii_name = host
+        if ascii_name != host:
+            at = netloc.rfind("@") + 1
+            netloc = netloc[:at] + netloc[at:].lower().replace(host, ascii_name, 1)
+    query = parts.query
+    if not (path + query).isascii():
+        path, query = quote(path, safe=_PRINTABLE_ASCII), quote(query, safe=_PRINTABLE_ASCII)
+    out = urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    if not query and "?" in rest.split("#", 1)[0]:
+        out = out.replace("#", "?#", 1) if parts.fragment or rest.endswith("#") else out + "?"  # keep a lone '?'
+    return out
+
+
+def _remove_dot_segments(path: str) -> str:
+    """WHATWG path parsing of dot segments: '.' and '..' (and their %2e spellings) removed."""
+    segments = path.split("/")
+    if len(segments) < 2 or not any(s.lower() in _DOT_SEGMENTS for s in segments):
+        return path
+    out: list[str] = []
+    last = len(segments) - 1
+    for i, segment in enumerate(segments[1:], 1):
+        kind = _DOT_SEGMENTS.get(segment.lower())
+        if kind is None:
+            out.append(segment)
+            continue
+        if kind == 2 and out:
+            out.pop()
+        if i == last:
+            out.append("")  # "/a/." and "/a/b/.." end in a slash
+    return "/" + "/".join(out)
 
 
 def _is_ip(host: str) -> bool:

@@ -45,7 +45,7 @@ from urllib.parse import quote, urlsplit
 
 import httptools
 
-from .urls import ascii_host, fast_split
+from .urls import ascii_host, browser_url, fast_split
 
 #: Most bytes of a response's status line and headers (a server streaming endless headers stops here).
 MAX_HEAD_BYTES = 64 * 1024
@@ -110,22 +110,35 @@ class Target:
         return self.scheme, self.host, self.port
 
 
-def split_url(url: str) -> Target:
+def split_url(url: str, _browsed: bool = False) -> Target:
     """Parse an absolute http(s) URL into a :class:`Target`; WireUnsupported when it cannot be requested.
 
     User info is dropped (no credentials are sent), the fragment too; a
     non-ASCII host is IDNA-encoded and a path with spaces, non-ASCII or
-    control characters is percent-encoded (UTF-8), as browsers send them.
+    control characters is percent-encoded (UTF-8), backslashes before the
+    query are slashes and dot segments are removed (urls.browser_url), as
+    browsers send them.
     """
     split = fast_split(url)
     if split is not None:
         scheme = split[1]
-        if scheme is not None:  # a plain URL: nothing to encode or check but the port
+        if scheme is not None:  # a plain URL: nothing to encode or check but the port (and dot segments)
             host, port, path = split[3].strip("[]"), split[4], split[5]  # host, port, target (urls.fast_split)
+            if ("/." in path or "/%2" in path) and not _browsed and browser_url(url) != url:
+                return _split_slowly(url)
             number = int(port) if port else _DEFAULT_PORTS[scheme]
             if not 0 < number < 65536:
                 raise WireUnsupported(f"bad port in {url[:200]}")
             return Target(scheme, host, number, path or "/")
+    return _split_slowly(url, _browsed)
+
+
+def _split_slowly(url: str, browsed: bool = False) -> Target:
+    """split_url's slow road: the URL as a browser reads it (urls.browser_url, once), then urlsplit."""
+    if not browsed:
+        changed = browser_url(url)
+        if changed != url:
+            return split_url(changed, True)
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()

@@ -168,3 +168,62 @@ def test_near_misses_of_an_empty_page_stay_ok(sim):
     text = site.page("/empty.txt", "", content_type="application/octet-stream")
     results = check_urls([tiny, no_content, text], CheckOptions(**FAST, probe_catch_all=False))
     assert [r.verdict for r in results] == ["ok", "ok", "ok"], [r.reason for r in results]
+
+
+# --- 2. backslashes and dot segments, as browsers send them ---
+
+def _guide_server(raw):
+    def serve(conn, req):
+        if req.target in ("/docs/guide.html", "/docs/guide.html?a=%5Cb", "/.well-known/security.txt"):
+            return response(PAGE, 200, [("Content-Type", "text/html")])
+        if req.target == "/old":  # absolute: urljoin would have resolved a relative one's dots already
+            location = conn.server.url("/a/b/../../docs/./guide.html")
+            return response(b"", 301, [("Location", location)], reason="Moved Permanently")
+        return _not_found(req.target)
+    return raw.server(serve)
+
+
+@pytest.mark.parametrize("path", ["/docs\\guide.html", "/a/../docs/guide.html", "/docs/x/%2e%2E/guide.html",
+                                  "/docs/./guide.html", "\\docs\\guide.html"])
+def test_backslashes_and_dot_segments_are_requested_as_browsers_request_them(raw, path):
+    srv = _guide_server(raw)
+    r = one(srv.url(path), probe_catch_all=False)
+    assert (r.verdict, r.final_url) == ("ok", srv.url("/docs/guide.html")), r.reason
+    assert [q.target for q in srv.requests] == ["/docs/guide.html"]
+
+
+def test_a_redirect_to_a_dotted_path_is_followed_as_browsers_follow_it(raw):
+    srv = _guide_server(raw)
+    r = one(srv.url("/old"), probe_catch_all=False)
+    assert (r.verdict, r.final_url) == ("redirect", srv.url("/docs/guide.html")), r.reason
+
+
+@pytest.mark.parametrize("path, sent, verdict", [
+    # An escaped backslash or slash is a character of the name, not a separator: sent as it is.
+    ("/docs%5Cguide.html", "/docs%5Cguide.html", "dead"),
+    ("/docs%2Fguide.html", "/docs%2Fguide.html", "dead"),
+    # A segment that only starts with a dot is a name; a backslash in the query stays in the query.
+    ("/.well-known/security.txt", "/.well-known/security.txt", "ok"),
+    ("/docs/guide.html?a=\\b", "/docs/guide.html?a=%5Cb", "ok"),
+])
+def test_near_misses_of_browser_paths_are_sent_unchanged(raw, path, sent, verdict):
+    srv = _guide_server(raw)
+    r = one(srv.url(path), probe_catch_all=False)
+    assert r.verdict == verdict, r.reason
+    assert [q.target for q in srv.requests] == [sent]
+
+
+@pytest.mark.parametrize("url, host, path", [
+    ("http://h.example/a/../b", "h.example", "/b"),
+    ("http://h.example/docs\\guide.html", "h.example", "/docs/guide.html"),
+    ("http://h.example\\a/b", "h.example", "/a/b"),
+    ("http://h.example/a/%2e%2e/b?q=../x", "h.example", "/b?q=../x"),
+    # near misses: unchanged
+    ("http://h.example/.well-known/x", "h.example", "/.well-known/x"),
+    ("http://h.example/a%5Cb/%2F", "h.example", "/a%5Cb/%2F"),
+])
+def test_the_pool_sends_what_a_browser_sends(url, host, path):
+    from provenance.wire import split_url
+
+    target = split_url(url)
+    assert (target.host, target.path) == (host, path)

@@ -52,6 +52,23 @@ def test_normalize_keeps_resource_identity(raw, expected):
     assert normalize_url(raw)[0] == expected
 
 
+@pytest.mark.parametrize("raw, base, expected", [
+    # As browsers read http(s) URLs (WHATWG): a backslash before the query is a slash, dot segments go.
+    ("https://e.example/docs\\guide.html", None, "https://e.example/docs/guide.html"),
+    ("https://e.example/a/../docs/./guide.html", None, "https://e.example/docs/guide.html"),
+    ("https://e.example/a/%2e%2E/b/.", None, "https://e.example/b/"),
+    ("..\\x\\y", "https://e.example/a/b/c", "https://e.example/a/x/y"),
+    ("https://e.example\\docs\\x", None, "https://e.example/docs/x"),
+    # Near misses: escaped separators, dot-files and a backslash in the query are names, not structure.
+    ("https://e.example/docs%5Cguide.html", None, "https://e.example/docs%5Cguide.html"),
+    ("https://e.example/.well-known/x", None, "https://e.example/.well-known/x"),
+    ("https://e.example/a..b/c.", None, "https://e.example/a..b/c."),
+    ("https://e.example/p?x=../y", None, "https://e.example/p?x=../y"),
+])
+def test_normalize_reads_paths_as_browsers_do(raw, base, expected):
+    assert normalize_url(raw, base)[0] == expected
+
+
 @pytest.mark.parametrize("raw", ["https://exa mple.org/", "https://ex%41mple.org/", "https://a..b.example/", "https://-/x"])
 def test_bad_host_names_are_invalid(raw):
     with pytest.raises(InvalidURL):

@@ -12,7 +12,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 from provenance.classify import _HOME_PATH
-from provenance.urls import ascii_host, host_of
+from provenance.urls import ascii_host, browser_url, host_of
 from provenance.wire import Target, WireUnsupported
 
 # --- check.py ---
@@ -49,7 +49,14 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def split_url(url: str) -> Target:
-    """wire.split_url."""
+    """wire.split_url.
+
+    One deliberate change since the copy (red-team review, false deads): the URL
+    is first read as a browser reads it (urls.browser_url: backslashes before the
+    query are slashes, dot segments removed, non-ASCII encoded). For every URL that
+    browser_url leaves as it is, this is the old copy verbatim.
+    """
+    url = browser_url(url)
     plain = _PLAIN.fullmatch(url)
     if plain:
         scheme, host, port, path = plain.groups()
