@@ -49,7 +49,7 @@ from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireSta
                    system_lookup)
 from .models import CheckResult, iso_z, utc_now
 from .retry import http_date, retry_after_seconds
-from .urls import address_policy_refuses, browser_url, fast_split, host_of, is_ip_literal
+from .urls import address_policy_refuses, ascii_host, browser_url, fast_split, host_of, is_ip_literal
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -196,13 +196,24 @@ def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS) -> bool:
 
 @functools.lru_cache(maxsize=65_536)
 def _host(url: str) -> str:
-    """host_of, memoised: a URL's host is asked for at several steps of its check."""
+    """host_of, memoised: a URL's host is asked for at several steps of its check.
+
+    A non-ASCII name is given as browsers and the pool send it (UTS 46
+    Punycode, urls.ascii_host): the name resolved, vetted by the address
+    policy and kept apart for politeness is the one connected to.
+    """
     split = fast_split(url)
     if split is not None:
         host = split[3]  # a plain URL's host: lower-case already; IPv6 literals take host_of's road
         if host is not None and host[0] != "[":
             return host
-    return host_of(url)
+    host = host_of(url)
+    if not host.isascii():
+        try:
+            return ascii_host(host)
+        except UnicodeError:
+            pass
+    return host
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -282,6 +293,27 @@ class LookupFailed(Exception):
     """A lookup failed without an answer (timeout, server failure): inconclusive."""
 
 
+#: Names that resolve only inside some network or outside DNS (RFC 6761/6762/8375/9476, ICANN's .internal), and
+#: suffixes in wide private use: NXDOMAIN for them from here says nothing about the link. (.test, .example and
+#: .invalid are not here: they resolve nowhere, so a link to one can never work.)
+PRIVATE_SUFFIXES: tuple[str, ...] = (
+    "internal", "local", "localhost", "localdomain", "home.arpa", "lan", "home", "intranet", "corp", "private",
+    "onion", "alt", "i2p")
+
+
+def _private_name(name: str) -> str | None:
+    """How ``name`` is private ('a private name (….local)', 'a single-label name (intranet)'), or None."""
+    name = name.rstrip(".").lower()
+    if not name or is_ip_literal(name):
+        return None
+    if "." not in name:
+        return f"a single-label name ({name})"
+    for suffix in PRIVATE_SUFFIXES:
+        if name.endswith("." + suffix):
+            return f"a private name (….{suffix})"
+    return None
+
+
 #: getaddrinfo errors that mean "this name does not exist" (the others are temporary or local).
 _NO_SUCH_NAME: frozenset[int] = frozenset(
     code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None)
@@ -301,10 +333,23 @@ class Resolver:
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in options.allowed_networks]
 
     async def addresses(self, name: str) -> list[str]:
-        """Vetted addresses for ``name``; raises PolicyRefused, NameNotFound or Offline."""
+        """Vetted addresses for ``name``; raises PolicyRefused, NameNotFound or Offline.
+
+        A non-ASCII name is looked up (and cached) as its UTS 46 Punycode, the
+        name the pool connects to: the system's codec (IDNA 2003) would ask
+        for ``fass.de`` when the link says ``faß.de``, someone else's domain.
+        """
         known = self.vetted.get(name)
         if known is not None:
             return known
+        if not name.isascii():
+            try:
+                ascii_name = ascii_host(name)
+            except UnicodeError as exc:
+                raise NameNotFound(f"{name}: not a valid international name ({exc})") from exc
+            addresses = await self.addresses(ascii_name)
+            self.vetted[name] = addresses
+            return addresses
         addresses = await self._vet(name)
         self.vetted[name] = addresses
         return addresses
@@ -1100,6 +1145,10 @@ class _Engine:
         except Offline:
             return "unchecked", "offline: no network to resolve names"
         except NameNotFound:
+            private = _private_name(name)
+            if private:
+                # An intranet name answers only inside its network: not resolving from here says nothing.
+                return "unchecked", f"{private}: not resolvable from here"
             return "dead", f"domain does not exist: {name} does not resolve"
         except LookupFailed as exc:
             return "error", str(exc)

@@ -227,3 +227,72 @@ def test_the_pool_sends_what_a_browser_sends(url, host, path):
 
     target = split_url(url)
     assert (target.host, target.path) == (host, path)
+
+
+# --- 3. international names: resolved as the pool connects to them (UTS 46), not with IDNA 2003 ---
+
+def _dns_like_the_system(table: dict[str, list[str]], asked: list[str]):
+    """A lookup that behaves like loop.getaddrinfo: a str name goes through Python's IDNA 2003 codec first."""
+    import socket
+
+    async def lookup(name: str) -> list[str]:
+        asked.append(name)
+        wire_name = name.encode("idna").decode("ascii")
+        if wire_name not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return table[wire_name]
+    return lookup
+
+
+def test_an_international_name_is_resolved_as_browsers_resolve_it(sim):
+    site = sim.site()
+    site.page("/artikel", PAGE.decode())
+    asked: list[str] = []
+    lookup = _dns_like_the_system({"xn--fa-hia.de": [site.host]}, asked)  # faß.de; fass.de is someone else's
+    r = one(f"http://faß.de:{site.port}/artikel", resolver=lookup, offline=False, probe_catch_all=False)
+    assert r.verdict == "ok", r.reason
+    assert asked == ["xn--fa-hia.de"]
+    # Near miss: the ASCII name fass.de is its own domain, and here it does not exist.
+    asked.clear()
+    r = one(f"http://fass.de:{site.port}/artikel", resolver=lookup, offline=False)
+    assert r.verdict == "dead" and asked == ["fass.de"]
+
+
+def test_the_resolver_keys_an_international_name_by_its_punycode():
+    asked: list[str] = []
+    resolver = check.Resolver(CheckOptions(allow_private=True, offline=False,
+                                           resolver=_dns_like_the_system({"xn--fa-hia.de": ["127.0.0.9"]}, asked)))
+
+    async def both():
+        return await resolver.addresses("faß.de"), await resolver.addresses("xn--fa-hia.de")
+    assert asyncio.run(both()) == (["127.0.0.9"], ["127.0.0.9"])
+    assert asked == ["xn--fa-hia.de"], "one lookup, under the name the pool connects to"
+    assert check._host.__wrapped__("http://faß.de/x") == "xn--fa-hia.de"
+
+
+# --- 4. private names that do not resolve from here are unchecked, never dead ---
+
+@pytest.mark.parametrize("name, shown", [
+    ("wiki.corp.internal", "….internal"), ("printer.local", "….local"), ("nas.home.arpa", "….home.arpa"),
+    ("build.lan", "….lan"), ("portal.intranet", "….intranet"), ("hr.corp", "….corp"), ("app.localhost", "….localhost"),
+    ("intranet", "single-label name (intranet)"),
+])
+def test_a_private_name_that_does_not_resolve_is_unchecked_not_dead(sim, name, shown):
+    lookup = _dns_like_the_system({}, [])
+    r = one(f"http://{name}/wiki/page", resolver=lookup, offline=False)
+    assert r.verdict == "unchecked" and shown in r.reason and "not resolvable from here" in r.reason, r.reason
+    # ... also behind a redirect
+    site = sim.site()
+    r = one(site.redirect("/go", f"http://{name}/wiki/page", 302), resolver=lookup, offline=False)
+    assert r.verdict == "unchecked" and "redirect target" in r.reason
+
+
+def test_near_misses_of_private_names_keep_their_verdicts(sim):
+    site = sim.site()
+    site.page("/wiki/page", PAGE.decode())
+    lookup = _dns_like_the_system({"printer.local": [site.host]}, [])
+    # A public name that does not exist is still dead; a private one that resolves is checked as any other.
+    assert one("http://no-such-name.example.org/x", resolver=lookup, offline=False).verdict == "dead"
+    assert one("http://local.example.org/x", resolver=lookup, offline=False).verdict == "dead"
+    r = one(f"http://printer.local:{site.port}/wiki/page", resolver=lookup, offline=False, probe_catch_all=False)
+    assert r.verdict == "ok", r.reason

@@ -22,11 +22,23 @@ _SIMPLE_URL = re.compile(r"(?i)(https?)://([A-Za-z0-9._~%!$&'()*+,;=-]*)(:[0-9]*
 
 
 def check_host(url: str) -> str:
-    """check._host without its lru_cache."""
+    """check._host without its lru_cache.
+
+    One deliberate change since the copy (red-team review, IDN): a non-ASCII
+    host is given as urls.ascii_host encodes it (the name the pool connects
+    to), when it can be encoded. ASCII answers are the old copy's verbatim.
+    """
     simple = _SIMPLE_URL.match(url)
     if simple:
-        return simple.group(2).lower()
-    return host_of(url)
+        host = simple.group(2).lower()
+    else:
+        host = host_of(url)
+    if not host.isascii():
+        try:
+            return ascii_host(host)
+        except UnicodeError:
+            pass
+    return host
 
 
 def check_directory(url: str) -> str:
