@@ -8,8 +8,9 @@ judgement can be tested on plain values and reused on stored responses.
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -25,6 +26,16 @@ CATCH_ALL_MAX_OWN_SHINGLES = 12
 SHINGLE_WORDS = 4
 #: Characters of visible text compared when judging catch-all sites.
 FINGERPRINT_CHARS = 20_000
+#: A page with more words of its own prose than this (outside links, navigation, footers and
+#: scripts) is not judged "not found" by its title, headings or a phrase: real not-found pages
+#: are short; reference pages about HTTP 404 and articles quoting error messages are not.
+LONG_PAGE_WORDS = 250
+#: Bare words ("Gone", "Missing") as a title, and captcha titles on a 200, count only on pages this short.
+SHORT_PAGE_WORDS = 100
+#: Bot-wall and parked-domain pages are small: bigger pages skip those rows (speed, not meaning).
+SMALL_PAGE_CHARS = 32_768
+#: Headings (h1, h2) read from the top of a page.
+HEADINGS_READ = 8
 
 PERMANENT_REDIRECTS: frozenset[int] = frozenset({301, 308})
 REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
@@ -62,8 +73,31 @@ class Signature:
     body: re.Pattern[str] | None = None
     #: Regex searched in the final URL's path and query (lower-cased), only when a redirect led there.
     redirected_to: re.Pattern[str] | None = None
+    #: Test of (cited URL, final URL), only when a redirect led elsewhere: for what a regex on the
+    #: target alone cannot say (an ancestor of the cited path, a search for it).
+    redirect: Callable[[str, str], bool] | None = None
     #: Cheap substrings of which one must occur before ``body`` is searched (speed only, never meaning).
     hints: tuple[str, ...] = ()
+    #: With ``hints``: ``body`` is searched only within this many characters around each hint,
+    #: tags stripped and entities decoded (a phrase that sits next to its hint; speed, and
+    #: curly apostrophes read as straight ones).
+    near: int = 0
+    #: Regex that must fill the page's title, or one part of it between separators ("|", "-", "»" ...),
+    #: read with entities decoded, curly apostrophes straight and spaces collapsed.
+    title: re.Pattern[str] | None = None
+    #: With ``title``: the pattern may fill one part instead of the whole title.
+    title_parts: bool = True
+    #: Regex that must fill one of the first h1/h2 headings (or a part of it), read like the title.
+    heading: re.Pattern[str] | None = None
+    #: With ``body``: the match must also be in the visible text (not in a script, style, pre, code,
+    #: blockquote or q element, nor right after an opening quotation mark).
+    visible: bool = False
+    #: The page has at most this many words of its own prose (links, navigation, footers excluded).
+    max_words: int | None = None
+    #: Only pages whose decoded text is at most this long (speed: walls and parked pages are small).
+    max_chars: int | None = None
+    #: A case-kept substring of the whole decoded text, for markers deep in big pages (after hints).
+    full_text: str | None = None
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -85,6 +119,13 @@ _NOT_FOUND_HEADING = r"<h1[^>]*>(?:\s|<[^>]*>)*" + _NF_PREFIX + _NF_PHRASE + r"\
 _LOGIN_PATH = (r"/(?:login|log-in|signin|sign-in|sign_in|logon|auth|authenticate|sso|session/new|users/sign_in"
                r"|accounts?/(?:login|signin)|servicelogin|oauth2?/authorize|cas/login|wp-login\.php|idp/)"
                r"|[?&](?:returnurl|return_to|redirect_uri|continue)=")
+# A captcha or refusal title on a 200 counts only when it fills the title (or a part of it):
+# "Are you a robot?" and "Attention Required! | Cloudflare" are walls, "CAPTCHA - Wikipedia" is
+# an article (and too long for a wall), "reCAPTCHA v3 | Google for Developers" does not fill.
+_CAPTCHA_FILL = _rx(r"(?:(?:re|h)?captcha(?:\s+(?:check|challenge|verification|required))?|are you (?:a )?(?:robot|human)"
+                    r"|robot check|attention required!?|access denied|verify (?:that )?you(?:'re| are) (?:a )?human"
+                    r"|security check|human verification|bot (?:check|verification|protection)|one more step"
+                    r"|please verify you are (?:a )?human)[\s.!?\u2026]*")
 
 #: The table. Order matters: the first signature that fits decides.
 SIGNATURES: tuple[Signature, ...] = (
@@ -103,8 +144,36 @@ SIGNATURES: tuple[Signature, ...] = (
               statuses=frozenset({403, 429}), body=_rx(r"px-captcha|_pxhd|perimeterx")),
     Signature("akamai-denied", "blocked", "Akamai 'Access Denied' page",
               statuses=frozenset({403}), body=_rx(r"access denied.*reference\s*#")),
+    # Walls that answer 200 or 202: without a row the page would be judged by its text (a
+    # challenge is the same page at every path: a false catch-all soft 404).
+    Signature("aws-waf", "blocked", "AWS WAF challenge (x-amzn-waf-action)", header="x-amzn-waf-action"),
+    Signature("anubis", "blocked", "Anubis proof-of-work bot wall",
+              statuses=frozenset({200, 401, 403}), max_chars=SMALL_PAGE_CHARS, hints=("anubis", "not a bot"),
+              body=_rx(r"anubis_challenge|within\.website/x/cmd/anubis|making sure you(?:'|&#0*39;|&#x0*27;|\u2019)re not a bot")),
+    # Sucuri and Incapsula put their headers (and Incapsula a script) on every page they serve:
+    # only the challenge page's own markers, or the headers on a refusal, mean a wall.
+    Signature("sucuri-challenge", "blocked", "Sucuri CloudProxy JavaScript challenge",
+              max_chars=SMALL_PAGE_CHARS, hints=("sucuri",), body=_rx(r"sucuri_cloudproxy_js|sucuri_cloudproxy_uuid")),
+    Signature("sucuri-block", "blocked", "Sucuri firewall refused the request",
+              statuses=frozenset({403, 429, 503}), header="x-sucuri-id"),
+    Signature("incapsula", "blocked", "Imperva Incapsula bot wall",
+              max_chars=SMALL_PAGE_CHARS, hints=("incapsula",),
+              body=_rx(r"incapsula incident id|_incapsula_resource\?(?:cwudnsai|swudnsai)")),
+    Signature("incapsula-block", "blocked", "Imperva Incapsula refused the request",
+              statuses=frozenset({403, 429, 503}), header="x-iinfo"),
+    Signature("siteground-captcha", "blocked", "SiteGround captcha wall",
+              statuses=frozenset({200, 202, 403, 429}), max_chars=SMALL_PAGE_CHARS, hints=("sgcaptcha",),
+              body=_rx(r"/\.well-known/sgcaptcha/")),
+    Signature("f5-asm", "blocked", "F5 BIG-IP ASM rejected the request",
+              max_chars=SMALL_PAGE_CHARS, hints=("requested url was rejected",),
+              body=_rx(r"the requested url was rejected\.\s+please consult\s+with\s+your\s+administrator")),
+    Signature("amazon-robot-check", "blocked", "Amazon robot check (captcha)",
+              statuses=frozenset({200, 503}), max_chars=SMALL_PAGE_CHARS, hints=("validatecaptcha",),
+              body=_rx(r"/errors/validatecaptcha")),
     Signature("captcha-wall", "blocked", "captcha page instead of content",
-              statuses=frozenset({200, 403, 405, 429, 503}),
+              statuses=frozenset({200, 203}), title=_CAPTCHA_FILL, max_words=SHORT_PAGE_WORDS),
+    Signature("captcha-title", "blocked", "captcha page instead of content",
+              statuses=frozenset({403, 405, 429, 503}),
               body=_rx(r"<title[^>]*>[^<]*(?:captcha|are you a robot|are you human|robot check|"
                        r"attention required|access denied|verify you are human|security check)")),
     Signature("captcha-widget", "blocked", "captcha challenge answered instead of the page",
@@ -136,8 +205,145 @@ _HOME_PATH = re.compile(r"^/?(?:index\.(?:html?|php|aspx?)|home|default\.aspx?|[
                         re.IGNORECASE)
 
 
-def _signature_fits(sig: Signature, obs: Observation, lowered: str) -> bool:
+# --- reading a page: each view is computed once per judgement, and only when a row asks ---
+
+#: Elements whose text a reader does not see as the page's own words.
+_HIDDEN = re.compile(r"<(script|style|noscript|template|textarea|svg|head|title|pre|code|blockquote|q)\b[^>]*>.*?"
+                     r"</\1\s*>|<!--.*?-->", re.DOTALL)
+#: ... and, for counting a page's own prose, the site's chrome too (links, navigation, footers).
+_NOT_PROSE = re.compile(r"<(script|style|noscript|template|textarea|svg|head|select|button|nav|header|footer|aside"
+                        r"|a)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+#: Curly apostrophes read as straight ones; no-break spaces as spaces.
+_STRAIGHTEN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u00a0": " "})
+#: A word of prose: a run of letters or digits, or two CJK characters (which have no spaces).
+_PROSE_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{1,2}|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
+_TITLE = re.compile(r"<title\b[^>]*>([^<]{0,1000})</title")
+_HEADING = re.compile(r"<h([12])\b[^>]*>(.{0,400}?)</h\1\s*>", re.DOTALL)
+#: Separators between the parts of a title ("Page not found | Example News", "Fehler 404 – Beispiel").
+_PARTS = re.compile(r"\s+-+\s*|\s*-+\s+|\s*(?:[|\u2013\u2014\u2022\u00b7\u00bb\u00ab\u203a\u2039]+|::)\s*")
+#: A colon splits a title too ("Example: Page not found"), but more loosely ("Not Found: The Search
+#: for MH370"): a part after or before a colon counts only with a noun (see ``_BARE``).
+_COLON = re.compile(r"\s*:\s+")
+#: A title part after or before a colon that is only a bare "not found" or "404" (no noun) does not count.
+_BARE = re.compile(r"(?:(?:oops|sorry|error|whoops)[!,.:]?\s*)*(?:not\s+found|404|error\s*404)[\s.!?]*")
+#: Opening quotation marks: a phrase right after one is quoted, not said.
+_OPENING_QUOTES = frozenset("\"\u201c\u201e\u00ab\u2018'\u300c\u300e")
+
+
+def _clean(fragment: str) -> str:
+    """Tags out, entities decoded, curly apostrophes straight, spaces collapsed (case as given)."""
+    if "<" in fragment:
+        fragment = _ANY_TAG.sub(" ", fragment)
+    if "&" in fragment:
+        fragment = html.unescape(fragment)
+    return _SPACES.sub(" ", fragment.translate(_STRAIGHTEN)).strip()
+
+
+class _Page:
+    """Views of one observation's body, each computed on first use (most rows never need most)."""
+
+    __slots__ = ("text", "_lowered", "_title", "_headings", "_visible", "_words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lowered: str | None = None
+        self._title: str | None = None
+        self._headings: list[str] | None = None
+        self._visible: str | None = None
+        self._words: int | None = None
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text[:HEAD_CHARS].lower() if self.text else ""
+        return self._lowered
+
+    @property
+    def title(self) -> str:
+        """The first <title>, cleaned ('' when there is none)."""
+        if self._title is None:
+            lowered = self.lowered
+            at = lowered.find("<title")
+            match = _TITLE.match(lowered, at) if at >= 0 else None
+            self._title = _clean(match[1]).lower() if match else ""
+        return self._title
+
+    @property
+    def headings(self) -> list[str]:
+        """The first HEADINGS_READ h1/h2 headings, cleaned."""
+        if self._headings is None:
+            found = []
+            for match in _HEADING.finditer(self.lowered):
+                text = _clean(match[2]).lower()
+                if text:
+                    found.append(text)
+                if len(found) >= HEADINGS_READ:
+                    break
+            self._headings = found
+        return self._headings
+
+    @property
+    def visible(self) -> str:
+        """The text a reader sees as the page's words (no scripts, code, quotations), cleaned."""
+        if self._visible is None:
+            self._visible = _clean(_HIDDEN.sub(" ", self.lowered)).lower()
+        return self._visible
+
+    @property
+    def words(self) -> int:
+        """Words of the page's own prose: outside links, navigation, headers, footers and scripts."""
+        if self._words is None:
+            prose = _ANY_TAG.sub(" ", _NOT_PROSE.sub(" ", self.lowered))
+            self._words = len(_PROSE_WORD.findall(prose))
+        return self._words
+
+
+def _fills(text: str, pattern: re.Pattern[str], parts: bool = True) -> bool:
+    """Does the pattern fill the text, or (``parts``) one separator-delimited part of it?"""
+    if not text:
+        return False
+    if pattern.fullmatch(text):
+        return True
+    if not parts:
+        return False
+    for part in _PARTS.split(text):
+        if part and pattern.fullmatch(part):
+            return True
+        if ":" in part:
+            for piece in _COLON.split(part):
+                if piece and pattern.fullmatch(piece) and not _BARE.fullmatch(piece):
+                    return True
+    return False
+
+
+def _near_hints(lowered: str, hints: tuple[str, ...], pattern: re.Pattern[str], near: int) -> bool:
+    """Is the pattern found within ``near`` characters of a hint (the window cleaned first)?"""
+    for hint in hints:
+        at = lowered.find(hint)
+        seen = 0
+        while at >= 0 and seen < 40:
+            if pattern.search(_clean(lowered[max(0, at - near):at + len(hint) + near])):
+                return True
+            at = lowered.find(hint, at + len(hint))
+            seen += 1
+    return False
+
+
+def _said(pattern: re.Pattern[str], visible: str) -> bool:
+    """Is the pattern in the visible text other than right after an opening quotation mark?"""
+    for match in pattern.finditer(visible):
+        before = visible[max(0, match.start() - 2):match.start()].rstrip()
+        if not before or before[-1] not in _OPENING_QUOTES:
+            return True
+    return False
+
+
+def _signature_fits(sig: Signature, obs: Observation, page: _Page) -> bool:
     if sig.statuses and obs.status not in sig.statuses:
+        return False
+    if sig.max_chars is not None and len(obs.text) > sig.max_chars:
         return False
     if sig.header is not None:
         value = obs.headers.get(sig.header)
@@ -145,18 +351,38 @@ def _signature_fits(sig: Signature, obs: Observation, lowered: str) -> bool:
             return False
         if sig.header_value is not None and not sig.header_value.search(value.lower()):
             return False
-    if sig.redirected_to is not None:
+    if sig.redirected_to is not None or sig.redirect is not None:
         if not obs.hops or obs.final_url == obs.url:
             return False
-        parts = urlsplit(obs.final_url)
-        target = (parts.path + ("?" + parts.query if parts.query else "")).lower()
-        if not sig.redirected_to.search(target):
+        if sig.redirected_to is not None:
+            parts = urlsplit(obs.final_url)
+            target = (parts.path + ("?" + parts.query if parts.query else "")).lower()
+            if not sig.redirected_to.search(target):
+                return False
+        if sig.redirect is not None and not sig.redirect(obs.url, obs.final_url):
             return False
+    if sig.title is not None and not _fills(page.title, sig.title, sig.title_parts):
+        return False
+    if sig.heading is not None and not any(_fills(h, sig.heading) for h in page.headings):
+        return False
     if sig.body is not None:
-        if sig.hints and not any(hint in lowered for hint in sig.hints):
-            return False
-        if not sig.body.search(lowered):
-            return False
+        lowered = page.lowered
+        if sig.near:
+            if not _near_hints(lowered, sig.hints, sig.body, sig.near):
+                return False
+        else:
+            if sig.hints and not any(hint in lowered for hint in sig.hints):
+                return False
+            if not sig.body.search(lowered):
+                return False
+    elif sig.hints and not any(hint in page.lowered for hint in sig.hints):
+        return False
+    if sig.full_text is not None and sig.full_text not in obs.text:
+        return False
+    if sig.max_words is not None and page.words > sig.max_words:
+        return False
+    if sig.visible and sig.body is not None and not _said(sig.body, page.visible):
+        return False
     return True
 
 
@@ -176,9 +402,9 @@ def match_signature(obs: Observation) -> Signature | None:
     sigs = _signatures_for(obs.status)
     if not sigs:
         return None
-    lowered = obs.text[:HEAD_CHARS].lower() if obs.text else ""
+    page = _Page(obs.text)
     for sig in sigs:
-        if _signature_fits(sig, obs, lowered):
+        if _signature_fits(sig, obs, page):
             return sig
     return None
 
