@@ -105,17 +105,84 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.DOTALL)
 
 
-# A title or heading is "not found" only when the phrase fills it (or one " | "-separated part of
-# it): "Page not found | Example News" is, "Not Found: The Search for MH370" and "404 Media" are not.
-_SEP = r"[-|\u2013\u2014\u2022\u00b7]"
-_NF_PREFIX = (r"(?:(?:oops|sorry|error|whoops|uh oh)[!,.:]?\s*)*(?:(?:this|the|that|requested)\s+)?"
-              r"(?:(?:page|article|story|post|content|file|document|resource|url|link)\s+)?")
-_NF_PHRASE = (r"(?:(?:was\s+|is\s+|could\s+not\s+be\s+)?not\s+found|404(?:\s*(?:error|not\s+found))?|error\s*:?\s*404"
-              r"|(?:is\s+)?no\s+longer\s+(?:available|exists?)|does\s*n[o'\u2019]t\s+exist|does\s+not\s+exist"
-              r"|(?:is\s+)?(?:unavailable|missing|gone)|(?:has\s+been\s+)?(?:removed|deleted))")
-_NOT_FOUND_TITLE = (r"<title[^>]*>\s*(?:[^<]*?\s" + _SEP + r"\s*)?" + _NF_PREFIX + _NF_PHRASE
-                    + r"\s*[.!]?\s*(?:(?:\s" + _SEP + r"|" + _SEP + r"\s)[^<]*)?</title>")
-_NOT_FOUND_HEADING = r"<h1[^>]*>(?:\s|<[^>]*>)*" + _NF_PREFIX + _NF_PHRASE + r"\s*[.!]?\s*<"
+# --- what "not found" looks like in a title or heading ---
+# A title or heading is "not found" only when the phrase fills it, or one part of it between
+# separators: "Page not found | Example News" is, "Not Found: The Search for MH370", "404 Media"
+# and "Gone Girl | Reviews" are not. Titles and headings are read cleaned (entities decoded,
+# curly apostrophes straight, lower case), so the patterns below are plain text.
+_INTERJECTION = r"(?:(?:oops|whoops|sorry|error|uh[- ]?oh|ouch|hmm+|oh no|yikes)[!,.:\u2026]*\s*)*"
+_DETERMINER = r"(?:(?:this|the|that|requested|your)\s+)?"
+_NOUN = (r"(?:web\s*)?(?:page|article|story|post|blog\s+post|content|file|document|resource|url|link|video|product"
+         r"|item|listing|entry|site|news\s+item)")
+_WHO_ASKED = r"(?:\s+you(?:'re|\s+are|\s+were|'ve\s+been)?\s+(?:looking\s+for|requested|tried\s+to\s+(?:reach|access|open)))?"
+_NOT_FOUND = (r"(?:(?:was|is|could\s+not\s+be)\s+)?not\s+found|(?:could\s*n't|can't|cannot|can\s+not)\s+be\s+found"
+              r"|404(?:\s*(?:error|page|not\s+found|\(not\s+found\)))*|error\s*[:#]?\s*404(?:\s*\(?not\s+found\)?)?"
+              r"|(?:does\s*n't|does\s+not|no\s+longer)\s+exists?|is\s+no\s+longer\s+here|is\s+not\s+here")
+_UNAVAILABLE = (r"(?:is\s+|has\s+been\s+|was\s+|is\s+currently\s+)?(?:no\s+longer\s+|not\s+|currently\s+not\s+)?"
+                r"(?:available|unavailable)|is(?:n't|\s+not)\s+available"
+                r"|(?:has\s+been\s+|was\s+|is\s+|been\s+)?(?:removed|deleted|gone|missing|taken\s+down)|went\s+missing"
+                r"|(?:has\s+)?expired")
+_NOTHING_FOUND = r"nothing\s+(?:was\s+)?found(?:\s+for\s+.+)?"
+_WE_CANT_FIND = (r"we\s+(?:can't|cannot|can\s+not|could\s*n't|could\s+not|were\s+unable\s+to)\s+find\s+"
+                 r"(?:(?:that|the|this|your)\s+" + _NOUN + r"|what\s+you(?:'re|\s+are)\s+looking\s+for)")
+# Titles and headings in other languages (the soft-404 pages of CMSs in those languages).
+_NOT_FOUND_ELSEWHERE = (
+    r"(?:fehler|erreur|error|errore|erro|fout|b[\u0142l][\u0105a]d|\u043e\u0448\u0438\u0431\u043a\u0430|hata)\s*404"
+    r"|(?:die\s+)?seite\s+(?:wurde\s+)?nicht\s+gefunden|seite\s+existiert\s+nicht"                       # de
+    r"|p[\u00e1a]gina\s+no\s+(?:encontrada|existe)|no\s+se\s+(?:ha\s+)?encontr[\u00f3o]\s+la\s+p[\u00e1a]gina"  # es
+    r"|page\s+(?:introuvable|non\s+trouv[\u00e9e]e|inexistante)"                                         # fr
+    r"|pagina\s+non\s+(?:trovata|esiste)"                                                               # it
+    r"|p[\u00e1a]gina\s+n[\u00e3a]o\s+(?:encontrada|existe)"                                            # pt
+    r"|pagina\s+(?:niet\s+gevonden|bestaat\s+niet)"                                                     # nl
+    r"|nie\s+znaleziono\s+strony|strona\s+nie\s+(?:istnieje|zosta[\u0142l]a\s+znaleziona)"              # pl
+    r"|\u0441\u0442\u0440\u0430\u043d\u0438\u0446\u0430\s+\u043d\u0435\s+(?:\u043d\u0430\u0439\u0434\u0435\u043d\u0430"
+    r"|\u0441\u0443\u0449\u0435\u0441\u0442\u0432\u0443\u0435\u0442)"                                   # ru
+    r"|(?:\u304a\u63a2\u3057\u306e)?\u30da\u30fc\u30b8(?:\u304c|\u306f)?(?:\u898b\u3064\u304b\u308a\u307e\u305b\u3093"
+    r"(?:\u3067\u3057\u305f)?|\u5b58\u5728\u3057\u307e\u305b\u3093)"                                    # ja
+    r"|(?:\u62b1\u6b49[,\uff0c]?\s*)?(?:\u60a8|\u4f60)?(?:\u8bbf\u95ee|\u8a2a\u554f|\u8bf7\u6c42|\u8acb\u6c42)?\u7684?"
+    r"(?:\u9875\u9762|\u9801\u9762|\u7f51\u9875|\u7db2\u9801)(?:\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230"
+    r"|\u6ca1\u6709\u627e\u5230)|\u627e\u4e0d\u5230(?:\u8be5|\u6b64|\u60a8\u8981\u7684)?(?:\u9875\u9762|\u9801\u9762"
+    r"|\u7f51\u9875|\u7db2\u9801)"                                                                       # zh
+    r"|(?:\uc694\uccad\ud558\uc2e0\s+)?\ud398\uc774\uc9c0\ub97c\s+\ucc3e\uc744\s+\uc218\s+\uc5c6\uc2b5\ub2c8\ub2e4"
+    r"|\ud398\uc774\uc9c0\uac00\s+\uc874\uc7ac\ud558\uc9c0\s+\uc54a\uc2b5\ub2c8\ub2e4"                   # ko
+    r"|sayfa\s+bulunamad[\u0131i]"                                                                      # tr
+)
+_TRAILER = (r"(?:\s+(?:anymore|any\s+more|right\s+now|at\s+the\s+moment|at\s+this\s+time))?"
+            r"(?:\s*[(\[]\s*(?:error\s*)?404\s*[)\]])?[\s.!?\u2026]*1*")
+
+
+def _filling(*phrases: str) -> re.Pattern[str]:
+    return re.compile(_INTERJECTION + r"(?:" + "|".join(phrases) + r")" + _TRAILER)
+
+
+#: Fills a title part or heading on any page that is not long: with a noun ("Page not found",
+#: "This product is no longer available"), the not-found family ("404", "Not Found"), other languages.
+_NOT_FOUND_FILL = _filling(
+    r"(?:(?:error\s*)?404\s*[-:,]?\s*)?(?:" + _DETERMINER + _NOUN + _WHO_ASKED + r"\s+)?(?:" + _NOT_FOUND + r")",
+    r"(?:(?:error\s*)?404\s*[-:,]?\s*)?" + _DETERMINER + _NOUN + _WHO_ASKED + r"\s+(?:" + _UNAVAILABLE + r")",
+    _WE_CANT_FIND, _NOT_FOUND_ELSEWHERE)
+#: Bare words ("Gone", "Missing", "Unavailable", "Nothing found"): a song, a film or a blog post
+#: can be titled so; they count only as a whole title, on a short page.
+_BARE_FILL = _filling(_UNAVAILABLE, _NOTHING_FOUND)
+#: A part next to a colon counts only when it is more than a bare "not found" or "404".
+_BARE = _filling(r"not\s+found|404(?:\s*(?:error|page|not\s+found))*|error\s*[:#]?\s*404", _UNAVAILABLE, _NOTHING_FOUND)
+
+#: Said in a page's text (cleaned; searched near its hints, then in the visible text only).
+_NOT_FOUND_SAID = re.compile(
+    r"(?:(?:sorry|oops|whoops|unfortunately)[,!.]?\s+)?(?:(?:the|this|that)\s+)?(?:"
+    r"(?:page|article|story|content|post|product)\s+you(?:'re|\s+are|\s+were)?\s+looking\s+for,?\s+(?:"
+    r"(?:could\s*n't|could\s+not|can't|cannot|can\s+not)\s+be\s+found|does\s*n't\s+exist|does\s+not\s+exist"
+    r"|is\s+(?:no\s+longer\s+)?(?:available|here)|is(?:n't|\s+not)\s+(?:available|here)|was(?:\s+not|n't)\s+found"
+    r"|has\s+been\s+(?:removed|moved|deleted)|no\s+longer\s+exists|(?:might|may)\s+have\s+been\s+(?:removed|deleted|moved)"
+    r"|is\s+gone|cannot\s+be\s+displayed)"
+    r"|we\s+(?:could\s*n't|could\s+not|can't|cannot|can\s+not|were\s+unable\s+to)\s+find\s+(?:that|the|this|your)\s+"
+    r"(?:page|article|story|content)"
+    r"|(?:page|article|story|content|product)\s+(?:does\s*n't|does\s+not|no\s+longer)\s+exists?"
+    r"|(?:page|article|story|content|product)\s+(?:is\s+no\s+longer\s+available|is(?:n't|\s+not)\s+available"
+    r"|is\s+unavailable)(?!\s+(?:in|to|for|on|outside|from|via|with|through|until|at|during|here)\b)"
+    r"|invalid\s+(?:thread|post|forum)\s+specified)")
+_NOT_FOUND_HINTS = ("looking for", "find th", "exist", "available", "invalid thread")
+
 _LOGIN_PATH = (r"/(?:login|log-in|signin|sign-in|sign_in|logon|auth|authenticate|sso|session/new|users/sign_in"
                r"|accounts?/(?:login|signin)|servicelogin|oauth2?/authorize|cas/login|wp-login\.php|idp/)"
                r"|[?&](?:returnurl|return_to|redirect_uri|continue)=")
@@ -185,19 +252,17 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("redirect-to-404", "soft404", "redirected to an error page",
               redirected_to=_rx(r"/(?:404|not[-_]?found|page[-_]?not[-_]?found|error(?:s)?(?:/404)?|gone)"
                                 r"(?:\.[a-z]{2,5})?/?(?:$|\?)|[?&](?:error|status)=404")),
+    Signature("youtube-unavailable", "soft404", "the video is gone (YouTube player says ERROR)",
+              statuses=frozenset({200}), title=_rx(r"youtube"), full_text='"playabilityStatus":{"status":"ERROR"'),
     Signature("soft404-title", "soft404", "the page's title says it was not found",
-              statuses=frozenset({200, 203}), body=_rx(_NOT_FOUND_TITLE)),
+              statuses=frozenset({200, 203}), title=_NOT_FOUND_FILL, max_words=LONG_PAGE_WORDS),
     Signature("soft404-heading", "soft404", "the page's heading says it was not found",
-              statuses=frozenset({200, 203}), body=_rx(_NOT_FOUND_HEADING)),
+              statuses=frozenset({200, 203}), heading=_NOT_FOUND_FILL, max_words=LONG_PAGE_WORDS),
+    Signature("soft404-bare-title", "soft404", "the page's whole title says it is gone or unavailable",
+              statuses=frozenset({200, 203}), title=_BARE_FILL, title_parts=False, max_words=SHORT_PAGE_WORDS),
     Signature("soft404-phrase", "soft404", "the page says it no longer exists",
-              statuses=frozenset({200, 203}),
-              body=_rx(r"(?:page|article|story|content) you (?:are|were|'re) looking for (?:could not be found|"
-                       r"can(?:no|')t be found|does ?n[o']t exist|is (?:no longer )?(?:available|here)|was not found|"
-                       r"has been (?:removed|moved|deleted)|no longer exists|might have been removed)"
-                       r"|we (?:could ?n[o']t|can(?:no|')t) find (?:that|the|this) page"
-                       r"|(?:this|that) page (?:does ?n[o']t|does not|no longer) exists?"
-                       r"|this (?:page|article|story) is no longer available"),
-              hints=("looking for", "find th", "page do", "page no", "no longer")),
+              statuses=frozenset({200, 203}), body=_NOT_FOUND_SAID, hints=_NOT_FOUND_HINTS, near=160,
+              visible=True, max_words=LONG_PAGE_WORDS),
 )
 
 #: Paths that are a site's home page.
@@ -226,8 +291,6 @@ _PARTS = re.compile(r"\s+-+\s*|\s*-+\s+|\s*(?:[|\u2013\u2014\u2022\u00b7\u00bb\u
 #: A colon splits a title too ("Example: Page not found"), but more loosely ("Not Found: The Search
 #: for MH370"): a part after or before a colon counts only with a noun (see ``_BARE``).
 _COLON = re.compile(r"\s*:\s+")
-#: A title part after or before a colon that is only a bare "not found" or "404" (no noun) does not count.
-_BARE = re.compile(r"(?:(?:oops|sorry|error|whoops)[!,.:]?\s*)*(?:not\s+found|404|error\s*404)[\s.!?]*")
 #: Opening quotation marks: a phrase right after one is quoted, not said.
 _OPENING_QUOTES = frozenset("\"\u201c\u201e\u00ab\u2018'\u300c\u300e")
 

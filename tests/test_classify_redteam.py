@@ -126,3 +126,168 @@ def test_pages_about_captchas_are_ok(title, long):
 def test_captcha_title_on_a_refusal_still_counts_when_it_only_contains_the_word():
     assert verdict(page("Vercel Security Checkpoint"), status=429) == ("blocked", "captcha-title")
     assert verdict(page("Attention Required! | Cloudflare"), status=403) == ("blocked", "captcha-title")
+
+
+# --- soft-404 titles and headings: entities, separators, other languages --------------------------
+
+@pytest.mark.parametrize("title", [
+    "Page not found &#8211; Example", "Page not found &ndash; Example", "Page not found &raquo; Example",
+    "Page not found » Example", "Page Not Found :: Example", "Page not found: Example", "Example: Page not found",
+    "Error 404 (Not Found)!!1", "404 Page | Example", "Page Not Found (404) | Example", "Content not available | Example",
+    "The page you requested was not found.", "Sorry, we can&#8217;t find that page | Shop", "Page Not Found&nbsp;| Example",
+    "Oops! That page can&rsquo;t be found. &#8211; Blog",
+])
+def test_not_found_titles_with_entities_and_more_separators(title):
+    assert verdict(page(title, "<p>Try the search.</p>")) == ("soft404", "soft404-title")
+
+
+@pytest.mark.parametrize("title", [
+    "Not Found: The Search for MH370", "404 Media: a story about surveillance", "Example: Not found in nature",
+    "404 Not Found: what it means and how to fix it", "Page not found, a novel &#8211; Review",
+    "Finding the page: a not found story",
+])
+def test_colons_and_entities_do_not_make_ordinary_titles_not_found(title):
+    assert verdict(page(title, "<p>Short text.</p>"))[0] == "ok"
+
+
+LOCALIZED = {
+    "de": "Seite nicht gefunden | Beispiel Zeitung", "de2": "Fehler 404 &#8211; Seite nicht gefunden",
+    "es": "Página no encontrada - El Ejemplo", "fr": "Page introuvable - Le Exemple", "fr2": "Page non trouvée | Exemple",
+    "it": "Pagina non trovata - Esempio", "pt": "Página não encontrada | Exemplo", "nl": "Pagina niet gevonden - Voorbeeld",
+    "pl": "Nie znaleziono strony - Przykład", "ru": "Страница не найдена — Пример", "ja": "ページが見つかりません | 例",
+    "zh": "页面不存在 - 示例", "zh2": "找不到页面 | 示例", "zh3": "页面未找到", "ko": "페이지를 찾을 수 없습니다",
+    "tr": "Sayfa bulunamadı - Örnek",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LOCALIZED))
+def test_not_found_titles_in_other_languages(lang):
+    assert verdict(site_page(LOCALIZED[lang], "<p>…</p>")) == ("soft404", "soft404-title")
+
+
+@pytest.mark.parametrize("title", ["Seite 2 | Beispiel Zeitung", "Die Suche nach der Seite, die nicht gefunden wurde",
+                                   "Página principal - El Ejemplo", "Page d'accueil - Le Exemple", "Страница автора — Пример",
+                                   "ページ一覧 | 例", "页面设计指南 - 示例", "Sayfa 3 - Örnek"])
+def test_ordinary_titles_in_other_languages_are_ok(title):
+    assert verdict(site_page(title, "<p>…</p>"))[0] == "ok"
+
+
+@pytest.mark.parametrize("heading", [
+    "<h1 class='page-title'>Oops! That page can’t be found.</h1>", "<h1>Oops! That page can&#8217;t be found.</h1>",
+    "<h2>Sorry, this product is no longer available.</h2>", "<h2>This content isn't available right now</h2>",
+    "<h2>This article has expired</h2>", "<h2>Seite nicht gefunden</h2>", "<h1>抱歉，您访问的页面不存在</h1>",
+])
+def test_not_found_headings_h1_and_h2(heading):
+    assert verdict(site_page("Example Store", heading + "<p>Browse similar items.</p>")) == ("soft404", "soft404-heading")
+
+
+@pytest.mark.parametrize("heading", ["<h2>Sorry, this product is no longer available in blue</h2>",
+                                     "<h2>Availability</h2>", "<h2>Expired certificates and how to renew them</h2>",
+                                     "<h1>Missing</h1>", "<h2>Gone fishing</h2>"])
+def test_ordinary_h1_and_h2_are_ok(heading):
+    assert verdict(site_page("Example Store", heading + "<p>Browse similar items.</p>"))[0] == "ok"
+
+
+# --- bare words and long pages ------------------------------------------------------------------
+
+LYRICS = "".join(f"<p>Comment {i}: this song still gives me chills, one of the best tracks of the nineties.</p>"
+                 for i in range(20))
+MDN = ("<h1>404 Not Found</h1><p>The HTTP <strong>404 Not Found</strong> client error response status code indicates "
+       "that the server cannot find the requested resource.</p>" + "".join(
+           f"<p>Specification and compatibility detail {i}: a 404 status code only indicates that the resource is "
+           f"missing, without indicating if this is temporary or permanent.</p>" for i in range(12)))
+
+
+@pytest.mark.parametrize("title, body", [
+    ("Everything But The Girl - Missing - YouTube", "<h1>Everything But The Girl - Missing</h1>" + LYRICS),
+    ("Gone - song and lyrics by NSYNC | Spotify", "<h1>Gone</h1>" + LYRICS),
+    ("Missing - Wikipedia", "<h1>Missing</h1><p>Missing may refer to:</p><ul>" + "".join(
+        f"<li>Missing ({y} film), a film directed by someone in {y}</li>" for y in range(1982, 2024, 3)) + "</ul>"),
+    ("Gone. | A writer's notebook", "<h1>Gone.</h1>" + ARTICLE),
+    ("404 Not Found - HTTP | MDN", MDN),
+    ("Page not found: a study of link rot | Example Journal", "<h1>Page not found: a study of link rot</h1>" + ARTICLE),
+])
+def test_live_pages_with_bare_words_or_long_pages_are_ok(title, body):
+    assert verdict(site_page(title, body))[0] == "ok"
+
+
+@pytest.mark.parametrize("title, name", [("Gone", "soft404-bare-title"), ("Unavailable", "soft404-bare-title"),
+                                         ("Page gone | Example", "soft404-title"),
+                                         ("Content removed | Example", "soft404-title")])
+def test_bare_words_count_as_a_whole_title_on_a_short_page_and_with_a_noun_anywhere(title, name):
+    assert verdict(site_page(title, "<p>This story is no longer online.</p>")) == ("soft404", name)
+
+
+def test_a_not_found_page_with_heavy_chrome_is_still_soft404():
+    teasers = "".join(f"<article><h3><a href='/news/{i}'>Headline of the day number {i} about the city</a></h3>"
+                      f"<p>A few words of summary for story {i}.</p></article>" for i in range(10))
+    sidebar = "<aside>" + "".join(f"<a href='/tag/{i}'>tag {i}</a>" for i in range(60)) + "</aside>"
+    text = site_page("Page not found | Example News", "<h1>Page not found</h1><p>Sorry, we could not find that "
+                     "page. Try the search or one of these stories.</p><form><input name='q'></form>" + teasers + sidebar)
+    assert verdict(text) == ("soft404", "soft404-title")
+
+
+# --- phrases: only in the visible text, not quoted -------------------------------------------------
+
+QUOTED = site_page("What we learned from 10,000 dead links | Example Blog",
+                   "<h1>What we learned from dead links</h1><p>Readers who click an old citation are often greeted with "
+                   "“The page you are looking for could not be found”, or worse, an unrelated page.</p>")
+IN_PRE = site_page("Creating a custom 404 page for your GitHub Pages site - GitHub Docs",
+                   "<h1>Creating a custom 404 page</h1><p>You can display a custom 404 error page.</p><pre>&lt;h1&gt;404"
+                   "&lt;/h1&gt;\n&lt;p&gt;Sorry, this page doesn't exist.&lt;/p&gt;</pre>")
+IN_SCRIPT = site_page("Blue Widget | Example Store", "<h1>Blue Widget</h1><p>$19.99</p><script>window.__I18N__="
+                      "{\"errors.not_found\":\"Sorry, we can't find that page\",\"errors.unavailable\":\"This product is "
+                      "no longer available\"};</script>")
+IN_BLOCKQUOTE = site_page("Letters | Example", "<h1>Letters</h1><blockquote>The page you were looking for does not "
+                          "exist.</blockquote><p>Our reader saw this message last week.</p>")
+GEO = site_page("Match highlights | Example TV", "<h1>Match highlights</h1><p>This content is not available in your "
+                "country.</p>")
+
+
+@pytest.mark.parametrize("text", [QUOTED, IN_PRE, IN_SCRIPT, IN_BLOCKQUOTE, GEO])
+def test_phrases_quoted_shown_as_code_or_in_scripts_are_not_soft404(text):
+    assert verdict(text)[0] == "ok"
+
+
+@pytest.mark.parametrize("said", [
+    "<p>Sorry, the page you are looking for could not be found.</p>",
+    "<p>Sorry, we couldn’t find the page you’re looking for.</p>",
+    "<p>We couldn&#8217;t find the page you&rsquo;re looking for.</p>",
+    "<p>The page you&#39;re looking for <b>doesn&#39;t exist</b>.</p>",
+    "<div class='blockrow'>Invalid Thread specified. If you followed a valid link, please notify the administrator</div>",
+    "<p>Sorry, this page isn't available.</p>",
+])
+def test_the_same_phrases_said_on_a_page_are_soft404(said):
+    assert verdict(site_page("Example", said)) == ("soft404", "soft404-phrase")
+
+
+def test_a_long_article_that_says_a_page_no_longer_exists_is_ok():
+    text = site_page("Link rot in court opinions | Example", "<h1>Link rot</h1><p>When we followed the cited link we "
+                     "learned that this page no longer exists.</p>" + ARTICLE)
+    assert verdict(text)[0] == "ok"
+
+
+# --- YouTube's deleted videos ------------------------------------------------------------------
+
+def youtube(status: str, pad: int = 0) -> str:
+    return page(" - YouTube", "<div id='player'></div>" + "<script>var x = 1;</script>" * pad
+                + "<script>var ytInitialPlayerResponse = {\"playabilityStatus\":{\"status\":\"" + status
+                + "\",\"reason\":\"Video unavailable\"}};</script>")
+
+
+def test_a_deleted_youtube_video_is_soft404_even_deep_in_a_big_page():
+    assert verdict(youtube("ERROR")) == ("soft404", "youtube-unavailable")
+    big = youtube("ERROR", pad=4000)
+    assert big.index("playabilityStatus") > classify.HEAD_CHARS
+    assert verdict(big) == ("soft404", "youtube-unavailable")
+
+
+@pytest.mark.parametrize("status", ["OK", "UNPLAYABLE", "LOGIN_REQUIRED"])
+def test_playable_private_or_region_locked_videos_are_not_soft404(status):
+    assert verdict(youtube(status))[0] == "ok"
+
+
+def test_the_youtube_marker_on_another_site_is_not_enough():
+    text = page("How to read the YouTube player response | Example Blog",
+                "<pre>\"playabilityStatus\":{\"status\":\"ERROR\"</pre><p>That is what a deleted video returns.</p>")
+    assert verdict(text)[0] == "ok"
