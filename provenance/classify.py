@@ -183,9 +183,22 @@ _NOT_FOUND_SAID = re.compile(
     r"|invalid\s+(?:thread|post|forum)\s+specified)")
 _NOT_FOUND_HINTS = ("looking for", "find th", "exist", "available", "invalid thread")
 
+# Login words end at a boundary: "/author/jane-doe/" and "/authority/reports" are not login pages.
 _LOGIN_PATH = (r"/(?:login|log-in|signin|sign-in|sign_in|logon|auth|authenticate|sso|session/new|users/sign_in"
-               r"|accounts?/(?:login|signin)|servicelogin|oauth2?/authorize|cas/login|wp-login\.php|idp/)"
+               r"|accounts?/(?:login|signin)|servicelogin|oauth2?/authorize|cas/login|wp-login\.php|idp)(?:[/?.#_-]|$)"
                r"|[?&](?:returnurl|return_to|redirect_uri|continue)=")
+# An error page by its path: "/404", "/not-found", "/errors/404.html", "?error=404". Not "/errors"
+# alone or "/gone" (docs.python.org's /tutorial/errors.html, a song at /songs/gone/).
+_ERROR_PATH = (r"/(?:404|not[-_]?found|page[-_]?not[-_]?found|errors?[-_/]?404|404[-_]?(?:error|page))"
+               r"(?:\.[a-z]{2,5})?/?(?:$|\?)|[?&](?:error|status|code)=404(?:&|$)")
+#: ... or a Refresh header (a 200 that sends the reader on at once) naming such a path.
+_REFRESH_TO_ERROR = r"^\s*\d+\s*[;,]\s*url\s*=\s*['\"]?[^'\"]*?(?:" + _ERROR_PATH.replace("(?:$|\\?)", "(?:$|\\?|['\"])") + r")"
+# Domains for sale or parked: the cited page went with the old owner.
+_DOMAIN_FOR_SALE = _rx(r"(?:the\s+)?(?:domain\s+(?:name\s+)?)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}\s+(?:is|may\s+be)\s+for\s+sale!?")
+_PARKED_SAID = _rx(r"this\s+domain\s+(?:name\s+)?(?:is|may\s+be|might\s+be|could\s+be)\s+for\s+sale|buy\s+this\s+domain"
+                   r"|this\s+domain\s+(?:name\s+)?(?:is|has\s+been)\s+parked|parked\s+free,?\s+courtesy\s+of")
+_PARKING_SERVICE = _rx(r"sedoparking\.com|parkingcrew\.net|bodis\.com|window\.park\s*=")
+
 # A captcha or refusal title on a 200 counts only when it fills the title (or a part of it):
 # "Are you a robot?" and "Attention Required! | Cloudflare" are walls, "CAPTCHA - Wikipedia" is
 # an article (and too long for a wall), "reCAPTCHA v3 | Google for Developers" does not fill.
@@ -249,9 +262,25 @@ SIGNATURES: tuple[Signature, ...] = (
               hints=("captcha", "unusual traffic")),
     Signature("login-redirect", "blocked", "redirected to a login page",
               redirected_to=_rx(_LOGIN_PATH)),
+    Signature("consent-redirect", "blocked", "redirected to a cookie-consent page",
+              redirected_to=_rx(r"/(?:v2/)?collectconsent(?:$|\?)|[?&]consentuuid=")),
     Signature("redirect-to-404", "soft404", "redirected to an error page",
-              redirected_to=_rx(r"/(?:404|not[-_]?found|page[-_]?not[-_]?found|error(?:s)?(?:/404)?|gone)"
-                                r"(?:\.[a-z]{2,5})?/?(?:$|\?)|[?&](?:error|status)=404")),
+              redirected_to=_rx(_ERROR_PATH)),
+    Signature("refresh-to-404", "soft404", "the page sends the reader on to an error page (Refresh header)",
+              statuses=frozenset({200, 203}), header="refresh", header_value=_rx(_REFRESH_TO_ERROR)),
+    Signature("redirect-to-search", "soft404", "redirected to the site's search (the page is gone)",
+              statuses=frozenset({200, 203}), redirect=lambda url, final: _redirected_to_search(url, final)),
+    Signature("redirect-to-parent", "soft404", "redirected to a page above it (its section or category)",
+              statuses=frozenset({200, 203}), redirect=lambda url, final: _redirected_to_ancestor(url, final)),
+    Signature("domain-for-sale", "soft404", "the domain is for sale (the cited page went with it)",
+              statuses=frozenset({200, 203}), title=_DOMAIN_FOR_SALE),
+    Signature("parked-domain", "soft404", "a parked domain page (the cited page went with the domain)",
+              statuses=frozenset({200, 203}), max_chars=SMALL_PAGE_CHARS, hints=("for sale", "this domain", "parked"),
+              body=_PARKED_SAID, visible=True, max_words=LONG_PAGE_WORDS),
+    Signature("parking-service", "soft404", "a domain-parking service's page (the cited page went with the domain)",
+              statuses=frozenset({200, 203}), max_chars=SMALL_PAGE_CHARS,
+              hints=("sedoparking", "parkingcrew", "bodis", "window.park"), body=_PARKING_SERVICE,
+              max_words=LONG_PAGE_WORDS),
     Signature("youtube-unavailable", "soft404", "the video is gone (YouTube player says ERROR)",
               statuses=frozenset({200}), title=_rx(r"youtube"), full_text='"playabilityStatus":{"status":"ERROR"'),
     Signature("soft404-title", "soft404", "the page's title says it was not found",
@@ -472,18 +501,81 @@ def match_signature(obs: Observation) -> Signature | None:
     return None
 
 
+#: A query of nothing but campaign and click trackers: "/?utm_source=x" is still the home page.
+_TRACKING_ONLY = re.compile(r"(?:(?:utm_[a-z0-9_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid"
+                            r"|ref|ref_src|_ga|_gl|_hsenc|_hsmi|mkt_tok)(?:=[^&]*)?(?:&+|$))+", re.IGNORECASE)
+
+
 def is_deep(url: str) -> bool:
-    """True when a URL names something below a site's home page."""
+    """True when a URL names something below a site's home page (trackers in the query do not count)."""
     split = fast_split(url)
     if split is not None:
         path, query = split[6], split[7]  # a plain http(s) URL's
         if path is None:
             path, query = split[8], split[9]  # any other scheme://'s (or a plain URL without a path: None, None)
-        if query:
-            return True
-        return not _HOME_PATH.match(path or "/")
-    parts = urlsplit(url)
-    return not _HOME_PATH.match(parts.path or "/") or bool(parts.query)
+    else:
+        parts = urlsplit(url)
+        path, query = parts.path, parts.query
+    if not _HOME_PATH.match(path or "/"):
+        return True
+    return bool(query) and not _TRACKING_ONLY.fullmatch(query)
+
+
+def _site(parts) -> tuple[str, int | None]:
+    """Host without "www." and the port as written: the same site over http and https."""
+    host = (parts.hostname or "").removeprefix("www.")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return host, (None if port in (80, 443) else port)
+
+
+_SEARCH_PATH = re.compile(r"(?:^|/)(?:search|search-?results|site-?search)(?:\.[a-z]{2,5})?/?$")
+_SEARCH_QUERY = re.compile(r"(?:^|&)(?:q|s|query|search|keywords?|search_query)=[^&]")
+
+
+def _is_search(parts) -> bool:
+    path = parts.path.lower()
+    if _SEARCH_PATH.search(path):
+        return True
+    return bool(parts.query) and bool(_HOME_PATH.match(path or "/")) and bool(_SEARCH_QUERY.search(parts.query.lower()))
+
+
+def _redirected_to_search(url: str, final: str) -> bool:
+    """A deep page of a site sent to that site's search ("/search?q=old+slug", "/?s=old-slug"): it is gone."""
+    cited, landed = urlsplit(url), urlsplit(final)
+    return (_is_search(landed) and not _is_search(cited) and _site(cited) == _site(landed)
+            and not _HOME_PATH.match(cited.path or "/"))
+
+
+#: Path segments whose removal keeps the same page: an index file, an AMP or print view, a language.
+_SAME_PAGE_SEGMENT = re.compile(
+    r"(?:index|default|home)(?:\.[a-z]{2,5})?|amp|print|(?:en|de|fr|es|it|pt|nl|pl|ru|ja|zh|ko|tr|sv|da|no|nb|fi|cs|el|he"
+    r"|ar|hu|ro|uk|vi|th|id|ms|hi|bg|hr|sk|sl|sr|lt|lv|et|ca|fa)(?:[-_][a-z]{2,4})?", re.IGNORECASE)
+#: A path segment that names one thing by id ("12345", "B07XJ8C8F5", "734512-rivers-rise"): a
+#: redirect up to it from "<id>/<slug>" only dropped a decorative slug or a sub-view.
+_ID_SEGMENT = re.compile(r".*\d{5}.*|(?=(?:[a-z]*\d){3})[a-z\d]+", re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _redirected_to_ancestor(url: str, final: str) -> bool:
+    """A deep page sent up its own path on its own site ("/news/2020/05/story" -> "/news/"): it is gone.
+
+    Not the home page (that is redirect-to-home's), not the same path with or without a trailing
+    slash, an index file, an AMP view or a language segment, and not an id whose slug was dropped.
+    """
+    cited, landed = urlsplit(url), urlsplit(final)
+    if _site(cited) != _site(landed) or _HOME_PATH.match(landed.path or "/"):
+        return False
+    old = [segment for segment in cited.path.split("/") if segment]
+    new = [segment for segment in landed.path.split("/") if segment]
+    if not new or len(new) >= len(old) or old[:len(new)] != new:
+        return False
+    if all(_SAME_PAGE_SEGMENT.fullmatch(segment) for segment in old[len(new):]):
+        return False
+    last = new[-1]
+    return not _ID_SEGMENT.fullmatch(last) or bool(_YEAR.fullmatch(last))
 
 
 def redirected_home(obs: Observation) -> bool:
@@ -494,9 +586,14 @@ def redirected_home(obs: Observation) -> bool:
     lost as one sent to its own, and "redirect" would tell the user to cite
     a front page instead.
     """
-    if not obs.hops:
+    if not obs.hops or not is_deep(obs.url) or is_deep(obs.final_url):
         return False
-    return is_deep(obs.url) and not is_deep(obs.final_url)
+    return not _LANGUAGE_HOME.fullmatch(urlsplit(obs.url).path)
+
+
+#: A language's home page under another name ("/en/home" -> "/en/" is the same page).
+_LANGUAGE_HOME = re.compile(r"/[a-z]{2}(?:[-_][a-z]{2})?/(?:index\.(?:html?|php|aspx?)|home|default\.aspx?)/?",
+                            re.IGNORECASE)
 
 
 def verdict_for_status(status: int) -> tuple[str, str]:

@@ -291,3 +291,144 @@ def test_the_youtube_marker_on_another_site_is_not_enough():
     text = page("How to read the YouTube player response | Example Blog",
                 "<pre>\"playabilityStatus\":{\"status\":\"ERROR\"</pre><p>That is what a deleted video returns.</p>")
     assert verdict(text)[0] == "ok"
+
+
+# --- redirects ------------------------------------------------------------------------------------
+
+SITE = "https://news.example"
+LIVE = site_page("A page", ARTICLE)
+
+
+def redirected(cited: str, final: str, status: int = 301, text: str = LIVE) -> tuple[str, str | None]:
+    j = judge(obs(text, url=SITE + cited if cited.startswith("/") else cited,
+                  final=SITE + final if final.startswith("/") else final,
+                  hops=[(status, SITE + final if final.startswith("/") else final)]))
+    return j.verdict, j.signature
+
+
+@pytest.mark.parametrize("cited, final", [("/tutorial/errors.html", "/3/tutorial/errors.html"),
+                                          ("/dist/latest/docs/api/errors.html", "/api/errors.html"),
+                                          ("/songs/gone", "/songs/gone/"), ("/errors", "/errors/"),
+                                          ("/guide/error-handling", "/guide/errors")])
+def test_error_words_in_a_redirect_target_are_not_an_error_page(cited, final):
+    assert redirected(cited, final) == ("redirect", None)
+
+
+@pytest.mark.parametrize("final", ["/404", "/404.html", "/not-found", "/page-not-found/", "/errors/404.html", "/error/404",
+                                   "/error-404", "/404-error", "/error?code=404", "/index.php?error=404&lang=en"])
+def test_error_page_targets_are_still_soft404(final):
+    assert redirected("/papers/x", final, 302) == ("soft404", "redirect-to-404")
+
+
+@pytest.mark.parametrize("cited, final", [("/?author=3", "/author/jane-doe/"), ("/reports/2021", "/authority/reports/2021"),
+                                          ("/old/authors", "/authors/"), ("/sso-guide", "/docs/ssot/overview")])
+def test_words_that_begin_like_login_words_are_not_login_pages(cited, final):
+    assert redirected(cited, final) == ("redirect", None)
+
+
+@pytest.mark.parametrize("final", ["/auth/login?next=/x", "/auth?return=1", "/auth", "/login.php", "/sso/", "/idp/profile/SAML2",
+                                   "/account/login", "/wp-login.php?redirect_to=x", "/signin-oidc"])
+def test_login_targets_are_still_blocked(final):
+    assert redirected("/members/report", final, 302) == ("blocked", "login-redirect")
+
+
+def test_a_consent_wall_redirect_is_blocked_and_a_consent_form_is_not():
+    final = "https://consent.example/v2/collectConsent?sessionId=3_cc-session_ab&lang=de-DE&done=x"
+    assert redirected("/news/rivers-rise-123.html", final, 302) == ("blocked", "consent-redirect")
+    assert redirected("/study/enrol", "/study/consent-form", 302)[0] == "ok"
+
+
+@pytest.mark.parametrize("cited, final", [("/news/2019/rivers-rise-in-spring", "/search?q=rivers+rise+in+spring"),
+                                          ("/news/2019/rivers-rise", "/?s=rivers-rise"),
+                                          ("/shop/blue-runner", "/en/search/?query=blue+runner"),
+                                          ("/p/734512", "/search")])
+def test_a_deleted_page_sent_to_the_site_search_is_soft404(cited, final):
+    assert redirected(cited, final, 302) == ("soft404", "redirect-to-search")
+
+
+@pytest.mark.parametrize("cited, final", [
+    ("/search?q=rivers", "/search/?q=rivers"),                       # a cited search stays a search
+    ("/?s=rivers", "/search?q=rivers"),
+    ("/maps/abc", "/maps?q=52.1,4.3"),                             # a query that is not a site search
+    ("/webmasters/docs/sitemaps", "/search/docs/crawling/sitemaps"),  # a docs tree called "search"
+    ("http://other.example/story", "/search?q=story"),            # another site's search: its business
+])
+def test_search_like_targets_that_are_not_a_lost_page(cited, final):
+    assert redirected(cited, final, 302)[1] != "redirect-to-search"
+
+
+@pytest.mark.parametrize("cited, final", [("/news/2019/05/rivers-rise-in-spring", "/news/"),
+                                          ("/shop/shoes/blue-runner-2017", "/shop/shoes/"),
+                                          ("/news/2020/05/story", "/news/2020/"), ("/forum/thread/123", "/forum/thread"),
+                                          ("/wiki/Some_Page", "/wiki/"), ("/blog/post?id=5", "/blog/")])
+def test_a_deep_page_sent_up_its_own_path_is_soft404(cited, final):
+    assert redirected(cited, final) == ("soft404", "redirect-to-parent")
+    assert redirected(cited, final, 302) == ("soft404", "redirect-to-parent")
+
+
+@pytest.mark.parametrize("cited, final", [
+    ("/docs/guide", "/docs/guide/"), ("/docs/guide/", "/docs/guide"),          # a trailing slash
+    ("/docs/guide/index.html", "/docs/guide/"), ("/blog/post/amp/", "/blog/post/"), ("/docs/guide/en", "/docs/guide"),
+    ("/article/734512/rivers-rise", "/article/734512"), ("/dp/B07XJ8C8F5/ref=sr_1", "/dp/B07XJ8C8F5"),
+    ("/t/topic-slug/12345/67", "/t/topic-slug/12345"),                           # an id whose slug or sub-view was dropped
+    ("/news/2019/story", "https://other.example/news/"),                       # another site's section
+    ("/news/story", "/news/story-renamed"), ("/news/story", "/archive/news/story"),
+])
+def test_redirects_that_keep_the_page_are_not_to_a_parent(cited, final):
+    assert redirected(cited, final)[1] != "redirect-to-parent"
+
+
+def test_a_redirect_to_the_home_page_keeps_its_own_name():
+    assert redirected("/news/2019/story", "/") == ("soft404", "redirect-to-home")
+    assert redirected("/en/news/story", "/en/") == ("soft404", "redirect-to-home")
+    assert redirected("/en/home", "/en/") == ("redirect", None)
+    assert redirected("/de/index.html", "/de/") == ("redirect", None)
+
+
+@pytest.mark.parametrize("cited", ["/?utm_source=newsletter&utm_medium=email", "/?fbclid=IwAR0abc", "/?ref=producthunt",
+                                   "/?gclid=abc&utm_campaign=x", "/index.html?mc_cid=1&mc_eid=2", "/?igshid=xyz"])
+def test_a_home_page_with_only_trackers_is_not_deep(cited):
+    assert not classify.is_deep(SITE + cited)
+    assert redirected(cited, "/") == ("redirect", None)
+
+
+@pytest.mark.parametrize("cited", ["/?p=123", "/?page_id=5", "/?utm_source=x&p=123", "/?refresh=1", "/news/?utm_source=x"])
+def test_a_home_page_with_a_real_query_is_still_deep(cited):
+    assert classify.is_deep(SITE + cited)
+    assert redirected(cited, "/") == ("soft404", "redirect-to-home")
+
+
+def test_a_refresh_header_to_an_error_page_is_soft404():
+    def refreshed(value: str) -> tuple[str, str | None]:
+        return verdict(page("Example", "<p>Redirecting</p>"), headers={"refresh": value})
+    assert refreshed("0; url=/404.html") == ("soft404", "refresh-to-404")
+    assert refreshed("0;URL='https://news.example/not-found?from=x'") == ("soft404", "refresh-to-404")
+    assert refreshed("0; url=/news/new-story")[0] == "ok"
+    assert refreshed("300")[0] == "ok"
+
+
+# --- domains for sale or parked -------------------------------------------------------------------
+
+FOR_SALE = page("old-news-site.com is for sale | Dan.com", "<h1>old-news-site.com</h1><p>This domain is for sale! Buy now "
+                "for $2,499 or make an offer.</p><p>Similar domains: river1.com lake22.com</p>")
+PARKED = page("example-rivers.org", "<h1>example-rivers.org</h1><p>This domain may be for sale.</p><h2>Related searches</h2>"
+              "<ul><li><a href='/?q=Flood'>Flood Insurance</a></li><li><a href='/?q=Kayak'>Kayak Tours</a></li></ul>")
+SEDO = page("example-rivers.org", "<div id='target'></div><script src='https://img.sedoparking.com/js/park.js'></script>")
+
+
+@pytest.mark.parametrize("text, name", [(FOR_SALE, "domain-for-sale"), (PARKED, "parked-domain"), (SEDO, "parking-service"),
+                                        (page("The domain name example.org may be for sale"), "domain-for-sale")])
+def test_domains_for_sale_or_parked_are_soft404(text, name):
+    assert verdict(text) == ("soft404", name)
+
+
+@pytest.mark.parametrize("text", [
+    page("Rivers for sale: a history of water rights | Example", "<p>Short.</p>"),
+    site_page("How to sell a domain | Example Blog", "<h1>Selling domains</h1><p>Put up a page that says "
+              "“this domain is for sale” and wait.</p>"),
+    site_page("Domain investing | Example Blog", "<h1>Domain investing</h1><p>We used Sedo; this domain is for sale "
+              "there too, as our readers know.</p>" + ARTICLE),
+    site_page("Our sponsors | Example", "<p>Thanks to <a href='https://bodis.com/'>Bodis</a> for the support.</p>" + ARTICLE),
+])
+def test_pages_about_selling_or_parking_domains_are_ok(text):
+    assert verdict(text)[0] == "ok"

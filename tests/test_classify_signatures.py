@@ -109,12 +109,15 @@ def test_is_deep_fast_read_agrees_with_urlsplit():
 
     def by_urlsplit(url: str) -> bool:
         parts = urlsplit(url)
-        return not classify._HOME_PATH.match(parts.path or "/") or bool(parts.query)
+        home = classify._HOME_PATH.match(parts.path or "/")
+        return not home or (bool(parts.query) and not classify._TRACKING_ONLY.fullmatch(parts.query))
 
     cases = ["http://a.example/", "http://a.example", "http://a.example/?", "http://a.example/?x=1",
              "http://a.example/#frag", "http://a.example/#?x", "https://a.example/index.html", "https://a.example/en/",
              "http://a.example/a/b?c#d", "http://a.example?q=1", "http://a.example#x?y", "http://u:p@a.example:80/home",
-             "http://[::1]:8/x", "//a.example/x", "a.example/x", "mailto:x@y", "http://a.example/?#", "HTTP://A.EXAMPLE/Home"]
+             "http://[::1]:8/x", "//a.example/x", "a.example/x", "mailto:x@y", "http://a.example/?#", "HTTP://A.EXAMPLE/Home",
+             "http://a.example/?utm_source=x", "http://a.example/?utm_source=x&p=1", "http://a.example/en/?fbclid=1#x",
+             "ftp://a.example/?ref=", "http://a.example/x?utm_source=y", "a.example/?gclid=1"]
     rng = random.Random(7)
     cases += ["http://h" + "".join(rng.choice("abc/?#.:=&%en-_") for _ in range(rng.randint(0, 12))) for _ in range(5000)]
     assert [classify.is_deep(c) for c in cases] == [by_urlsplit(c) for c in cases]
