@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import html
 import ipaddress
 import os
 import random
@@ -97,8 +98,12 @@ MAX_HOST_INTERVAL = 10.0
 DEFAULT_URL_DEADLINE = 60.0
 #: Seconds allowed for one DNS lookup.
 DNS_TIMEOUT = 10.0
-#: Letters in the random sibling path used to detect catch-all sites.
+#: Letters in the random sibling path used to detect catch-all sites, when the cited name has no shape to keep.
 PROBE_LETTERS = 16
+#: Random characters at least in a sibling's name: a short id (/p/3) gets a longer random one, not a real neighbour.
+PROBE_MIN_RANDOM = 8
+#: Visible words at most (outside scripts, styles, <noscript> and the title) on a script-rendered shell page.
+SHELL_MAX_WORDS = 12
 #: Statuses worth a retry.
 RETRY_STATUSES: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
 #: Statuses whose body is read (capped at SIGNATURE_BYTES) to look for bot walls.
@@ -512,8 +517,8 @@ class Host(Permits):
         self._last_sent = -1e9
         #: No request starts before this (Retry-After).
         self.paused_until = 0.0
-        #: Catch-all probes per directory: fingerprint of the sibling page, or None (not a catch-all).
-        self.probes: dict[str, asyncio.Future[frozenset[int] | None]] = {}
+        #: Catch-all probes per directory and shape (see _probe_plan): what a random sibling got, or None.
+        self.probes: dict[str, asyncio.Future[_Sibling | None]] = {}
         #: Times this host asked us to slow down.
         self.slowdowns = 0
         #: A first request to this host has been let through.
@@ -855,6 +860,235 @@ def _failure_reason(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {text}"[:200]
 
 
+# --- catch-all probes: what a site answers for a random sibling URL ---
+
+@dataclass(frozen=True)
+class _Sibling:
+    """What a catch-all probe got for a random sibling URL."""
+
+    #: The sibling asked for, and where its redirects (if any) ended.
+    url: str
+    final_url: str
+    status: int
+    #: Fingerprint of a 2xx HTML page (classify.fingerprint); None: the site answered it as missing.
+    fingerprint: frozenset[int] | None
+    #: The page's <link rel=canonical>, resolved, or None.
+    canonical: str | None
+
+
+#: Extensions of programs whose query names the page (showthread.php?t=123): their probe randomises the id.
+_SCRIPT_EXTENSIONS = frozenset({"php", "php3", "php4", "php5", "asp", "aspx", "cgi", "pl", "jsp", "jspa", "do",
+                                "cfm", "dll", "exe"})
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+#: Runs of one kind in a path segment: an escape, digits, ASCII letters, anything else (kept as it is).
+_RUNS = re.compile(r"%[0-9A-Fa-f]{2}|[0-9]+|[A-Za-z]+|[^0-9A-Za-z%]+|%")
+#: A query value that is an id (digits only, two or more).
+_ID_VALUE = re.compile(r"[0-9]{2,}")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def _random_like(run: str, extra: int = 0) -> str:
+    """Random characters of ``run``'s kind (digits, letters with its upper-case places), ``extra`` more."""
+    if run.isdigit():
+        first = random.choice("123456789") if run[0] != "0" else random.choice(string.digits)
+        return first + "".join(random.choices(string.digits, k=len(run) - 1 + extra))
+    letters = "".join(c.upper() if o.isupper() else c
+                      for c, o in zip(random.choices(string.ascii_lowercase, k=len(run)), run))
+    return letters + "".join(random.choices(string.ascii_lowercase, k=extra))
+
+
+def _shaped_random(stem: str) -> str:
+    """A random name of ``stem``'s shape: digits for digits, letters for letters, punctuation kept.
+
+    Routes that take an id (/artikel/734512) answer a random word with a
+    plain 404 from the router and a random id with their own "not found"
+    page, the one a gone article gets: only a sibling of the same shape
+    shows it. At least PROBE_MIN_RANDOM random characters, so a short id
+    is not answered by a real neighbour.
+    """
+    runs = _RUNS.findall(stem)
+    out: list[str] = []
+    made = 0
+    last_kind = -1
+    for run in runs:
+        if run.isascii() and run.isalnum():
+            out.append(_random_like(run))
+            made += len(run)
+            last_kind = len(out) - 1
+        elif run.startswith("%") and len(run) == 3:
+            out.append(random.choice(string.ascii_lowercase))
+            made += 1
+            last_kind = len(out) - 1
+        else:
+            out.append(run)
+    if last_kind < 0:
+        return "".join(random.choices(string.ascii_lowercase, k=PROBE_LETTERS))
+    if made < PROBE_MIN_RANDOM:
+        kind = out[last_kind]
+        out[last_kind] = kind + _random_like(kind[-1] * (PROBE_MIN_RANDOM - made))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _ProbePlan:
+    """Where a URL's catch-all probe goes: the directory, and the shape of the name to imitate."""
+
+    #: Host-wide key of the probe: directory and shape (one probe per directory for URLs of one shape).
+    key: str
+    scheme: str
+    netloc: str
+    directory: str
+    stem: str
+    extension: str
+    query: str
+    #: Query parameters holding an id, for a program's page (showthread.php?t=123); else empty.
+    id_params: tuple[str, ...]
+    directory_has_digits: bool
+
+    def sibling(self, id_probe: bool = False) -> str:
+        """A random sibling URL of this shape; ``id_probe``: the directory's digits randomised too."""
+        directory = self.directory
+        if id_probe:
+            directory = _DIGIT_RUN.sub(lambda m: _random_like(m.group(0)), directory)
+        if self.id_params:
+            pairs = []
+            for pair in self.query.split("&"):
+                name, sep, value = pair.partition("=")
+                if name in self.id_params and _ID_VALUE.fullmatch(value):
+                    value = next((v for v in (_random_like(value) for _ in range(5)) if v != value), value + "1")
+                pairs.append(name + sep + value)
+            return urlunsplit((self.scheme, self.netloc, directory + self.stem + self.extension, "&".join(pairs), ""))
+        return urlunsplit((self.scheme, self.netloc, directory + _shaped_random(self.stem) + self.extension, "", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment_shape(last: str) -> str | None:
+    """The shape of a path's last segment ('L', 'D', 'LD' or '', then its extension); None for a program's name."""
+    match = _EXTENSION.search(last)
+    extension = match.group(0) if match else ""
+    if extension[1:].lower() in _SCRIPT_EXTENSIONS:
+        return None  # its query may hold the id: _probe_plan decides
+    return _shape(last[: len(last) - len(extension)], extension)
+
+
+def _shape(stem: str, extension: str) -> str:
+    if "%" in stem:
+        stem = re.sub("%[0-9A-Fa-f]{2}", "", stem)
+    return ("L" if re.search("[A-Za-z]", stem) else "") + ("D" if re.search("[0-9]", stem) else "") + extension.lower()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _probe_key(url: str) -> str:
+    """The key of a URL's catch-all probe: directory and shape of the name (see _probe_plan), cheaply."""
+    split = fast_split(url)
+    if split is not None and split[1] is not None:
+        path = split[6] or "/"
+    else:
+        return _probe_plan(url).key
+    shape = _segment_shape(path[path.rfind("/") + 1:])
+    if shape is None:
+        return _probe_plan(url).key
+    return f"{_directory(url)}\x00{shape}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _probe_plan(url: str) -> _ProbePlan:
+    """The whole plan of a URL's probe (built once per probe, not per URL)."""
+    parts = urlsplit(url)
+    directory, _, last = parts.path.rpartition("/")
+    directory += "/"
+    match = _EXTENSION.search(last)
+    extension = match.group(0) if match else ""
+    stem = last[: len(last) - len(extension)]
+    id_params: tuple[str, ...] = ()
+    if parts.query and extension[1:].lower() in _SCRIPT_EXTENSIONS:
+        id_params = tuple(sorted({name for name, _, value in (p.partition("=") for p in parts.query.split("&"))
+                                  if _ID_VALUE.fullmatch(value)}))
+    if id_params:
+        shape = last + "?" + "&".join(id_params)
+    else:
+        shape = _shape(stem, extension)
+    return _ProbePlan(f"{_directory(url)}\x00{shape}", parts.scheme, parts.netloc, directory, stem, extension,
+                      parts.query, id_params, bool(re.search("[0-9]", directory)))
+
+
+def _outcome(probe: asyncio.Future) -> _Sibling | None:
+    if probe.cancelled() or probe.exception() is not None:
+        return None
+    return probe.result()
+
+
+def _site(url: str) -> str:
+    """The host without a leading 'www.': example.org and www.example.org are one site."""
+    host = _host(url)
+    return host[4:] if host.startswith("www.") else host
+
+
+def _page_key(url: str) -> tuple[str, str, str]:
+    """What makes two URLs the same page for a reader: site, path (trailing slash aside) and query."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ("", url, "")
+    return _site(url), parts.path.rstrip("/") or "/", parts.query
+
+
+def _same_page(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and (a == b or _page_key(a) == _page_key(b))  # type: ignore[arg-type]
+
+
+_CANONICAL = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
+
+
+def _canonical(text: str, base: str) -> str | None:
+    """The page's ``<link rel=canonical href>``, resolved against ``base``, or None."""
+    match = _CANONICAL.search(text, 0, classify.HEAD_CHARS)
+    if match is None:
+        return None
+    href = _HREF.search(match.group(0))
+    if href is None:
+        return None
+    value = html.unescape(next(g for g in href.groups() if g is not None)).strip()
+    try:
+        return browser_url(_drop_fragment(urljoin(base, value))) if value else None
+    except ValueError:
+        return None
+
+
+def _names_this_page(sibling: _Sibling, start: str, final: str, text: str) -> bool:
+    """The site says the random sibling *is* this page (so the likeness says nothing about rot).
+
+    Id + decorative slug sites (/questions/123/<anything>) send any slug
+    to the page itself, or serve it with the page's canonical URL.
+    """
+    if _same_page(sibling.final_url, start):
+        return True
+    if sibling.canonical is None:
+        return False
+    if _same_page(sibling.canonical, start) or _same_page(sibling.canonical, final):
+        return True
+    own = _canonical(text, final)
+    return own is not None and _same_page(own, sibling.canonical) and _page_key(own)[:2] == _page_key(final)[:2]
+
+
+_INVISIBLE = re.compile(r"<(script|style|noscript|template|title|svg)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>",
+                        re.IGNORECASE | re.DOTALL)
+#: The empty element a single-page application renders into (React, Vue, Next, Nuxt, Gatsby, Angular, Svelte ...).
+_APP_MOUNT = re.compile(r"<(?:div|main|section|body)\b[^>]*\bid\s*=\s*[\"']?(?:root|app|__next|__nuxt|___gatsby"
+                        r"|svelte|sapper|q-app|react-root|app-root|main-app|application)[\"'\s>]|<app-root\b"
+                        r"|\bng-version\s*=|\bdata-reactroot\b", re.IGNORECASE)
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _script_shell(text: str) -> bool:
+    """A single-page application's shell: an empty mount element, a script, and next to no visible text."""
+    head = text[: 4 * classify.HEAD_CHARS]
+    if "<script" not in head.lower() or not _APP_MOUNT.search(head):
+        return False
+    return len(_WORDS.findall(_INVISIBLE.sub(" ", head))) <= SHELL_MAX_WORDS
+
+
 class _Engine:
     """One event loop's worth of checking: the transport, the hosts, the resolver."""
 
@@ -1039,7 +1273,7 @@ class _Engine:
 
     async def _check(self, url: str, result: CheckResult, give_up_at: float) -> Awaitable[None] | None:
         """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
-        current = browser_url(url)  # what a reader's browser requests (backslashes, dot segments, non-ASCII)
+        current = start = browser_url(url)  # what a reader's browser requests (backslashes, dot segments, non-ASCII)
         jar: _RedirectJar | None = None
         #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop ...
         seen: set[tuple[str, str | None]] = {(current, None)}
@@ -1047,11 +1281,15 @@ class _Engine:
         visits: dict[str, int] = {current: 1}
         hops: list[tuple[int, str]] = []
         keep = self.options.keep_body
-        if self.options.probe_catch_all and _host(current) in self.busy_hosts and _is_deep(current):
+        if self.options.probe_catch_all and _host(current) in self.busy_hosts:
             # On a host with several URLs in this run, the probe starts with the first page, not
             # after it: the page's verdict then does not wait for it. A host with one URL is
             # probed only when its page comes back as a 200 worth comparing.
-            self._probe_for(current, give_up_at)
+            try:
+                if _is_deep(current):
+                    self._probe_for(current, give_up_at)
+            except ValueError:
+                pass  # a URL urlsplit refuses: its fetch says why
 
         for _hop in range(MAX_REDIRECTS + 1):
             # A host already vetted this run needs no await (the common case after its first URL).
@@ -1122,13 +1360,8 @@ class _Engine:
                 limit = MAX_KEPT_BODY_CHARS if self.kept_chars < KEPT_BODY_BUDGET else KEPT_BODY_AFTER_BUDGET
                 result.body = text[:limit]
                 self.kept_chars += len(result.body)
-            if judgement.verdict in ("ok", "redirect") and text and self.options.probe_catch_all \
-                    and _is_deep(current):
-                probe = self._probe_for(current, give_up_at)
-                if probe.done():
-                    self._settle_catch_all(result, probe, current, text)
-                    return None
-                return self._later(result, probe, current, text)
+            if text and self.options.probe_catch_all:
+                return self._catch_all(result, start, current, text, hops, give_up_at)
             return None
         result.verdict, result.reason = "error", f"too many redirects (more than {MAX_REDIRECTS})"
         result.final_url = current
@@ -1154,41 +1387,118 @@ class _Engine:
             return "error", str(exc)
         return None
 
-    def _probe_for(self, url: str, give_up_at: float) -> asyncio.Future[frozenset[int] | None]:
-        """The (shared) catch-all probe of this URL's host and directory, started if new."""
-        key = _directory(url)
+    def _probe_for(self, url: str, give_up_at: float, id_probe: bool = False) -> asyncio.Future[_Sibling | None]:
+        """The (shared) catch-all probe of this URL's host, directory and shape, started if new.
+
+        ``id_probe``: the sibling with the directory's digits randomised too
+        (does the page depend on an id earlier in the path?), asked for only
+        when the plain sibling got this very page.
+        """
+        key = _probe_key(url)
+        if id_probe:
+            key += "\x00id"
         host = self.host(_host(url))
         probe = host.probes.get(key)
         if probe is None:
-            parts = urlsplit(url)
-            directory = parts.path.rsplit("/", 1)[0] + "/"
-            probe = host.probes[key] = asyncio.ensure_future(self._probe(parts, directory, give_up_at))
+            probe = host.probes[key] = asyncio.ensure_future(self._probe(_probe_plan(url), give_up_at, id_probe))
         return probe
 
-    async def _later(self, result: CheckResult, probe: asyncio.Future, url: str, text: str) -> None:
-        await asyncio.shield(probe)
-        self._settle_catch_all(result, probe, url, text)
+    def _catch_all(self, result: CheckResult, start: str, final: str, text: str, hops: list[tuple[int, str]],
+                   give_up_at: float) -> Awaitable[None] | None:
+        """Compare the page with what the site answers for random siblings; what is left to await, if anything.
 
-    @staticmethod
-    def _settle_catch_all(result: CheckResult, probe: asyncio.Future, url: str, text: str) -> None:
-        """Soft 404 when this page looks like what the site answers for a random sibling path."""
-        sibling = probe.result() if not probe.cancelled() and probe.exception() is None else None
-        if sibling is None:
-            return
-        mine = classify.fingerprint(text, classify.path_words(url))
-        if classify.same_as_sibling(mine, sibling):
+        The siblings are taken in the final URL's directory and, after a
+        redirect that changed directory, in the cited URL's too: an old
+        domain that sends every path to one "for sale" page is seen only
+        there. A deep URL sent to another site's home page (a link
+        shortener, a moved project) is judged by the cited directory's
+        sibling alone: only if a random URL lands on that home page too is
+        the page gone.
+        """
+        cross_home = result.signature == "redirect-to-home" and bool(hops) and _site(start) != _site(final)
+        if cross_home:
+            probes = [(self._probe_for(start, give_up_at), start)]
+        elif result.verdict in ("ok", "redirect"):
+            probes = [(self._probe_for(final, give_up_at), final)] if _is_deep(final) else []
+            if hops and _is_deep(start) and _directory(start).split("/", 3)[3] != _directory(final).split("/", 3)[3]:
+                probes.append((self._probe_for(start, give_up_at), start))
+        else:
+            return None
+        if not probes:
+            return None
+        if all(probe.done() for probe, _page in probes):
+            return self._settle(result, start, final, text, hops, probes, cross_home, give_up_at)
+        return self._settle_later(result, start, final, text, hops, probes, cross_home, give_up_at)
+
+    async def _settle_later(self, result: CheckResult, start: str, final: str, text: str, hops: list[tuple[int, str]],
+                            probes: list[tuple[asyncio.Future, str]], cross_home: bool, give_up_at: float) -> None:
+        await asyncio.wait([probe for probe, _page in probes])
+        rest = self._settle(result, start, final, text, hops, probes, cross_home, give_up_at)
+        if rest is not None:
+            await rest
+
+    def _settle(self, result: CheckResult, start: str, final: str, text: str, hops: list[tuple[int, str]],
+                probes: list[tuple[asyncio.Future, str]], cross_home: bool,
+                give_up_at: float) -> Awaitable[None] | None:
+        """The verdict once the probes answered; an awaitable when an id probe must answer first."""
+        if cross_home:
+            sibling = _outcome(probes[0][0])
+            if sibling is not None and sibling.fingerprint is not None and _same_page(sibling.final_url, final):
+                result.reason += " (a random URL there is sent to it too)"
+                return None
+            permanent = all(status in classify.PERMANENT_REDIRECTS for status, _ in hops)
+            result.verdict = "redirect" if permanent else "ok"
+            result.signature = None
+            result.reason = (f"moved permanently to {final}" if permanent
+                             else f"HTTP {result.status} after a temporary redirect to {final}")
+            result.reason += " (another site's home page; a random URL there is not sent to it)"
+            return None
+        mine: frozenset[int] | None = None
+        for probe, page in probes:
+            sibling = _outcome(probe)
+            if sibling is None or sibling.fingerprint is None:
+                continue  # the site answers a random URL as missing (or not at all): not a catch-all
+            if not _same_page(sibling.final_url, final):
+                if mine is None:
+                    mine = classify.fingerprint(text, classify.path_words(final))
+                if not classify.same_as_sibling(mine, sibling.fingerprint):
+                    continue
+            # A random sibling got this page.
+            if _names_this_page(sibling, start, final, text):
+                continue  # ... because the site sends any slug here to the page itself (id + decorative slug)
+            if _script_shell(text):
+                result.signature = "script-shell"
+                result.reason = ("a script-rendered page: the site sends the same script shell for any URL here, "
+                                 "so its content could not be judged")
+                return None
+            if _probe_plan(page).directory_has_digits:
+                ids = self._probe_for(page, give_up_at, id_probe=True)
+                if not ids.done():
+                    return self._settle_after(ids, result, start, final, text, hops, probes, give_up_at)
+                other = _outcome(ids)
+                if other is None or other.fingerprint is None:
+                    continue  # a random id is missing: the page depends on its id, which exists
+                if not _same_page(other.final_url, final):
+                    if mine is None:
+                        mine = classify.fingerprint(text, classify.path_words(final))
+                    if not classify.same_as_sibling(mine, other.fingerprint):
+                        continue
             result.verdict, result.signature = "soft404", "catch-all"
             result.reason = "the site answers this page like any random URL (catch-all, page likely gone)"
+            return None
+        return None
 
-    async def _probe(self, parts, directory: str, give_up_at: float) -> frozenset[int] | None:
-        """Fingerprint of a random sibling's page, or None when the site answers it as missing."""
-        last = parts.path.rsplit("/", 1)[-1]
-        extension = ""
-        match = re.search(r"\.[A-Za-z0-9]{1,5}$", last)
-        if match:
-            extension = match.group(0)
-        letters = "".join(random.choices(string.ascii_lowercase, k=PROBE_LETTERS))
-        url = urlunsplit((parts.scheme, parts.netloc, directory + letters + extension, "", ""))
+    async def _settle_after(self, ids: asyncio.Future, result: CheckResult, start: str, final: str, text: str,
+                            hops: list[tuple[int, str]], probes: list[tuple[asyncio.Future, str]],
+                            give_up_at: float) -> None:
+        await asyncio.wait([ids])
+        rest = self._settle(result, start, final, text, hops, probes, False, give_up_at)
+        if rest is not None:  # pragma: no cover - the id probe is done now
+            await rest
+
+    async def _probe(self, plan: "_ProbePlan", give_up_at: float, id_probe: bool = False) -> _Sibling | None:
+        """What the site answers for a random sibling URL of ``plan``'s shape; None when it could not be asked."""
+        url = asked = plan.sibling(id_probe)
         try:
             for _hop in range(MAX_REDIRECTS + 1):
                 if await self._vet(url) is not None:
@@ -1196,16 +1506,19 @@ class _Engine:
 
                 fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and _is_html(t) else 0,
                                            None, 0, give_up_at, urgent=True)
+                if fetched.location_problem:
+                    return None
                 location = fetched.location
                 if location:
                     url = browser_url(_drop_fragment(urljoin(url, location)))
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue
-                if not (200 <= fetched.status < 300) or not fetched.body:
-                    return None
+                if not (200 <= fetched.status < 300) or not fetched.body or not _is_html(fetched.content_type):
+                    return _Sibling(asked, url, fetched.status, None, None)
                 text = _decode(fetched.body, fetched.headers.get("content-type", ""))
-                return classify.fingerprint(text, (letters,) + classify.path_words(url))
+                drop = classify.path_words(asked) + classify.path_words(url)
+                return _Sibling(asked, url, fetched.status, classify.fingerprint(text, drop), _canonical(text, url))
         except (_Failure, ValueError):
             return None
         return None

@@ -296,3 +296,203 @@ def test_near_misses_of_private_names_keep_their_verdicts(sim):
     assert one("http://local.example.org/x", resolver=lookup, offline=False).verdict == "dead"
     r = one(f"http://printer.local:{site.port}/wiki/page", resolver=lookup, offline=False, probe_catch_all=False)
     assert r.verdict == "ok", r.reason
+
+
+# --- 5. the catch-all probe ---
+
+def _article(title: str, words: str = "water levels") -> str:
+    paragraphs = "".join(f"<p>Paragraph {i}: measurements of {words} from forty stations, reading {i * 7}.</p>"
+                         for i in range(15))
+    return f"<html><head><title>{title}</title></head><body><nav>Home News Sport</nav><h1>{title}</h1>{paragraphs}</body></html>"
+
+
+#: What some sites answer for anything they do not have: a bland page without "not found" words.
+BLAND = ("<html><head><title>Example Media</title></head><body><nav>Home News Sport Weather</nav>"
+         "<p>Please choose a section from the index below to continue reading today's stories.</p></body></html>")
+
+
+def _route(site, handler):
+    from aiohttp import web
+
+    async def default(request):
+        status, body, headers = handler(request)
+        return web.Response(status=status, text=body, content_type="text/html", headers=headers)
+    site.default = default
+
+
+def _probes(site, cited: list[str]) -> list[str]:
+    return [p for p in site.stats.paths if p not in cited]
+
+
+def test_id_plus_slug_site_that_redirects_any_slug_to_the_page_is_ok(sim):
+    import re as re_
+
+    site = sim.site()
+    canonical = "/questions/11227809/why-is-sorting-faster"
+
+    def handler(request):
+        m = re_.fullmatch(r"/questions/(\d+)/[^/]*", request.path)
+        if not m or m.group(1) != "11227809":
+            return 404, "<title>404</title>", {}
+        if request.path != canonical:
+            return 301, "", {"Location": canonical}
+        return 200, _article("Why is sorting faster?"), {}
+    _route(site, handler)
+    for cited in (canonical, "/questions/11227809/old-slug"):
+        r = one(site.url(cited))
+        assert r.verdict in ("ok", "redirect") and r.signature is None, r.reason
+
+
+def test_id_plus_slug_site_that_serves_any_slug_is_ok_but_a_true_catch_all_is_not(sim):
+    import re as re_
+
+    site = sim.site()
+
+    def handler(request):  # /article/<id>/<any slug> is the article; a random id is a 404
+        m = re_.fullmatch(r"/article/(\d+)/[^/]*", request.path)
+        if not m or m.group(1) != "734512":
+            return 404, "<title>404</title>", {}
+        return 200, _article("Rivers rise"), {}
+    _route(site, handler)
+    r = one(site.url("/article/734512/rivers-rise-across-the-region"))
+    assert (r.verdict, r.signature) == ("ok", None), r.reason
+    probes = _probes(site, ["/article/734512/rivers-rise-across-the-region"])
+    assert len(probes) == 2 and probes[0].startswith("/article/734512/") and not probes[1].startswith("/article/734512/")
+    # Near miss: a site that answers every path (any id) with the same page is still a catch-all.
+    every = sim.site()
+    every.catch_all(_article("Example Media front page"))
+    r = one(every.url("/article/734512/rivers-rise-across-the-region"))
+    assert (r.verdict, r.signature) == ("soft404", "catch-all"), r.reason
+
+
+def test_a_sibling_that_names_the_page_as_its_canonical_is_not_a_catch_all(sim):
+    site = sim.site()
+    page = _article("Rivers rise").replace("<head>", "<head><link rel='canonical' href='/stories/rivers-rise'>")
+    site.catch_all(page)  # any /stories/<slug> serves the story, and says which page it is
+    r = one(site.url("/stories/rivers-rise"))
+    assert (r.verdict, r.signature) == ("ok", None), r.reason
+    # Near miss: a catch-all whose page names the home page as canonical is still a catch-all.
+    other = sim.site()
+    other.catch_all(_article("Example Media").replace("<head>", "<head><link rel='canonical' href='/'>"))
+    r = one(other.url("/stories/rivers-rise"))
+    assert (r.verdict, r.signature) == ("soft404", "catch-all"), r.reason
+
+
+SPA_SHELL = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Docs</title>'
+             '<link rel="stylesheet" href="/static/css/main.4f2a.css"></head><body><noscript>You need to enable JavaScript '
+             'to run this app.</noscript><div id="root"></div><script src="/static/js/main.8c1d.js"></script></body></html>')
+
+
+def test_a_script_shell_the_same_for_every_path_is_ok_not_soft404(sim):
+    site = sim.site()
+    site.catch_all(SPA_SHELL)
+    r = one(site.url("/guides/getting-started"))
+    assert (r.verdict, r.signature) == ("ok", "script-shell"), r.reason
+    assert "script" in r.reason and "could not be judged" in r.reason
+    # Near miss: a small page with a script but no application mount and some text is a catch-all page.
+    other = sim.site()
+    other.catch_all(BLAND.replace("</body>", "<script src='/analytics.js'></script></body>"))
+    r = one(other.url("/guides/getting-started"))
+    assert (r.verdict, r.signature) == ("soft404", "catch-all"), r.reason
+
+
+def test_an_old_domain_that_sends_every_path_to_one_page_elsewhere_is_soft404(sim):
+    old, landing = sim.site(), sim.site()
+    landing.page("/holding/welcome", BLAND)
+    _route(old, lambda request: (302, "", {"Location": landing.url("/holding/welcome")}))
+    r = one(old.url("/2015/06/rivers-rise.html"))
+    assert (r.verdict, r.signature) == ("soft404", "catch-all"), r.reason
+    # Near miss: only the cited page is sent there (a real move); other paths are 404.
+    moved, new = sim.site(), sim.site()
+    new.page("/holding/welcome", _article("Rivers rise"))
+    moved.redirect("/2015/06/rivers-rise.html", new.url("/holding/welcome"), 302)
+    r = one(moved.url("/2015/06/rivers-rise.html"))
+    assert (r.verdict, r.signature) == ("ok", None), r.reason
+
+
+def test_a_link_shortener_to_another_sites_home_page_is_a_redirect(sim):
+    short, project = sim.site(), sim.site()
+    project.page("/", _article("Project home"))
+    r = one(short.redirect("/vscode", project.url("/"), 301))
+    assert r.verdict == "redirect" and r.final_url == project.url("/"), r.reason
+    r = one(short.redirect("/docs-beta", project.url("/"), 302))
+    assert r.verdict == "ok" and "temporary redirect" in r.reason
+    # Near miss: an old domain that sends *every* path to another site's home page: the page is gone.
+    old, new = sim.site(), sim.site()
+    new.page("/", _article("New home"))
+    _route(old, lambda request: (301, "", {"Location": new.url("/")}))
+    r = one(old.url("/2019/05/the-study"))
+    assert (r.verdict, r.signature) == ("soft404", "redirect-to-home"), r.reason
+    # ... and a deep URL sent to its own site's home page stays soft404 without asking.
+    same = sim.site()
+    same.page("/", _article("Home"))
+    r = one(same.redirect("/2019/05/the-study", same.url("/"), 301))
+    assert (r.verdict, r.signature) == ("soft404", "redirect-to-home")
+    assert same.stats.paths == ["/2019/05/the-study", "/"]
+
+
+def _id_route(site, live: str, missing_page: str) -> None:
+    """/artikel/<digits>: the article, or the route's own 200 page for an unknown id; anything else a router 404."""
+    import re as re_
+
+    def handler(request):
+        m = re_.fullmatch(r"/artikel/(\d+)", request.path)
+        if not m:
+            return 404, "<title>404</title>", {}
+        return (200, _article("Rivers rise"), {}) if m.group(1) == live else (200, missing_page, {})
+    _route(site, handler)
+
+
+def test_an_id_route_is_probed_with_an_id(sim):
+    site = sim.site()
+    _id_route(site, "1001", BLAND)
+    gone, live = site.url("/artikel/734512"), site.url("/artikel/1001")
+    results = check_urls([gone, live], CheckOptions(**FAST))
+    assert [(r.verdict, r.signature) for r in results] == [("soft404", "catch-all"), ("ok", None)]
+    probes = _probes(site, ["/artikel/734512", "/artikel/1001"])
+    assert len(probes) == 1 and probes[0][len("/artikel/"):].isdigit() and len(probes[0]) >= len("/artikel/") + 8
+
+
+def test_a_programs_page_is_probed_with_a_random_id_in_its_query(sim):
+    from aiohttp import web
+
+    site = sim.site()
+
+    async def showthread(request):
+        if request.query.get("t") == "1001":
+            return web.Response(text=_article("Rivers rise - Example Forums"), content_type="text/html")
+        return web.Response(text=BLAND, content_type="text/html")
+    site.route("/showthread.php", showthread)
+    gone, live = site.url("/showthread.php?t=98765"), site.url("/showthread.php?t=1001")
+    results = check_urls([gone, live], CheckOptions(**FAST))
+    assert [(r.verdict, r.signature) for r in results] == [("soft404", "catch-all"), ("ok", None)]
+    probes = _probes(site, ["/showthread.php?t=98765", "/showthread.php?t=1001"])
+    assert len(probes) == 1 and probes[0].startswith("/showthread.php?t=")
+    # Near miss: a static page's query is not an id: probed with a random name, as any page.
+    static = sim.site()
+    static.page("/guide.html", _article("Guide"))
+    r = one(static.url("/guide.html?t=98765"))
+    assert r.verdict == "ok" and not any(p.startswith("/guide.html?") for p in _probes(static, ["/guide.html?t=98765"]))
+
+
+def test_one_probe_per_directory_on_the_benchmark_shape(sim):
+    site = sim.site()
+    urls = [site.page(f"/p/{i}", _article("A research page")) for i in range(20)]
+    results = check_urls(urls, CheckOptions(**FAST))
+    assert {r.verdict for r in results} == {"ok"}
+    probes = _probes(site, [f"/p/{i}" for i in range(20)])
+    assert len(probes) == 1 and probes[0][3:].isdigit() and len(probes[0]) >= 3 + check.PROBE_MIN_RANDOM
+
+
+def test_the_cheap_probe_key_agrees_with_the_plan():
+    from test_urls_split import HOSTILE
+
+    urls = [u for u in HOSTILE if u.lower().startswith(("http://", "https://"))] + [
+        "http://h/p/0", "http://h/showthread.php?t=98765", "http://h/a/b.php?lang=en&v=2", "http://h/x.ASPX?id=12",
+        "http://h/wiki/Stra%C3%9Fe", "http://h/en/", "https://h/a/b.html?q=12", "http://h/2015/06/rivers-rise.html"]
+    for url in urls:
+        try:
+            plan = check._probe_plan.__wrapped__(url)
+        except ValueError:
+            continue  # urlsplit refuses it: never fetched, never probed
+        assert check._probe_key.__wrapped__(url) == plan.key, url
