@@ -1089,6 +1089,26 @@ def _script_shell(text: str) -> bool:
     return len(_WORDS.findall(_INVISIBLE.sub(" ", head))) <= SHELL_MAX_WORDS
 
 
+#: A script that sends the reader on to another URL built from the path (``l.pathname``): the "404.html
+#: redirect" of single-page apps on static hosts (GitHub Pages), which hands every deep link to the app.
+_PATH_HANDOFF = re.compile(r"location\s*\.\s*(?:replace|assign)\s*\(|location(?:\s*\.\s*href)?\s*=(?!=)")
+#: ``var l = window.location;`` : the name a script gives the location, whose ``l.replace(...)`` navigates.
+_LOCATION_ALIAS = re.compile(r"\b([A-Za-z_$][\w$]*)\s*=\s*(?:window\s*\.\s*|document\s*\.\s*)?location\s*[;,\n]")
+
+
+def _script_routes_the_path(text: str) -> bool:
+    """A 404 page that is only a script handing the requested path on (next to no visible text)."""
+    head = text[: classify.HEAD_CHARS]
+    if "pathname" not in head or "<script" not in head.lower():
+        return False
+    if not _PATH_HANDOFF.search(head):
+        aliases = {m.group(1) for m in _LOCATION_ALIAS.finditer(head)}
+        if not any(re.search(re.escape(a) + r"\s*\.\s*(?:replace|assign)\s*\(|" + re.escape(a) + r"\s*\.\s*href\s*=(?!=)",
+                             head) for a in aliases):
+            return False
+    return len(_WORDS.findall(_INVISIBLE.sub(" ", head))) <= SHELL_MAX_WORDS
+
+
 class _Engine:
     """One event loop's worth of checking: the transport, the hosts, the resolver."""
 
@@ -1350,6 +1370,10 @@ class _Engine:
             judgement = classify.judge(obs)
             if judgement.verdict in ("ok", "redirect"):
                 judgement = _unjudgeable(fetched) or judgement
+            elif fetched.status == 404 and judgement.verdict == "dead" and text and _script_routes_the_path(text):
+                judgement = classify.Judgement(
+                    "unchecked", "HTTP 404 from a page that hands the path to a script (a single-page app on static "
+                    "hosting): what a reader sees depends on the script, so it could not be judged", "script-404")
             result.verdict, result.reason, result.signature = judgement.verdict, judgement.reason, judgement.signature
             result.final_url = current
             result.content_type = fetched.content_type or None

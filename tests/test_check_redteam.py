@@ -496,3 +496,38 @@ def test_the_cheap_probe_key_agrees_with_the_plan():
         except ValueError:
             continue  # urlsplit refuses it: never fetched, never probed
         assert check._probe_key.__wrapped__(url) == plan.key, url
+
+
+# --- a single-page app's 404.html trick is not a dead link ---
+
+SPA_404 = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Single Page Apps for GitHub Pages</title>
+<script type="text/javascript">
+  var pathSegmentsToKeep = 0;
+  var l = window.location;
+  l.replace(l.protocol + '//' + l.hostname + (l.port ? ':' + l.port : '') +
+    l.pathname.split('/').slice(0, 1 + pathSegmentsToKeep).join('/') + '/?/' +
+    l.pathname.slice(1).split('/').slice(pathSegmentsToKeep).join('/').replace(/&/g, '~and~') +
+    (l.search ? '&' + l.search.slice(1).replace(/&/g, '~and~') : '') + l.hash);
+</script></head><body></body></html>"""
+
+
+def test_a_404_that_hands_the_path_to_a_script_is_unchecked_not_dead(sim):
+    site = sim.site()
+    site.catch_all(SPA_404, status=404)
+    r = one(site.url("/docs/getting-started"))
+    assert (r.verdict, r.signature) == ("unchecked", "script-404"), r.reason
+
+
+@pytest.mark.parametrize("body", [
+    # A 404 page that sends readers home (the path is not handed on) ...
+    "<html><head><title>404</title><script>setTimeout(function () { location.href = '/'; }, 3000)</script></head>"
+    "<body><p>Nothing at this address. Taking you to the front page.</p></body></html>",
+    # ... and a 404 page with real text that only logs the path.
+    "<html><head><title>Not here</title><script>track(location.pathname); location.href = '/search?q=' + "
+    "location.pathname</script></head><body>" + "<p>We moved things around during the redesign of the site.</p>" * 4
+    + "</body></html>",
+])
+def test_near_misses_of_the_script_404_stay_dead(sim, body):
+    site = sim.site()
+    site.catch_all(body, status=404)
+    assert one(site.url("/docs/getting-started")).verdict == "dead"
