@@ -35,7 +35,7 @@ SHORT_PAGE_WORDS = 100
 #: Bot-wall and parked-domain pages are small: bigger pages skip those rows (speed, not meaning).
 SMALL_PAGE_CHARS = 32_768
 #: Headings (h1, h2) read from the top of a page.
-HEADINGS_READ = 8
+HEADINGS_READ = 5
 
 PERMANENT_REDIRECTS: frozenset[int] = frozenset({301, 308})
 REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
@@ -82,6 +82,8 @@ class Signature:
     #: tags stripped and entities decoded (a phrase that sits next to its hint; speed, and
     #: curly apostrophes read as straight ones).
     near: int = 0
+    #: With ``near``: one of these must be in the window before it is cleaned and searched (speed only).
+    near_words: tuple[str, ...] = ()
     #: Regex that must fill the page's title, or one part of it between separators ("|", "-", "»" ...),
     #: read with entities decoded, curly apostrophes straight and spaces collapsed.
     title: re.Pattern[str] | None = None
@@ -228,7 +230,7 @@ SIGNATURES: tuple[Signature, ...] = (
     # challenge is the same page at every path: a false catch-all soft 404).
     Signature("aws-waf", "blocked", "AWS WAF challenge (x-amzn-waf-action)", header="x-amzn-waf-action"),
     Signature("anubis", "blocked", "Anubis proof-of-work bot wall",
-              statuses=frozenset({200, 401, 403}), max_chars=SMALL_PAGE_CHARS, hints=("anubis", "not a bot"),
+              statuses=frozenset({200, 401, 403}), max_chars=SMALL_PAGE_CHARS, hints=("anubis",),
               body=_rx(r"anubis_challenge|within\.website/x/cmd/anubis|making sure you(?:'|&#0*39;|&#x0*27;|\u2019)re not a bot")),
     # Sucuri and Incapsula put their headers (and Incapsula a script) on every page they serve:
     # only the challenge page's own markers, or the headers on a refusal, mean a wall.
@@ -242,13 +244,13 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("incapsula-block", "blocked", "Imperva Incapsula refused the request",
               statuses=frozenset({403, 429, 503}), header="x-iinfo"),
     Signature("siteground-captcha", "blocked", "SiteGround captcha wall",
-              statuses=frozenset({200, 202, 403, 429}), max_chars=SMALL_PAGE_CHARS, hints=("sgcaptcha",),
+              statuses=frozenset({200, 202, 403, 429}), max_chars=SMALL_PAGE_CHARS, hints=("captcha",),
               body=_rx(r"/\.well-known/sgcaptcha/")),
     Signature("f5-asm", "blocked", "F5 BIG-IP ASM rejected the request",
-              max_chars=SMALL_PAGE_CHARS, hints=("requested url was rejected",),
+              max_chars=SMALL_PAGE_CHARS, hints=("rejected",),
               body=_rx(r"the requested url was rejected\.\s+please consult\s+with\s+your\s+administrator")),
     Signature("amazon-robot-check", "blocked", "Amazon robot check (captcha)",
-              statuses=frozenset({200, 503}), max_chars=SMALL_PAGE_CHARS, hints=("validatecaptcha",),
+              statuses=frozenset({200, 503}), max_chars=SMALL_PAGE_CHARS, hints=("captcha",),
               body=_rx(r"/errors/validatecaptcha")),
     Signature("captcha-wall", "blocked", "captcha page instead of content",
               statuses=frozenset({200, 203}), title=_CAPTCHA_FILL, max_words=SHORT_PAGE_WORDS),
@@ -275,11 +277,11 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("domain-for-sale", "soft404", "the domain is for sale (the cited page went with it)",
               statuses=frozenset({200, 203}), title=_DOMAIN_FOR_SALE),
     Signature("parked-domain", "soft404", "a parked domain page (the cited page went with the domain)",
-              statuses=frozenset({200, 203}), max_chars=SMALL_PAGE_CHARS, hints=("for sale", "this domain", "parked"),
+              statuses=frozenset({200, 203}), max_chars=SMALL_PAGE_CHARS, hints=("this domain", "park"),
               body=_PARKED_SAID, visible=True, max_words=LONG_PAGE_WORDS),
     Signature("parking-service", "soft404", "a domain-parking service's page (the cited page went with the domain)",
               statuses=frozenset({200, 203}), max_chars=SMALL_PAGE_CHARS,
-              hints=("sedoparking", "parkingcrew", "bodis", "window.park"), body=_PARKING_SERVICE,
+              hints=("park", "bodis"), body=_PARKING_SERVICE,
               max_words=LONG_PAGE_WORDS),
     Signature("youtube-unavailable", "soft404", "the video is gone (YouTube player says ERROR)",
               statuses=frozenset({200}), title=_rx(r"youtube"), full_text='"playabilityStatus":{"status":"ERROR"'),
@@ -290,7 +292,8 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("soft404-bare-title", "soft404", "the page's whole title says it is gone or unavailable",
               statuses=frozenset({200, 203}), title=_BARE_FILL, title_parts=False, max_words=SHORT_PAGE_WORDS),
     Signature("soft404-phrase", "soft404", "the page says it no longer exists",
-              statuses=frozenset({200, 203}), body=_NOT_FOUND_SAID, hints=_NOT_FOUND_HINTS, near=160,
+              statuses=frozenset({200, 203}), body=_NOT_FOUND_SAID, hints=_NOT_FOUND_HINTS, near=120,
+              near_words=("page", "article", "story", "content", "product", "post", "thread"),
               visible=True, max_words=LONG_PAGE_WORDS),
 )
 
@@ -320,6 +323,8 @@ _PARTS = re.compile(r"\s+-+\s*|\s*-+\s+|\s*(?:[|\u2013\u2014\u2022\u00b7\u00bb\u
 #: A colon splits a title too ("Example: Page not found"), but more loosely ("Not Found: The Search
 #: for MH370"): a part after or before a colon counts only with a noun (see ``_BARE``).
 _COLON = re.compile(r"\s*:\s+")
+#: Characters without which a text has no parts (a quick test before splitting).
+_SEPARATOR_CHARS = frozenset("-|:\u2013\u2014\u2022\u00b7\u00bb\u00ab\u203a\u2039")
 #: Opening quotation marks: a phrase right after one is quoted, not said.
 _OPENING_QUOTES = frozenset("\"\u201c\u201e\u00ab\u2018'\u300c\u300e")
 
@@ -330,49 +335,80 @@ def _clean(fragment: str) -> str:
         fragment = _ANY_TAG.sub(" ", fragment)
     if "&" in fragment:
         fragment = html.unescape(fragment)
-    return _SPACES.sub(" ", fragment.translate(_STRAIGHTEN)).strip()
+    if not fragment.isascii():
+        fragment = fragment.translate(_STRAIGHTEN)
+    return " ".join(fragment.split())
 
 
 class _Page:
     """Views of one observation's body, each computed on first use (most rows never need most)."""
 
-    __slots__ = ("text", "_lowered", "_title", "_headings", "_visible", "_words")
+    __slots__ = ("text", "_lowered", "_body_at", "_title", "_title_pieces", "_headings", "_visible", "_words", "_has")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._lowered: str | None = None
+        self._body_at = -1
         self._title: str | None = None
+        self._title_pieces: tuple[tuple[str, bool], ...] | None = None
         self._headings: list[str] | None = None
         self._visible: str | None = None
         self._words: int | None = None
+        self._has: dict[str, bool] = {}
+
+    def has(self, hint: str) -> bool:
+        """Does ``lowered`` contain the hint? (Remembered: rows share hints.)"""
+        found = self._has.get(hint)
+        if found is None:
+            found = self._has[hint] = hint in self.lowered
+        return found
 
     @property
     def lowered(self) -> str:
+        """The lower-cased start of the body (HEAD_CHARS)."""
         if self._lowered is None:
             self._lowered = self.text[:HEAD_CHARS].lower() if self.text else ""
         return self._lowered
 
     @property
+    def body_at(self) -> int:
+        """Where <body> starts in ``lowered`` (0 without one): headings and phrases are after it."""
+        if self._body_at < 0:
+            self._body_at = max(0, self.lowered.find("<body"))
+        return self._body_at
+
+    @property
     def title(self) -> str:
-        """The first <title>, cleaned ('' when there is none)."""
+        """The first <title>, cleaned and lower-cased ('' when there is none)."""
         if self._title is None:
             lowered = self.lowered
             at = lowered.find("<title")
             match = _TITLE.match(lowered, at) if at >= 0 else None
-            self._title = _clean(match[1]).lower() if match else ""
+            self._title = _clean(match[1]) if match else ""
         return self._title
+
+    @property
+    def title_pieces(self) -> tuple[tuple[str, bool], ...]:
+        """The title's parts (see ``_pieces``)."""
+        if self._title_pieces is None:
+            self._title_pieces = _pieces(self.title)
+        return self._title_pieces
 
     @property
     def headings(self) -> list[str]:
         """The first HEADINGS_READ h1/h2 headings, cleaned."""
         if self._headings is None:
-            found = []
-            for match in _HEADING.finditer(self.lowered):
-                text = _clean(match[2]).lower()
-                if text:
-                    found.append(text)
-                if len(found) >= HEADINGS_READ:
-                    break
+            lowered, found = self.lowered, []
+            at = lowered.find("<h", self.body_at)
+            while at >= 0:
+                match = _HEADING.match(lowered, at)
+                if match:
+                    text = _clean(match[2])
+                    if text:
+                        found.append(text)
+                        if len(found) >= HEADINGS_READ:
+                            break
+                at = lowered.find("<h", at + 2)
             self._headings = found
         return self._headings
 
@@ -392,31 +428,51 @@ class _Page:
         return self._words
 
 
-def _fills(text: str, pattern: re.Pattern[str], parts: bool = True) -> bool:
+def _pieces(text: str) -> tuple[tuple[str, bool], ...]:
+    """The parts of a title or heading between separators, then the pieces around colons in them.
+
+    Each comes with whether it is a colon piece: those count only when more than a bare
+    "not found" or "404" (``_BARE``).
+    """
+    pieces: list[tuple[str, bool]] = []
+    for part in _PARTS.split(text) if text else ():
+        if part:
+            if part != text:  # the whole text is tried first anyway
+                pieces.append((part, False))
+            if ":" in part:
+                pieces.extend((piece, True) for piece in _COLON.split(part) if piece)
+    return tuple(pieces)
+
+
+def _fills(text: str, pattern: re.Pattern[str], parts: bool = True,
+           pieces: tuple[tuple[str, bool], ...] | None = None) -> bool:
     """Does the pattern fill the text, or (``parts``) one separator-delimited part of it?"""
     if not text:
         return False
     if pattern.fullmatch(text):
         return True
-    if not parts:
+    if not parts or (pieces is None and _SEPARATOR_CHARS.isdisjoint(text)):
         return False
-    for part in _PARTS.split(text):
-        if part and pattern.fullmatch(part):
+    for piece, colon in _pieces(text) if pieces is None else pieces:
+        if pattern.fullmatch(piece) and not (colon and _BARE.fullmatch(piece)):
             return True
-        if ":" in part:
-            for piece in _COLON.split(part):
-                if piece and pattern.fullmatch(piece) and not _BARE.fullmatch(piece):
-                    return True
     return False
 
 
-def _near_hints(lowered: str, hints: tuple[str, ...], pattern: re.Pattern[str], near: int) -> bool:
-    """Is the pattern found within ``near`` characters of a hint (the window cleaned first)?"""
-    for hint in hints:
-        at = lowered.find(hint)
+#: Hint occurrences looked at per hint (a page that repeats a hint word more is not a not-found page).
+_MAX_HINT_HITS = 40
+
+
+def _near_hints(page: _Page, sig: Signature) -> bool:
+    """Is ``sig.body`` found within ``sig.near`` characters of a hint in the page's body (window cleaned)?"""
+    lowered, near, pattern, needs = page.lowered, sig.near, sig.body, sig.near_words
+    start = page.body_at
+    for hint in sig.hints:
+        at = lowered.find(hint, start)
         seen = 0
-        while at >= 0 and seen < 40:
-            if pattern.search(_clean(lowered[max(0, at - near):at + len(hint) + near])):
+        while at >= 0 and seen < _MAX_HINT_HITS:
+            window = lowered[max(0, at - near):at + len(hint) + near]
+            if (not needs or any(word in window for word in needs)) and pattern.search(_clean(window)):
                 return True
             at = lowered.find(hint, at + len(hint))
             seen += 1
@@ -432,76 +488,105 @@ def _said(pattern: re.Pattern[str], visible: str) -> bool:
     return False
 
 
-def _signature_fits(sig: Signature, obs: Observation, page: _Page) -> bool:
-    if sig.statuses and obs.status not in sig.statuses:
+# --- matching: each row becomes the short list of checks it needs, cheapest first ---
+
+Check = Callable[[Observation, _Page], bool]
+
+
+def _header_check(name: str, value: re.Pattern[str] | None) -> Check:
+    def check(obs: Observation, _page: _Page) -> bool:
+        found = obs.headers.get(name)
+        return found is not None and (value is None or value.search(found.lower()) is not None)
+    return check
+
+
+def _target_check(pattern: re.Pattern[str]) -> Check:
+    def check(obs: Observation, _page: _Page) -> bool:
+        parts = urlsplit(obs.final_url)
+        return pattern.search((parts.path + ("?" + parts.query if parts.query else "")).lower()) is not None
+    return check
+
+
+def _hints_check(hints: tuple[str, ...]) -> Check:
+    def check(_obs: Observation, page: _Page) -> bool:
+        for hint in hints:
+            if page.has(hint):
+                return True
         return False
-    if sig.max_chars is not None and len(obs.text) > sig.max_chars:
-        return False
+    return check
+
+
+def _body_check(sig: Signature) -> Check:
+    if sig.near:
+        return lambda _obs, page: _near_hints(page, sig)
+    pattern = sig.body
+    return lambda _obs, page: pattern.search(page.lowered) is not None
+
+
+def _checks(sig: Signature) -> tuple[Check, ...]:
+    """The conditions of a row as functions, in the order that rejects a typical page soonest."""
+    checks: list[Check] = []
+    if sig.max_chars is not None:
+        limit = sig.max_chars
+        checks.append(lambda obs, _page: len(obs.text) <= limit)
     if sig.header is not None:
-        value = obs.headers.get(sig.header)
-        if value is None:
-            return False
-        if sig.header_value is not None and not sig.header_value.search(value.lower()):
-            return False
-    if sig.redirected_to is not None or sig.redirect is not None:
-        if not obs.hops or obs.final_url == obs.url:
-            return False
-        if sig.redirected_to is not None:
-            parts = urlsplit(obs.final_url)
-            target = (parts.path + ("?" + parts.query if parts.query else "")).lower()
-            if not sig.redirected_to.search(target):
-                return False
-        if sig.redirect is not None and not sig.redirect(obs.url, obs.final_url):
-            return False
-    if sig.title is not None and not _fills(page.title, sig.title, sig.title_parts):
-        return False
-    if sig.heading is not None and not any(_fills(h, sig.heading) for h in page.headings):
-        return False
+        checks.append(_header_check(sig.header, sig.header_value))
+    if sig.redirected_to is not None:
+        checks.append(_target_check(sig.redirected_to))
+    if sig.redirect is not None:
+        test = sig.redirect
+        checks.append(lambda obs, _page: test(obs.url, obs.final_url))
+    if sig.title is not None:
+        pattern, parts = sig.title, sig.title_parts
+        checks.append(lambda _obs, page: _fills(page.title, pattern, parts, page.title_pieces if parts else None))
+    if sig.hints and not sig.near:
+        checks.append(_hints_check(sig.hints))
     if sig.body is not None:
-        lowered = page.lowered
-        if sig.near:
-            if not _near_hints(lowered, sig.hints, sig.body, sig.near):
-                return False
-        else:
-            if sig.hints and not any(hint in lowered for hint in sig.hints):
-                return False
-            if not sig.body.search(lowered):
-                return False
-    elif sig.hints and not any(hint in page.lowered for hint in sig.hints):
-        return False
-    if sig.full_text is not None and sig.full_text not in obs.text:
-        return False
-    if sig.max_words is not None and page.words > sig.max_words:
-        return False
-    if sig.visible and sig.body is not None and not _said(sig.body, page.visible):
-        return False
-    return True
+        checks.append(_body_check(sig))
+    if sig.heading is not None:
+        pattern = sig.heading
+        checks.append(lambda _obs, page: any(_fills(h, pattern) for h in page.headings))
+    if sig.full_text is not None:
+        marker = sig.full_text
+        checks.append(lambda obs, _page: marker in obs.text)
+    if sig.max_words is not None:
+        most = sig.max_words
+        checks.append(lambda _obs, page: page.words <= most)
+    if sig.visible and sig.body is not None:
+        pattern = sig.body
+        checks.append(lambda _obs, page: _said(pattern, page.visible))
+    return tuple(checks)
 
 
-#: Status -> the signatures that can fit it (table order kept); filled on first use of each status.
-_BY_STATUS: dict[int, tuple[Signature, ...]] = {}
+#: (status, redirected) -> the rows that can fit, with their checks (table order kept); filled on first use.
+_ROWS: dict[tuple[int, bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = {}
 
 
-def _signatures_for(status: int) -> tuple[Signature, ...]:
-    sigs = _BY_STATUS.get(status)
-    if sigs is None:
-        sigs = _BY_STATUS[status] = tuple(sig for sig in SIGNATURES if not sig.statuses or status in sig.statuses)
-    return sigs
+def _rows_for(status: int, redirected: bool) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
+    rows = _ROWS.get((status, redirected))
+    if rows is None:
+        rows = _ROWS[(status, redirected)] = tuple(
+            (sig, _checks(sig)) for sig in SIGNATURES
+            if (not sig.statuses or status in sig.statuses)
+            and (redirected or (sig.redirected_to is None and sig.redirect is None)))
+    return rows
 
 
 def match_signature(obs: Observation) -> Signature | None:
     """The first signature that fits this observation, or None."""
-    sigs = _signatures_for(obs.status)
-    if not sigs:
+    rows = _rows_for(obs.status, bool(obs.hops) and obs.final_url != obs.url)
+    if not rows:
         return None
     page = _Page(obs.text)
-    for sig in sigs:
-        if _signature_fits(sig, obs, page):
+    for sig, checks in rows:
+        for check in checks:
+            if not check(obs, page):
+                break
+        else:
             return sig
     return None
 
 
-#: A query of nothing but campaign and click trackers: "/?utm_source=x" is still the home page.
 _TRACKING_ONLY = re.compile(r"(?:(?:utm_[a-z0-9_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid"
                             r"|ref|ref_src|_ga|_gl|_hsenc|_hsmi|mkt_tok)(?:=[^&]*)?(?:&+|$))+", re.IGNORECASE)
 
