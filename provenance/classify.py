@@ -591,6 +591,10 @@ _TRACKING_ONLY = re.compile(r"(?:(?:utm_[a-z0-9_]*|fbclid|gclid|dclid|gbraid|wbr
                             r"|ref|ref_src|_ga|_gl|_hsenc|_hsmi|mkt_tok)(?:=[^&]*)?(?:&+|$))+", re.IGNORECASE)
 
 
+#: First characters of those trackers: most queries are told apart without the regex.
+_TRACKER_STARTS = frozenset("ufgdwmyir_UFGDWMYIR")
+
+
 def is_deep(url: str) -> bool:
     """True when a URL names something below a site's home page (trackers in the query do not count)."""
     split = fast_split(url)
@@ -601,9 +605,9 @@ def is_deep(url: str) -> bool:
     else:
         parts = urlsplit(url)
         path, query = parts.path, parts.query
-    if not _HOME_PATH.match(path or "/"):
+    if query and (query[0] not in _TRACKER_STARTS or not _TRACKING_ONLY.fullmatch(query)):
         return True
-    return bool(query) and not _TRACKING_ONLY.fullmatch(query)
+    return not _HOME_PATH.match(path or "/")
 
 
 def _site(parts) -> tuple[str, int | None]:
