@@ -76,7 +76,8 @@ class Signature:
     #: Test of (cited URL, final URL), only when a redirect led elsewhere: for what a regex on the
     #: target alone cannot say (an ancestor of the cited path, a search for it).
     redirect: Callable[[str, str], bool] | None = None
-    #: Cheap substrings of which one must occur before ``body`` is searched (speed only, never meaning).
+    #: Cheap substrings of which one must occur before ``body`` is searched (speed only, never meaning,
+    #: except with ``near``).
     hints: tuple[str, ...] = ()
     #: With ``hints``: ``body`` is searched only within this many characters around each hint,
     #: tags stripped and entities decoded (a phrase that sits next to its hint; speed, and
@@ -116,7 +117,8 @@ _INTERJECTION = r"(?:(?:oops|whoops|sorry|error|uh[- ]?oh|ouch|hmm+|oh no|yikes)
 _DETERMINER = r"(?:(?:this|the|that|requested|your)\s+)?"
 _NOUN = (r"(?:web\s*)?(?:page|article|story|post|blog\s+post|content|file|document|resource|url|link|video|product"
          r"|item|listing|entry|site|news\s+item)")
-_WHO_ASKED = r"(?:\s+you(?:'re|\s+are|\s+were|'ve\s+been)?\s+(?:looking\s+for|requested|tried\s+to\s+(?:reach|access|open)))?"
+_WHO_ASKED = (r"(?:\s+you(?:'re|\s+are|\s+were|'ve\s+been)?\s+"
+              r"(?:looking\s+for|requested|tried\s+to\s+(?:reach|access|open)))?")
 _NOT_FOUND = (r"(?:(?:was|is|could\s+not\s+be)\s+)?not\s+found|(?:could\s*n't|can't|cannot|can\s+not)\s+be\s+found"
               r"|404(?:\s*(?:error|page|not\s+found|\(not\s+found\)))*|error\s*[:#]?\s*404(?:\s*\(?not\s+found\)?)?"
               r"|(?:does\s*n't|does\s+not|no\s+longer)\s+exists?|is\s+no\s+longer\s+here|is\s+not\s+here")
@@ -142,7 +144,8 @@ _NOT_FOUND_ELSEWHERE = (
     r"|(?:\u304a\u63a2\u3057\u306e)?\u30da\u30fc\u30b8(?:\u304c|\u306f)?(?:\u898b\u3064\u304b\u308a\u307e\u305b\u3093"
     r"(?:\u3067\u3057\u305f)?|\u5b58\u5728\u3057\u307e\u305b\u3093)"                                    # ja
     r"|(?:\u62b1\u6b49[,\uff0c]?\s*)?(?:\u60a8|\u4f60)?(?:\u8bbf\u95ee|\u8a2a\u554f|\u8bf7\u6c42|\u8acb\u6c42)?\u7684?"
-    r"(?:\u9875\u9762|\u9801\u9762|\u7f51\u9875|\u7db2\u9801)(?:\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230"
+    r"(?:\u9875\u9762|\u9801\u9762|\u7f51\u9875|\u7db2\u9801)"
+    r"(?:\u4e0d\u5b58\u5728|\u672a\u627e\u5230|\u627e\u4e0d\u5230"
     r"|\u6ca1\u6709\u627e\u5230)|\u627e\u4e0d\u5230(?:\u8be5|\u6b64|\u60a8\u8981\u7684)?(?:\u9875\u9762|\u9801\u9762"
     r"|\u7f51\u9875|\u7db2\u9801)"                                                                       # zh
     r"|(?:\uc694\uccad\ud558\uc2e0\s+)?\ud398\uc774\uc9c0\ub97c\s+\ucc3e\uc744\s+\uc218\s+\uc5c6\uc2b5\ub2c8\ub2e4"
@@ -175,7 +178,8 @@ _NOT_FOUND_SAID = re.compile(
     r"(?:page|article|story|content|post|product)\s+you(?:'re|\s+are|\s+were)?\s+looking\s+for,?\s+(?:"
     r"(?:could\s*n't|could\s+not|can't|cannot|can\s+not)\s+be\s+found|does\s*n't\s+exist|does\s+not\s+exist"
     r"|is\s+(?:no\s+longer\s+)?(?:available|here)|is(?:n't|\s+not)\s+(?:available|here)|was(?:\s+not|n't)\s+found"
-    r"|has\s+been\s+(?:removed|moved|deleted)|no\s+longer\s+exists|(?:might|may)\s+have\s+been\s+(?:removed|deleted|moved)"
+    r"|has\s+been\s+(?:removed|moved|deleted)|no\s+longer\s+exists"
+    r"|(?:might|may)\s+have\s+been\s+(?:removed|deleted|moved)"
     r"|is\s+gone|cannot\s+be\s+displayed)"
     r"|we\s+(?:could\s*n't|could\s+not|can't|cannot|can\s+not|were\s+unable\s+to)\s+find\s+(?:that|the|this|your)\s+"
     r"(?:page|article|story|content)"
@@ -194,9 +198,11 @@ _LOGIN_PATH = (r"/(?:login|log-in|signin|sign-in|sign_in|logon|auth|authenticate
 _ERROR_PATH = (r"/(?:404|not[-_]?found|page[-_]?not[-_]?found|errors?[-_/]?404|404[-_]?(?:error|page))"
                r"(?:\.[a-z]{2,5})?/?(?:$|\?)|[?&](?:error|status|code)=404(?:&|$)")
 #: ... or a Refresh header (a 200 that sends the reader on at once) naming such a path.
-_REFRESH_TO_ERROR = r"^\s*\d+\s*[;,]\s*url\s*=\s*['\"]?[^'\"]*?(?:" + _ERROR_PATH.replace("(?:$|\\?)", "(?:$|\\?|['\"])") + r")"
+_REFRESH_TO_ERROR = (r"^\s*\d+\s*[;,]\s*url\s*=\s*['\"]?[^'\"]*?(?:"
+                     + _ERROR_PATH.replace("(?:$|\\?)", "(?:$|\\?|['\"])") + r")")
 # Domains for sale or parked: the cited page went with the old owner.
-_DOMAIN_FOR_SALE = _rx(r"(?:the\s+)?(?:domain\s+(?:name\s+)?)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}\s+(?:is|may\s+be)\s+for\s+sale!?")
+_DOMAIN_FOR_SALE = _rx(r"(?:the\s+)?(?:domain\s+(?:name\s+)?)?[a-z0-9][a-z0-9.-]*\.[a-z]{2,}"
+                       r"\s+(?:is|may\s+be)\s+for\s+sale!?")
 _PARKED_SAID = _rx(r"this\s+domain\s+(?:name\s+)?(?:is|may\s+be|might\s+be|could\s+be)\s+for\s+sale|buy\s+this\s+domain"
                    r"|this\s+domain\s+(?:name\s+)?(?:is|has\s+been)\s+parked|parked\s+free,?\s+courtesy\s+of")
 _PARKING_SERVICE = _rx(r"sedoparking\.com|parkingcrew\.net|bodis\.com|window\.park\s*=")
@@ -204,7 +210,8 @@ _PARKING_SERVICE = _rx(r"sedoparking\.com|parkingcrew\.net|bodis\.com|window\.pa
 # A captcha or refusal title on a 200 counts only when it fills the title (or a part of it):
 # "Are you a robot?" and "Attention Required! | Cloudflare" are walls, "CAPTCHA - Wikipedia" is
 # an article (and too long for a wall), "reCAPTCHA v3 | Google for Developers" does not fill.
-_CAPTCHA_FILL = _rx(r"(?:(?:re|h)?captcha(?:\s+(?:check|challenge|verification|required))?|are you (?:a )?(?:robot|human)"
+_CAPTCHA_FILL = _rx(r"(?:(?:re|h)?captcha(?:\s+(?:check|challenge|verification|required))?"
+                    r"|are you (?:a )?(?:robot|human)"
                     r"|robot check|attention required!?|access denied|verify (?:that )?you(?:'re| are) (?:a )?human"
                     r"|security check|human verification|bot (?:check|verification|protection)|one more step"
                     r"|please verify you are (?:a )?human)[\s.!?\u2026]*")
@@ -231,7 +238,8 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("aws-waf", "blocked", "AWS WAF challenge (x-amzn-waf-action)", header="x-amzn-waf-action"),
     Signature("anubis", "blocked", "Anubis proof-of-work bot wall",
               statuses=frozenset({200, 401, 403}), max_chars=SMALL_PAGE_CHARS, hints=("anubis",),
-              body=_rx(r"anubis_challenge|within\.website/x/cmd/anubis|making sure you(?:'|&#0*39;|&#x0*27;|\u2019)re not a bot")),
+              body=_rx(r"anubis_challenge|within\.website/x/cmd/anubis"
+                       r"|making sure you(?:'|&#0*39;|&#x0*27;|\u2019)re not a bot")),
     # Sucuri and Incapsula put their headers (and Incapsula a script) on every page they serve:
     # only the challenge page's own markers, or the headers on a refusal, mean a wall.
     Signature("sucuri-challenge", "blocked", "Sucuri CloudProxy JavaScript challenge",
@@ -315,7 +323,8 @@ _SPACES = re.compile(r"\s+")
 #: Curly apostrophes read as straight ones; no-break spaces as spaces.
 _STRAIGHTEN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u00a0": " "})
 #: A word of prose: a run of letters or digits, or two CJK characters (which have no spaces).
-_PROSE_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{1,2}|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
+_PROSE_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{1,2}"
+                         r"|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 _TITLE = re.compile(r"<title\b[^>]*>([^<]{0,1000})</title")
 _HEADING = re.compile(r"<h([12])\b[^>]*>(.{0,400}?)</h\1\s*>", re.DOTALL)
 #: Separators between the parts of a title ("Page not found | Example News", "Fehler 404 – Beispiel").
@@ -640,7 +649,8 @@ def _redirected_to_search(url: str, final: str) -> bool:
 
 #: Path segments whose removal keeps the same page: an index file, an AMP or print view, a language.
 _SAME_PAGE_SEGMENT = re.compile(
-    r"(?:index|default|home)(?:\.[a-z]{2,5})?|amp|print|(?:en|de|fr|es|it|pt|nl|pl|ru|ja|zh|ko|tr|sv|da|no|nb|fi|cs|el|he"
+    r"(?:index|default|home)(?:\.[a-z]{2,5})?|amp|print"
+    r"|(?:en|de|fr|es|it|pt|nl|pl|ru|ja|zh|ko|tr|sv|da|no|nb|fi|cs|el|he"
     r"|ar|hu|ro|uk|vi|th|id|ms|hi|bg|hr|sk|sl|sr|lt|lv|et|ca|fa)(?:[-_][a-z]{2,4})?", re.IGNORECASE)
 #: A path segment that names one thing by id ("12345", "B07XJ8C8F5", "734512-rivers-rise"): a
 #: redirect up to it from "<id>/<slug>" only dropped a decorative slug or a sub-view.
