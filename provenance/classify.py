@@ -535,7 +535,7 @@ def _body_check(sig: Signature) -> Check:
 def _checks(sig: Signature) -> tuple[Check, ...]:
     """The conditions of a row as functions, in the order that rejects a typical page soonest."""
     checks: list[Check] = []
-    if sig.max_chars is not None:
+    if sig.max_chars is not None and sig.max_chars != SMALL_PAGE_CHARS:  # SMALL_PAGE_CHARS: see _rows_for
         limit = sig.max_chars
         checks.append(lambda obs, _page: len(obs.text) <= limit)
     if sig.header is not None:
@@ -567,23 +567,26 @@ def _checks(sig: Signature) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-#: (status, redirected) -> the rows that can fit, with their checks (table order kept); filled on first use.
-_ROWS: dict[tuple[int, bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = {}
+#: (status, redirected, small) -> the rows that can fit, with their checks (table order kept); filled on first use.
+_ROWS: dict[tuple[int, bool, bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = {}
 
 
-def _rows_for(status: int, redirected: bool) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
-    rows = _ROWS.get((status, redirected))
+def _rows_for(status: int, redirected: bool, small: bool) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
+    """The rows for a status, with or without a redirect, for a page of at most SMALL_PAGE_CHARS or more."""
+    key = (status, redirected, small)
+    rows = _ROWS.get(key)
     if rows is None:
-        rows = _ROWS[(status, redirected)] = tuple(
+        rows = _ROWS[key] = tuple(
             (sig, _checks(sig)) for sig in SIGNATURES
             if (not sig.statuses or status in sig.statuses)
-            and (redirected or (sig.redirected_to is None and sig.redirect is None)))
+            and (redirected or (sig.redirected_to is None and sig.redirect is None))
+            and (small or sig.max_chars != SMALL_PAGE_CHARS))
     return rows
 
 
 def match_signature(obs: Observation) -> Signature | None:
     """The first signature that fits this observation, or None."""
-    rows = _rows_for(obs.status, bool(obs.hops) and obs.final_url != obs.url)
+    rows = _rows_for(obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
     if not rows:
         return None
     page = _Page(obs.text)
