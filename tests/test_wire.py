@@ -1074,29 +1074,43 @@ async def _until_complete(r) -> None:
     raise AssertionError("the response never completed")
 
 
+#: A small high-water mark for the two tests below, so the whole response (~17 kB, one write) arrives in
+#: one read and crosses it there: complete *and* paused. With the real 256 KiB mark and a bigger body,
+#: a loaded machine delivered it in several reads, reading paused before the end and the response never
+#: completed (the test flaked).
+_SMALL_HIGH_WATER = 4 * 1024
+_CHUNKS = 16
+
+
 def _many_small_chunks(conn: RawConn, request) -> bytes:
-    """A complete chunked body of 300 x 1 kB chunks: it arrives past READ_HIGH_WATER before anyone reads it."""
-    body = b"".join(b"400\r\n" + b"z" * 1024 + b"\r\n" for _ in range(300)) + b"0\r\n\r\n"
+    """A complete chunked body of 1 kB chunks, past the (lowered) high-water mark, sent in one write."""
+    body = b"".join(b"400\r\n" + b"z" * 1024 + b"\r\n" for _ in range(_CHUNKS)) + b"0\r\n\r\n"
     return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body
 
 
-def test_a_fully_read_body_past_the_high_water_mark_leaves_the_connection_reusable():
+def test_a_fully_read_body_past_the_high_water_mark_leaves_the_connection_reusable(monkeypatch):
+    monkeypatch.setattr(wire_mod, "READ_HIGH_WATER", _SMALL_HIGH_WATER)
+
     async def main():
         async with RawServer(answering(_many_small_chunks)) as server, Wire() as wire:
             for _ in range(2):
                 r = await wire.open("GET", server.url())
                 await _until_complete(r)  # the whole body arrives and waits unread
-                assert len(await r.read(10 ** 6)) == 300 * 1024
+                assert r._conn.paused, "reading was paused at the high-water mark"
+                assert len(await r.read(10 ** 6)) == _CHUNKS * 1024
                 r.release()
             assert wire.connections_opened == 1
     run(main())
 
 
-def test_a_partly_read_complete_body_past_the_high_water_mark_does_not_poison_the_pool():
+def test_a_partly_read_complete_body_past_the_high_water_mark_does_not_poison_the_pool(monkeypatch):
+    monkeypatch.setattr(wire_mod, "READ_HIGH_WATER", _SMALL_HIGH_WATER)
+
     async def main():
         async with RawServer(answering(_many_small_chunks)) as server, Wire() as wire:
             r = await wire.open("GET", server.url())
             await _until_complete(r)  # the whole body arrives and waits unread: reading is paused
+            assert r._conn.paused
             assert len(await r.read(10)) == 10  # the caller wants only the start
             r.release()
             async with asyncio.timeout(1.0):  # hangs here when the pooled connection is still paused
