@@ -1,9 +1,17 @@
-"""Politeness proven from the server's side: what the simulated hosts actually saw."""
+"""Politeness proven from the server's side: what the simulated hosts actually saw.
+
+The simulated hosts run in their own process (:mod:`process_sim`): a simulator
+on a thread of this process shares the GIL with the engine, and under CPU load
+stamps arrivals late and in bunches, which would make these gaps flaky.
+"""
 
 from __future__ import annotations
 
 import statistics
 
+import pytest
+
+from process_sim import Page, ProcessSim
 from provenance import check
 from provenance.check import CheckOptions, check_urls
 
@@ -12,23 +20,32 @@ PAGE = "<html><head><title>Fine page</title></head><body><p>Plenty of text here.
 GAP_TOLERANCE = 0.01
 
 
-def test_host_concurrency_is_obeyed_and_used(sim):
-    site = sim.site()
+@pytest.fixture
+def psim():
+    """Simulated hosts in a child process; it is stopped and reaped after the test, pass or fail."""
+    with ProcessSim() as web_:
+        yield web_
+
+
+def test_host_concurrency_is_obeyed_and_used(psim):
+    site = psim.site()
     urls = [site.page(f"/c/{i}", PAGE, delay=0.15) for i in range(18)]
     results = check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=3, host_interval=0.0,
                                             probe_catch_all=False))
     assert {r.verdict for r in results} == {"ok"}
-    assert site.stats.requests == 18
-    assert site.stats.peak == 3, "never more than --host-concurrency at once, and the limit is used"
+    seen = site.stats()
+    assert seen.requests == 18
+    assert seen.peak == 3, "never more than --host-concurrency at once, and the limit is used"
 
 
-def test_host_interval_is_obeyed(sim):
-    site = sim.site()
+def test_host_interval_is_obeyed(psim):
+    site = psim.site()
     urls = [site.page(f"/i/{i}", PAGE) for i in range(10)]
     check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=10, host_interval=0.08,
                                   probe_catch_all=False))
-    assert site.stats.requests == 10
-    starts = sorted(site.stats.starts)
+    seen = site.stats()
+    assert seen.requests == 10
+    starts = sorted(seen.starts)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     # Starts follow a schedule host_interval apart: the whole run takes at least nine intervals,
     # a typical gap is the interval, and even a late start never comes closer than the floor.
@@ -37,35 +54,37 @@ def test_host_interval_is_obeyed(sim):
     assert min(gaps) >= 0.08 * check.MIN_GAP_FRACTION - GAP_TOLERANCE
 
 
-def test_limits_are_per_host_and_global_concurrency_holds(sim):
-    sites = [sim.site() for _ in range(4)]
+def test_limits_are_per_host_and_global_concurrency_holds(psim):
+    sites = [psim.site() for _ in range(4)]
     urls = [s.page(f"/g/{i}", PAGE, delay=0.2) for s in sites for i in range(5)]
     check_urls(urls, CheckOptions(allow_private=True, retries=0, concurrency=3, host_concurrency=2,
                                   host_interval=0.0, probe_catch_all=False))
-    assert all(s.stats.peak <= 2 for s in sites)
-    assert sim.peak <= 3
+    seen = psim.stats()
+    assert all(seen.sites[s.base_url].peak <= 2 for s in sites)
+    assert seen.peak <= 3
 
 
-def test_both_limits_together_with_a_probe(sim):
-    site = sim.site()
+def test_both_limits_together_with_a_probe(psim):
+    site = psim.site()
     urls = [site.page(f"/docs/{i}", PAGE, delay=0.05) for i in range(12)]
     check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=2, host_interval=0.04))
-    assert site.stats.requests == 13  # twelve pages and one catch-all probe, which obeys the limits too
-    assert site.stats.peak <= 2
-    assert site.stats.min_gap() >= 0.04 * check.MIN_GAP_FRACTION - GAP_TOLERANCE
-    pages = sorted(t for t, path in zip(site.stats.starts, site.stats.paths) if path[len("/docs/"):].isdigit())
+    seen = site.stats()
+    assert seen.requests == 13  # twelve pages and one catch-all probe, which obeys the limits too
+    assert seen.peak <= 2
+    assert seen.min_gap() >= 0.04 * check.MIN_GAP_FRACTION - GAP_TOLERANCE
+    pages = sorted(t for t, path in zip(seen.starts, seen.paths) if path[len("/docs/"):].isdigit())
     assert pages[-1] - pages[0] >= 11 * 0.04 - GAP_TOLERANCE  # the probe keeps only the floor, pages the schedule
 
 
-def test_429_slows_the_host_for_the_rest_of_the_run(sim, monkeypatch):
+def test_429_slows_the_host_for_the_rest_of_the_run(psim, monkeypatch):
     monkeypatch.setattr(check, "SLOWED_INTERVAL", 0.3)
-    site = sim.site()
+    site = psim.site()
     first = site.sequence("/r/0", [(429, "slow down", {"Retry-After": "1"}), (200, PAGE, {})])
     rest = [site.page(f"/r/{i}", PAGE) for i in range(1, 5)]
     results = check_urls([first] + rest, CheckOptions(allow_private=True, retries=1, host_concurrency=1,
                                                       host_interval=0.0, probe_catch_all=False))
     assert {r.verdict for r in results} == {"ok"}
-    starts = sorted(site.stats.starts)
+    starts = sorted(site.stats().starts)
     assert len(starts) == 6
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert gaps[0] >= 0.9, "the pause asked for by Retry-After"
@@ -74,13 +93,50 @@ def test_429_slows_the_host_for_the_rest_of_the_run(sim, monkeypatch):
     assert min(gaps[1:]) >= 0.3 * check.MIN_GAP_FRACTION - GAP_TOLERANCE
 
 
-def test_first_exchange_with_a_host_goes_alone(sim):
-    site = sim.site()
+def test_first_exchange_with_a_host_goes_alone(psim):
+    site = psim.site()
     urls = [site.page(f"/f/{i}", PAGE, delay=0.2) for i in range(6)]
     check_urls(urls, CheckOptions(allow_private=True, retries=0, host_concurrency=5, host_interval=0.01))
-    starts = sorted(site.stats.starts)
+    seen = site.stats()
+    starts = sorted(seen.starts)
     assert starts[1] - starts[0] >= 0.2 - GAP_TOLERANCE, "the second request waited for the first answer"
-    assert site.stats.peak >= 2, "after that, the host's concurrency is used"
+    assert seen.peak >= 2, "after that, the host's concurrency is used"
+
+
+def test_the_simulator_stamps_arrivals_and_always_stops():
+    """The instrument itself: stamps are when the bytes arrived (not when the child ran), spec answered."""
+    import socket
+    import time
+
+    def get(sock: socket.socket, path: str) -> tuple[float, float, bytes]:
+        before = time.monotonic()
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        after = time.monotonic()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            assert chunk, "the simulator closed the connection"
+            head += chunk
+        return before, after, head
+
+    with ProcessSim() as web_:
+        assert web_.startup < 5.0
+        site = web_.site(pages={"/p": Page("fine", delay=0.05)},
+                         sequences={"/s": [(429, "slow", {"Retry-After": "1"}), (200, "ok", {})]})
+        sent = []
+        with socket.create_connection((site.host, site.port), timeout=5) as sock:
+            for path in ("/p", "/s", "/s", "/s", "/nowhere"):
+                before, after, head = get(sock, path)
+                sent.append((before, after, head.split(b"\r\n", 1)[0]))
+        seen = site.stats()
+        proc = web_.proc
+    assert [status for _, _, status in sent] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 429 Too Many Requests",
+                                                  b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK", b"HTTP/1.1 404 Not Found"]
+    assert seen.paths == ["/p", "/s", "/s", "/s", "/nowhere"] and seen.requests == 5 and seen.peak == 1
+    for (before, after, _), start in zip(sent, seen.starts):
+        assert before - 0.001 <= start <= after + 0.001, "stamped when the request reached the host"
+    assert all(h >= s for h, s in zip(seen.handled, seen.starts))
+    assert proc.returncode is not None, "the child was stopped and reaped"
 
 
 def test_waiting_for_the_gap_at_send_does_not_hold_the_global_permit():
