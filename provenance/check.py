@@ -31,11 +31,9 @@ import asyncio
 import functools
 import gc
 import html
-import ipaddress
 import os
 import random
 import re
-import socket
 import string
 import time
 import zlib
@@ -46,11 +44,15 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import classify
-from .wire import (Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireUnsupported,
-                   system_lookup)
+from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireUnsupported
 from .models import CheckResult, iso_z, utc_now
 from .retry import http_date, retry_after_seconds
-from .urls import address_policy_refuses, ascii_host, browser_url, fast_split, host_of, is_ip_literal
+from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, _host, _needs_dns
+from .resolve import _private_name, network_available
+# Re-exported: part of this module's API (audit.py reads check.PROBE_HOSTS).
+from .resolve import DNS_TIMEOUT as DNS_TIMEOUT, NETWORK_CACHE_SECONDS as NETWORK_CACHE_SECONDS
+from .resolve import PRIVATE_SUFFIXES as PRIVATE_SUFFIXES, PROBE_HOSTS as PROBE_HOSTS
+from .urls import browser_url, fast_split, is_ip_literal
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -96,8 +98,6 @@ SLOWED_INTERVAL = 1.0
 MAX_HOST_INTERVAL = 10.0
 #: Hard cap on one URL's total time (retries, redirects, waits), unless CheckOptions.url_deadline says otherwise.
 DEFAULT_URL_DEADLINE = 60.0
-#: Seconds allowed for one DNS lookup.
-DNS_TIMEOUT = 10.0
 #: Letters in the random sibling path used to detect catch-all sites, when the cited name has no shape to keep.
 PROBE_LETTERS = 16
 #: Random characters at least in a sibling's name: a short id (/p/3) gets a longer random one, not a real neighbour.
@@ -132,13 +132,6 @@ FREEZE_BEFORE_FORK = True
 USE_UVLOOP = True
 #: Allocations between collections of the youngest generation while a check runs (Python's default: 700).
 GC_THRESHOLD_DURING_RUN = 10_000
-#: Names resolved to tell "no network" from "this domain is gone".
-PROBE_HOSTS: tuple[str, ...] = ("web.archive.org", "www.google.com", "www.wikipedia.org", "cloudflare.com")
-#: Seconds a network_available() answer stays valid in this process.
-NETWORK_CACHE_SECONDS = 60.0
-
-#: An async DNS lookup: name -> addresses; raises OSError when the name does not exist.
-ResolverFunc = Callable[[str], Awaitable[list[str]]]
 
 
 @dataclass
@@ -167,60 +160,6 @@ class CheckOptions:
     allowed_networks: tuple[str, ...] = ()
 
 
-# --- the network: is there any? ---
-
-_network_cache: tuple[float, bool] | None = None
-
-
-def _resolves(name: str) -> bool:
-    try:
-        socket.getaddrinfo(name, 443, type=socket.SOCK_STREAM)
-        return True
-    except OSError:
-        return False
-
-
-def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS) -> bool:
-    """True when at least one well-known name resolves.
-
-    The names are looked up in parallel and the answer is cached for
-    NETWORK_CACHE_SECONDS, so an audit and its check stage ask once.
-    """
-    global _network_cache
-    now = time.monotonic()
-    if _network_cache and now - _network_cache[0] < NETWORK_CACHE_SECONDS and tuple(probe_hosts) == PROBE_HOSTS:
-        return _network_cache[1]
-    from concurrent.futures import ThreadPoolExecutor  # only here: a run over IP addresses never needs it
-
-    with ThreadPoolExecutor(max_workers=max(1, len(probe_hosts))) as pool:
-        answer = any(pool.map(_resolves, probe_hosts))
-    if tuple(probe_hosts) == PROBE_HOSTS:
-        _network_cache = (now, answer)
-    return answer
-
-
-@functools.lru_cache(maxsize=65_536)
-def _host(url: str) -> str:
-    """host_of, memoised: a URL's host is asked for at several steps of its check.
-
-    A non-ASCII name is given as browsers and the pool send it (UTS 46
-    Punycode, urls.ascii_host): the name resolved, vetted by the address
-    policy and kept apart for politeness is the one connected to.
-    """
-    split = fast_split(url)
-    if split is not None:
-        host = split[3]  # a plain URL's host: lower-case already; IPv6 literals take host_of's road
-        if host is not None and host[0] != "[":
-            return host
-    host = host_of(url)
-    if not host.isascii():
-        try:
-            return ascii_host(host)
-        except UnicodeError:
-            pass
-    return host
-
-
 @functools.lru_cache(maxsize=65_536)
 def _is_deep(url: str) -> bool:
     return classify.is_deep(url)
@@ -236,15 +175,6 @@ def _directory(url: str) -> str:
             return f"{split[1]}://{split[2]}{(split[6] or '').rsplit('/', 1)[0]}/"  # scheme, authority, path
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
-
-
-def _needs_dns(url: str) -> bool:
-    return _name_needs_dns(_host(url))
-
-
-@functools.lru_cache(maxsize=65_536)
-def _name_needs_dns(name: str) -> bool:
-    return bool(name) and not is_ip_literal(name)
 
 
 _stamp: tuple[int, str] = (-1, "")
@@ -278,136 +208,6 @@ def _run(main: Awaitable[list[CheckResult]]) -> list[CheckResult]:
             return runner.run(main)
     finally:
         gc.set_threshold(*thresholds)
-
-
-# --- names and the address policy ---
-
-class PolicyRefused(Exception):
-    """The address policy refused a host's resolved address."""
-
-
-class NameNotFound(Exception):
-    """A name does not resolve (the network may or may not be up)."""
-
-
-class Offline(Exception):
-    """No name resolves: the machine has no network."""
-
-
-class LookupFailed(Exception):
-    """A lookup failed without an answer (timeout, server failure): inconclusive."""
-
-
-#: Names that resolve only inside some network or outside DNS (RFC 6761/6762/8375/9476, ICANN's .internal), and
-#: suffixes in wide private use: NXDOMAIN for them from here says nothing about the link. (.test, .example and
-#: .invalid are not here: they resolve nowhere, so a link to one can never work.)
-PRIVATE_SUFFIXES: tuple[str, ...] = (
-    "internal", "local", "localhost", "localdomain", "home.arpa", "lan", "home", "intranet", "corp", "private",
-    "onion", "alt", "i2p")
-
-
-def _private_name(name: str) -> str | None:
-    """How ``name`` is private ('a private name (….local)', 'a single-label name (intranet)'), or None."""
-    name = name.rstrip(".").lower()
-    if not name or is_ip_literal(name):
-        return None
-    if "." not in name:
-        return f"a single-label name ({name})"
-    for suffix in PRIVATE_SUFFIXES:
-        if name.endswith("." + suffix):
-            return f"a private name (….{suffix})"
-    return None
-
-
-#: getaddrinfo errors that mean "this name does not exist" (the others are temporary or local).
-_NO_SUCH_NAME: frozenset[int] = frozenset(
-    code for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None)) if code is not None)
-
-
-class Resolver:
-    """One lookup per name per run, the policy applied to what it returned."""
-
-    def __init__(self, options: CheckOptions) -> None:
-        self.options = options
-        self.lookup: ResolverFunc = options.resolver or system_lookup
-        self.offline: bool | None = options.offline
-        self._cache: dict[str, asyncio.Future[list[str]]] = {}
-        #: Names whose addresses passed the policy (the fast path for every later request).
-        self.vetted: dict[str, list[str]] = {}
-        self._offline_check: asyncio.Future[bool] | None = None
-        self._allowed = [ipaddress.ip_network(n, strict=False) for n in options.allowed_networks]
-
-    async def addresses(self, name: str) -> list[str]:
-        """Vetted addresses for ``name``; raises PolicyRefused, NameNotFound or Offline.
-
-        A non-ASCII name is looked up (and cached) as its UTS 46 Punycode, the
-        name the pool connects to: the system's codec (IDNA 2003) would ask
-        for ``fass.de`` when the link says ``faß.de``, someone else's domain.
-        """
-        known = self.vetted.get(name)
-        if known is not None:
-            return known
-        if not name.isascii():
-            try:
-                ascii_name = ascii_host(name)
-            except UnicodeError as exc:
-                raise NameNotFound(f"{name}: not a valid international name ({exc})") from exc
-            addresses = await self.addresses(ascii_name)
-            self.vetted[name] = addresses
-            return addresses
-        addresses = await self._vet(name)
-        self.vetted[name] = addresses
-        return addresses
-
-    async def _vet(self, name: str) -> list[str]:
-        if is_ip_literal(name):
-            addresses = [name.strip("[]")]
-        else:
-            if self.offline and self.options.resolver is None:
-                raise Offline(name)
-            future = self._cache.get(name)
-            if future is None:
-                future = asyncio.ensure_future(self._lookup(name))
-                self._cache[name] = future
-            addresses = await asyncio.shield(future)
-        if not self.options.allow_private:
-            refused = address_policy_refuses([a for a in addresses if not self._exempt(a)])
-            if refused:
-                raise PolicyRefused(f"{name} resolves to {refused}")
-        return addresses
-
-    def _exempt(self, address: str) -> bool:
-        if not self._allowed:
-            return False
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0])
-        except ValueError:
-            return False
-        return any(ip.version == net.version and ip in net for net in self._allowed)
-
-    async def _lookup(self, name: str) -> list[str]:
-        try:
-            async with asyncio.timeout(DNS_TIMEOUT):
-                addresses = await self.lookup(name)
-        except (OSError, TimeoutError, UnicodeError) as exc:
-            if self.options.resolver is None and await self._is_offline():
-                raise Offline(name) from exc
-            # Only "no such name" is an answer; a timeout or a failing server says nothing about the site.
-            if isinstance(exc, UnicodeError) or getattr(exc, "errno", None) in _NO_SUCH_NAME:
-                raise NameNotFound(f"{name}: {exc}") from exc
-            raise LookupFailed(f"DNS lookup for {name} failed: {exc or 'timeout'}") from exc
-        if not addresses:
-            raise NameNotFound(f"{name}: no addresses")
-        return addresses
-
-    async def _is_offline(self) -> bool:
-        if self.offline is not None:
-            return self.offline
-        if self._offline_check is None:
-            loop = asyncio.get_running_loop()
-            self._offline_check = loop.run_in_executor(None, network_available)
-        self.offline = not await self._offline_check
-        return self.offline
 
 
 class _Deadline:

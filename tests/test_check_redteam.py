@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from provenance import check
+from provenance import check, resolve
 from provenance.check import CheckOptions, check_urls
 from raw_server import RawServer, answering, response
 
@@ -267,7 +267,7 @@ def test_the_resolver_keys_an_international_name_by_its_punycode():
         return await resolver.addresses("faß.de"), await resolver.addresses("xn--fa-hia.de")
     assert asyncio.run(both()) == (["127.0.0.9"], ["127.0.0.9"])
     assert asked == ["xn--fa-hia.de"], "one lookup, under the name the pool connects to"
-    assert check._host.__wrapped__("http://faß.de/x") == "xn--fa-hia.de"
+    assert resolve._host.__wrapped__("http://faß.de/x") == "xn--fa-hia.de"
 
 
 # --- 4. private names that do not resolve from here are unchecked, never dead ---

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from provenance import check
+from provenance import check, resolve
 from provenance.check import CheckOptions, check_urls
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
@@ -178,10 +178,10 @@ def test_fast_url_reading_agrees_with_urlsplit(url):
 
     from provenance.urls import ascii_host, host_of
 
-    check._host.cache_clear()
+    resolve._host.cache_clear()
     host = host_of(url)
     # A non-ASCII name is the Punycode the pool connects to (UTS 46), not the name as written.
-    assert check._host(url) == (host if host.isascii() else ascii_host(host))
+    assert resolve._host(url) == (host if host.isascii() else ascii_host(host))
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -382,7 +382,7 @@ def test_offline_never_dead_and_no_lookup(monkeypatch):
     def no_dns(*_a, **_k):
         raise AssertionError("offline runs must not resolve names")
 
-    monkeypatch.setattr(check.socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     results = check_urls(["https://example.org/a", "https://example.com/b"], CheckOptions(offline=True))
     assert [r.verdict for r in results] == ["unchecked", "unchecked"]
     assert all("offline" in r.reason for r in results)

@@ -1,4 +1,4 @@
-"""urls.fast_split, the one fast URL read behind check._host, check._directory, wire.split_url and classify.is_deep.
+"""urls.fast_split, the one fast URL read behind resolve._host, check._directory, wire.split_url and classify.is_deep.
 
 Before it, each of the three modules had its own regex. The readers as they
 were are kept in tests/urls_before.py; here every caller must answer exactly
@@ -13,7 +13,7 @@ import random
 import pytest
 
 import urls_before as before
-from provenance import check, classify, wire
+from provenance import check, classify, resolve, wire
 from provenance.urls import _FAST_SPLIT, fast_split
 
 
@@ -30,7 +30,7 @@ def _answer(function, url: str) -> object:
 
 #: Each caller now and before.
 CALLERS = {
-    "check._host": (check._host.__wrapped__, before.check_host),
+    "resolve._host": (resolve._host.__wrapped__, before.check_host),
     "check._directory": (check._directory.__wrapped__, before.check_directory),
     "wire.split_url": (wire.split_url, before.split_url),
     "classify.is_deep": (classify.is_deep, before.is_deep),

@@ -22,7 +22,7 @@ _SIMPLE_URL = re.compile(r"(?i)(https?)://([A-Za-z0-9._~%!$&'()*+,;=-]*)(:[0-9]*
 
 
 def check_host(url: str) -> str:
-    """check._host without its lru_cache.
+    """resolve._host (check._host when copied) without its lru_cache.
 
     One deliberate change since the copy (red-team review, IDN): a non-ASCII
     host is given as urls.ascii_host encodes it (the name the pool connects
