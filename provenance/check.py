@@ -40,19 +40,20 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from . import classify
 from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireUnsupported
 from .models import CheckResult, iso_z, utc_now
-from .retry import http_date, retry_after_seconds
+from .retry import retry_after_seconds
 from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, _host, _needs_dns
 from .resolve import _private_name, network_available
 # Re-exported: part of this module's API (audit.py reads check.PROBE_HOSTS).
 from .resolve import DNS_TIMEOUT as DNS_TIMEOUT, NETWORK_CACHE_SECONDS as NETWORK_CACHE_SECONDS
 from .resolve import PRIVATE_SUFFIXES as PRIVATE_SUFFIXES, PROBE_HOSTS as PROBE_HOSTS
-from .urls import browser_url, fast_split, is_ip_literal
+from .cookies import _RedirectJar
+from .cookies import MAX_CHAIN_COOKIES as MAX_CHAIN_COOKIES, MAX_COOKIE_CHARS as MAX_COOKIE_CHARS  # re-exported
+from .urls import browser_url, fast_split
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -81,9 +82,6 @@ KEPT_BODY_AFTER_BUDGET = 16 * 1024
 MAX_REDIRECTS = 10
 #: Times one URL may come up in a redirect chain (a cookie check needs two; one more for a slow one).
 MAX_VISITS_PER_URL = 3
-#: Cookies kept along one URL's redirect chain, and the longest value kept.
-MAX_CHAIN_COOKIES = 50
-MAX_COOKIE_CHARS = 4096
 #: Longest ``Retry-After`` honoured; a longer one ends the retries.
 MAX_RETRY_AFTER = 30.0
 #: Backoff before retry n is BACKOFF_BASE * 2**(n-1) seconds (capped, with jitter).
@@ -419,73 +417,6 @@ class _Fetched:
     location: str | None = None
     #: Why a redirect's Location cannot be followed ('' when it can).
     location_problem: str = ""
-
-
-class _RedirectJar:
-    """Cookies set along one URL's redirect chain, sent back along that chain only.
-
-    Some sites answer a first visit by setting a cookie and redirecting to
-    the same page to see it come back; a checker without cookies sees a
-    redirect loop (an ``error``) where a reader sees the page. Nothing is
-    kept across URLs: a check stays one anonymous visit.
-    """
-
-    __slots__ = ("_cookies",)
-
-    def __init__(self) -> None:
-        #: (domain, name) -> (value, host_only, secure)
-        self._cookies: dict[tuple[str, str], tuple[str, bool, bool]] = {}
-
-    def store(self, host: str, set_cookies: Sequence[str]) -> None:
-        for line in set_cookies[:MAX_CHAIN_COOKIES]:
-            pair, *attributes = line.split(";")
-            name, sep, value = pair.partition("=")
-            name, value = name.strip(), value.strip()[:MAX_COOKIE_CHARS]
-            if not sep or not name or _COOKIE_CONTROL.search(name + value):
-                continue  # browsers drop a cookie with control characters (it could not be sent back)
-            domain, host_only, expired, refused, secure = host, True, False, False, False
-            for attribute in attributes:
-                key, _, val = attribute.partition("=")
-                key, val = key.strip().lower(), val.strip()
-                if key == "domain" and val:
-                    wanted = val.lstrip(".").lower()
-                    # As browsers do (RFC 6265 5.3): the host itself or a parent of it, never a bare "com",
-                    # and for an IP address only the address itself.
-                    parent_ok = not is_ip_literal(host) and host.endswith("." + wanted)
-                    if "." in wanted and (host == wanted or parent_ok):
-                        domain, host_only = wanted, False
-                    else:
-                        refused = True
-                elif key == "max-age" and val.lstrip("-").isdigit():
-                    expired = int(val) <= 0
-                elif key == "expires" and _expired(val):
-                    expired = True
-                elif key == "secure":
-                    secure = True
-            if refused:
-                continue
-            if expired:
-                self._cookies.pop((domain, name), None)
-            elif len(self._cookies) < MAX_CHAIN_COOKIES or (domain, name) in self._cookies:
-                self._cookies[(domain, name)] = (value, host_only, secure)
-
-    def header_for(self, url: str) -> str | None:
-        """The Cookie header for a request to ``url``, or None."""
-        host = _host(url)
-        plain = not url[:6].lower().startswith("https:")
-        pairs = [f"{name}={value}" for (domain, name), (value, host_only, secure) in self._cookies.items()
-                 if (host == domain or (not host_only and host.endswith("." + domain))) and not (secure and plain)]
-        return "; ".join(pairs) or None
-
-
-#: Control characters a cookie must not hold (RFC 6265bis 5.6: the cookie is ignored).
-_COOKIE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def _expired(date: str) -> bool:
-    """A Set-Cookie ``Expires`` date in the past (an unreadable one is not); cookie dates may use dashes."""
-    when = http_date(date.replace("-", " "))
-    return when is not None and when <= datetime.now(timezone.utc)
 
 
 class _Failure(Exception):

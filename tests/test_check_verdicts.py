@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from provenance import check
+from provenance import check, cookies
 from provenance.retry import retry_after_seconds
 from provenance.check import CheckOptions, check_urls
 
@@ -121,7 +121,7 @@ def test_a_redirect_to_itself_that_sets_no_new_cookie_is_still_a_loop(sim):
 
 
 def test_the_redirect_jar_keeps_cookies_to_their_domain():
-    jar = check._RedirectJar()
+    jar = cookies._RedirectJar()
     jar.store("www.example.org", ["a=1; Path=/", "b=2; Domain=.example.org", "c=3; Domain=com", "d=4; Domain=evil.test",
                                   "=nameless", "e=5; Max-Age=0"])
     assert jar.header_for("http://www.example.org/x") == "a=1; b=2"  # a foreign or bare Domain: refused
@@ -544,11 +544,11 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_and_the_gap_kept(sim
 
 
 def test_the_redirect_jar_drops_what_browsers_drop():
-    jar = check._RedirectJar()
+    jar = cookies._RedirectJar()
     jar.store("www.example.org", ["bad=a\x00b", "ok=1", "tok=2; Secure", "old=3"])
     assert jar.header_for("http://www.example.org/") == "ok=1; old=3", "control characters refused; Secure not over http"
     assert jar.header_for("https://www.example.org/") == "ok=1; tok=2; old=3"
-    ip_jar = check._RedirectJar()
+    ip_jar = cookies._RedirectJar()
     ip_jar.store("127.0.0.1", ["a=1; Domain=0.0.1", "b=2; Domain=127.0.0.1"])
     assert ip_jar.header_for("http://127.0.0.1/") == "b=2", "no parent domains of an IP address"
     jar.store("www.example.org", ["old=gone; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
