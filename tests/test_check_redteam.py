@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from provenance import check, resolve
+from provenance import catchall, check, resolve
 from provenance.check import CheckOptions, check_urls
 from raw_server import RawServer, answering, response
 
@@ -481,7 +481,7 @@ def test_one_probe_per_directory_on_the_benchmark_shape(sim):
     results = check_urls(urls, CheckOptions(**FAST))
     assert {r.verdict for r in results} == {"ok"}
     probes = _probes(site, [f"/p/{i}" for i in range(20)])
-    assert len(probes) == 1 and probes[0][3:].isdigit() and len(probes[0]) >= 3 + check.PROBE_MIN_RANDOM
+    assert len(probes) == 1 and probes[0][3:].isdigit() and len(probes[0]) >= 3 + catchall.PROBE_MIN_RANDOM
 
 
 def test_the_cheap_probe_key_agrees_with_the_plan():
@@ -492,10 +492,10 @@ def test_the_cheap_probe_key_agrees_with_the_plan():
         "http://h/wiki/Stra%C3%9Fe", "http://h/en/", "https://h/a/b.html?q=12", "http://h/2015/06/rivers-rise.html"]
     for url in urls:
         try:
-            plan = check._probe_plan.__wrapped__(url)
+            plan = catchall._probe_plan.__wrapped__(url)
         except ValueError:
             continue  # urlsplit refuses it: never fetched, never probed
-        assert check._probe_key.__wrapped__(url) == plan.key, url
+        assert catchall._probe_key.__wrapped__(url) == plan.key, url
 
 
 # --- a single-page app's 404.html trick is not a dead link ---

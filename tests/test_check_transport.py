@@ -6,7 +6,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from provenance import check, resolve
+from provenance import catchall, check, resolve
 from provenance.check import CheckOptions, check_urls
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
@@ -187,7 +187,7 @@ def test_fast_url_reading_agrees_with_urlsplit(url):
     except ValueError:
         return
     expected = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
-    assert check._directory(url) == expected
+    assert catchall._directory(url) == expected
 
 
 def test_runs_and_the_cli_leave_the_garbage_collector_as_they_found_it(sim):

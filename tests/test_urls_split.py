@@ -1,4 +1,5 @@
-"""urls.fast_split, the one fast URL read behind resolve._host, check._directory, wire.split_url and classify.is_deep.
+"""urls.fast_split, the one fast URL read behind resolve._host, catchall._directory, wire.split_url and
+classify.is_deep.
 
 Before it, each of the three modules had its own regex. The readers as they
 were are kept in tests/urls_before.py; here every caller must answer exactly
@@ -13,7 +14,7 @@ import random
 import pytest
 
 import urls_before as before
-from provenance import check, classify, resolve, wire
+from provenance import catchall, classify, resolve, wire
 from provenance.urls import _FAST_SPLIT, fast_split
 
 
@@ -31,7 +32,7 @@ def _answer(function, url: str) -> object:
 #: Each caller now and before.
 CALLERS = {
     "resolve._host": (resolve._host.__wrapped__, before.check_host),
-    "check._directory": (check._directory.__wrapped__, before.check_directory),
+    "catchall._directory": (catchall._directory.__wrapped__, before.check_directory),
     "wire.split_url": (wire.split_url, before.split_url),
     "classify.is_deep": (classify.is_deep, before.is_deep),
 }
@@ -135,7 +136,7 @@ def test_the_corpus_reaches_every_road():
     other = sum(1 for u in CORPUS if (m := fast_split(u)) is not None and m[1] is None)
     unmatched = sum(1 for u in CORPUS if fast_split(u) is None)
     assert min(plain, other, unmatched) >= 50, (plain, other, unmatched)
-    for caller in ("check._directory", "wire.split_url"):
+    for caller in ("catchall._directory", "wire.split_url"):
         now = CALLERS[caller][0]
         raised = [u for u in CORPUS if isinstance(a := _answer(now, u), tuple) and a[0] == "raised"]
         assert len(raised) >= 20, caller

@@ -42,7 +42,7 @@ def check_host(url: str) -> str:
 
 
 def check_directory(url: str) -> str:
-    """check._directory without its lru_cache."""
+    """catchall._directory (check._directory when copied) without its lru_cache."""
     simple = _SIMPLE_URL.match(url)
     if simple:
         scheme, host, port, path = simple.groups()
