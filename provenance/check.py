@@ -841,7 +841,7 @@ class _Engine:
                 judgement = _unjudgeable(fetched) or judgement
             elif fetched.status == 404 and judgement.verdict == "dead" and text and _script_routes_the_path(text):
                 judgement = classify.Judgement(
-                    "unchecked", "HTTP 404 from a page that hands the path to a script (a single-page app on static "
+                    "error", "HTTP 404 from a page that hands the path to a script (a single-page app on static "
                     "hosting): what a reader sees depends on the script, so it could not be judged", "script-404")
             result.verdict, result.reason, result.signature = judgement.verdict, judgement.reason, judgement.signature
             result.final_url = current

@@ -511,11 +511,11 @@ SPA_404 = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Single Page
 </script></head><body></body></html>"""
 
 
-def test_a_404_that_hands_the_path_to_a_script_is_unchecked_not_dead(sim):
+def test_a_404_that_hands_the_path_to_a_script_is_inconclusive_not_dead(sim):
     site = sim.site()
     site.catch_all(SPA_404, status=404)
     r = one(site.url("/docs/getting-started"))
-    assert (r.verdict, r.signature) == ("unchecked", "script-404"), r.reason
+    assert (r.verdict, r.signature) == ("error", "script-404"), r.reason
 
 
 @pytest.mark.parametrize("body", [
