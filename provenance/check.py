@@ -1170,9 +1170,16 @@ class _Engine:
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue
-                if not (200 <= fetched.status < 300) or not fetched.body or not _is_html(fetched.content_type):
+                if not (200 <= fetched.status < 300) or not _is_html(fetched.content_type):
                     return _Sibling(asked, url, fetched.status, None, None)
-                text = _decode(fetched.body, fetched.headers.get("content-type", ""))
+                text = _decode(fetched.body, fetched.headers.get("content-type", "")) if fetched.body else ""
+                # A random URL's stub that sends the reader on is followed, as the cited page's is.
+                refresh = _refresh_target(url, fetched.headers, text)
+                if refresh is not None and refresh.target is not None and refresh.target != url:
+                    url = refresh.target
+                    continue
+                if not text:
+                    return _Sibling(asked, url, fetched.status, None, None)
                 drop = classify.path_words(asked) + classify.path_words(url)
                 return _Sibling(asked, url, fetched.status, classify.fingerprint(text, drop), _canonical(text, url))
         except (_Failure, ValueError):

@@ -175,6 +175,25 @@ def test_a_cookie_set_with_a_self_refresh_comes_back_on_the_next_hop(sim):
     assert seen == ["", "checked=1"]
 
 
+
+def test_a_site_that_refreshes_every_url_to_one_page_is_a_catch_all(sim):
+    """The catch-all probe follows a random URL's refresh as the cited URL's is followed: both land on one page."""
+    from aiohttp import web
+
+    async def every_path(_request: web.Request) -> web.StreamResponse:
+        return web.Response(text=stub(meta("0; url=/start.html")), content_type="text/html")
+
+    site = sim.site(default=every_path)
+    site.page("/start.html", "<html><head><title>Example Org</title></head><body><h1>Welcome</h1>"
+                             "<p>We reorganised our website. Use the menu to find your way.</p></body></html>")
+    r = one(site.url("/reports/2019/rivers-rise.html"))
+    assert (r.verdict, r.signature) == ("soft404", "catch-all"), r.reason
+    # ... while a stub whose target is the cited page's own is not.
+    site.page("/reports/2019/rivers-rise.html", stub(meta("0; url=/reports/2020/rivers-rise.html")))
+    site.page("/reports/2020/rivers-rise.html", ARTICLE)
+    assert one(site.url("/reports/2019/rivers-rise.html")).verdict == "ok"
+
+
 # --- loops and reloads ---
 
 def test_a_page_refreshing_to_itself_at_once_is_a_loop(sim):
