@@ -601,12 +601,14 @@ _REFRESH_DELAY = re.compile(r"[ \t\n\f\r]*(\d+|(?=\.))[\d.]*(?:$|(?=[;, \t\n\f\r
 #: ones run to the end of the window.
 _NOT_MARKUP = re.compile(r"<!--.*?(?:-->|$)|<(script|style|noscript|template|textarea|title|xmp)\b.*?(?:</\1\s*>|$)",
                          re.DOTALL | re.IGNORECASE)
+#: A quick test on the lowered window before the page is read as markup ("refresh" in a script is common).
+_EQUIV_REFRESH = re.compile(r"http-equiv\s*=\s*[\"']?\s*refresh")
 _META_TAG = re.compile(r"<meta[\s/]((?:[^>\"']|\"[^\"]*\"|'[^']*')*)", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
 #: Elements whose words are not a page's own prose: its head, scripts, and the site's chrome (links,
 #: navigation, header, footer), as classify counts prose words.
 _NOT_PROSE = re.compile(r"<!--.*?-->|<(head|script|style|noscript|template|textarea|svg|select|button|nav|header"
-                        r"|footer|aside|a)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+                        r"|footer|aside|a)\b[^>]*>.*?</\1\s*>", re.DOTALL)  # searched in lowered text
 _TAG = re.compile(r"<[^>]*>")
 #: A word: a run of letters or digits, or two CJK characters (which have no spaces between words).
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{1,2}|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
@@ -656,7 +658,8 @@ def _meta_refresh(text: str) -> str | None:
     scripts and <noscript> (as a browser with scripts on reads it).
     """
     window = text[:REFRESH_SCAN_CHARS]
-    if "refresh" not in window.lower():
+    lowered = window.lower()
+    if "refresh" not in lowered or _EQUIV_REFRESH.search(lowered) is None:
         return None
     markup = _NOT_MARKUP.sub(" ", window)
     for tag in _META_TAG.finditer(markup):
@@ -679,7 +682,7 @@ def _meta_refresh(text: str) -> str | None:
 
 def _own_words(text: str, most: int) -> int:
     """Words of a page's own prose (not its head, scripts, links, navigation or footer), counted up to most + 1."""
-    prose = _TAG.sub(" ", _NOT_PROSE.sub(" ", text[:_WORDS_READ]))
+    prose = _TAG.sub(" ", _NOT_PROSE.sub(" ", text[:_WORDS_READ].lower()))
     count = 0
     for _word in _WORD.finditer(prose):
         count += 1
