@@ -365,6 +365,17 @@ class _Page:
         self._words: int | None = None
         self._has: dict[str, bool] = {}
 
+    def present(self, hints: tuple[str, ...]) -> frozenset[str]:
+        """Which of these hints ``lowered`` contains (remembered for ``has``)."""
+        lowered, has, found = self.lowered, self._has, []
+        for hint in hints:
+            if hint in lowered:
+                has[hint] = True
+                found.append(hint)
+            else:
+                has[hint] = False
+        return frozenset(found)
+
     def has(self, hint: str) -> bool:
         """Does ``lowered`` contain the hint? (Remembered: rows share hints.)"""
         found = self._has.get(hint)
@@ -407,17 +418,17 @@ class _Page:
     def headings(self) -> list[str]:
         """The first HEADINGS_READ h1/h2 headings, cleaned."""
         if self._headings is None:
-            lowered, found = self.lowered, []
-            at = lowered.find("<h", self.body_at)
-            while at >= 0:
-                match = _HEADING.match(lowered, at)
-                if match:
-                    text = _clean(match[2])
-                    if text:
-                        found.append(text)
-                        if len(found) >= HEADINGS_READ:
-                            break
-                at = lowered.find("<h", at + 2)
+            # One search per heading (the regex skips every "<h" that cannot start one: <head>,
+            # <html>, <header>, <hr>); the next starts inside the last, as a nested heading may.
+            lowered, found, search = self.lowered, [], _HEADING.search
+            match = search(lowered, self.body_at)
+            while match:
+                text = _clean(match[2])
+                if text:
+                    found.append(text)
+                    if len(found) >= HEADINGS_READ:
+                        break
+                match = search(lowered, match.start() + 2)
             self._headings = found
         return self._headings
 
@@ -443,8 +454,10 @@ def _pieces(text: str) -> tuple[tuple[str, bool], ...]:
     Each comes with whether it is a colon piece: those count only when more than a bare
     "not found" or "404" (``_BARE``).
     """
+    if _SEPARATOR_CHARS.isdisjoint(text):
+        return ()  # no separator, no colon: no parts (the split would give the text back whole)
     pieces: list[tuple[str, bool]] = []
-    for part in _PARTS.split(text) if text else ():
+    for part in _PARTS.split(text):
         if part:
             if part != text:  # the whole text is tried first anyway
                 pieces.append((part, False))
@@ -532,10 +545,13 @@ def _body_check(sig: Signature) -> Check:
     return lambda _obs, page: pattern.search(page.lowered) is not None
 
 
-def _checks(sig: Signature) -> tuple[Check, ...]:
-    """The conditions of a row as functions, in the order that rejects a typical page soonest."""
+def _checks(sig: Signature, gated: bool) -> tuple[Check, ...]:
+    """The conditions of a row as functions, in the order that rejects a typical page soonest.
+
+    ``gated``: the row's hints are tested before its checks run (see ``_plan_for``), so no check for them here.
+    """
     checks: list[Check] = []
-    if sig.max_chars is not None and sig.max_chars != SMALL_PAGE_CHARS:  # SMALL_PAGE_CHARS: see _rows_for
+    if sig.max_chars is not None and sig.max_chars != SMALL_PAGE_CHARS:  # SMALL_PAGE_CHARS: see _plan_for
         limit = sig.max_chars
         checks.append(lambda obs, _page: len(obs.text) <= limit)
     if sig.header is not None:
@@ -548,13 +564,13 @@ def _checks(sig: Signature) -> tuple[Check, ...]:
     if sig.title is not None:
         pattern, parts = sig.title, sig.title_parts
         checks.append(lambda _obs, page: _fills(page.title, pattern, parts, page.title_pieces if parts else None))
-    if sig.hints and not sig.near:
+    if sig.hints and not sig.near and not gated:
         checks.append(_hints_check(sig.hints))
     if sig.body is not None:
         checks.append(_body_check(sig))
     if sig.heading is not None:
-        pattern = sig.heading
-        checks.append(lambda _obs, page: any(_fills(h, pattern) for h in page.headings))
+        fills = _fills_remembered(sig.heading)
+        checks.append(lambda _obs, page: any(fills(h) for h in page.headings))
     if sig.full_text is not None:
         marker = sig.full_text
         checks.append(lambda obs, _page: marker in obs.text)
@@ -567,30 +583,118 @@ def _checks(sig: Signature) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-#: (status, redirected, small) -> the rows that can fit, with their checks (table order kept); filled on first use.
-_ROWS: dict[tuple[int, bool, bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = {}
+def _any_fill(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that fills a text whenever one of these does (None when they cannot be joined).
+
+    A title that none of a row set's title patterns can fill, nor any of its parts, lets every
+    row with a title condition be passed over with one match instead of one per row.
+    """
+    joinable = re.DOTALL | re.UNICODE
+    if not patterns or any(p.groups or p.flags & ~joinable for p in patterns):
+        return None  # numbered groups or other flags would change meaning when joined
+    return re.compile("|".join(f"(?{'s' if p.flags & re.DOTALL else ''}:{p.pattern})" for p in patterns))
 
 
-def _rows_for(status: int, redirected: bool, small: bool) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
-    """The rows for a status, with or without a redirect, for a page of at most SMALL_PAGE_CHARS or more."""
+#: One row of a plan: the signature, the hints one of which it needs (None: no gate), whether it
+#: needs its title filled (tested first with the plan's joined title pattern), and its other checks.
+_Row = tuple[Signature, frozenset[str] | None, bool, tuple[Check, ...]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The rows that can fit a (status, redirected, small) key, and what they share."""
+
+    rows: tuple[_Row, ...]
+    #: Every hint of a gated row, each tested once per page (a page without any skips all those rows).
+    hints: tuple[str, ...]
+    #: Fills a title or title part whenever one row's title pattern does (None: rows test their own).
+    titles: re.Pattern[str] | None
+    #: Titles seen with whether ``titles`` fills them or a piece of them (see ``_title_may_fill``).
+    titles_seen: dict[str, bool] = field(default_factory=dict)
+
+
+#: (status, redirected, small) -> the plan for that key (table order kept); filled on first use.
+_PLANS: dict[tuple[int, bool, bool], _Plan] = {}
+
+
+def _plan_for(status: int, redirected: bool, small: bool) -> _Plan:
+    """The rows for a status, with or without a redirect, for a page of at most SMALL_PAGE_CHARS or more.
+
+    Rows with hints are gated by them: one pass of plain substring tests per page says which hints
+    occur, and a row none of whose hints occurs is passed over without running a check (its hint
+    check, or the phrase search around its hints, could not succeed).
+    """
     key = (status, redirected, small)
-    rows = _ROWS.get(key)
-    if rows is None:
-        rows = _ROWS[key] = tuple(
-            (sig, _checks(sig)) for sig in SIGNATURES
-            if (not sig.statuses or status in sig.statuses)
-            and (redirected or (sig.redirected_to is None and sig.redirect is None))
-            and (small or sig.max_chars != SMALL_PAGE_CHARS))
-    return rows
+    plan = _PLANS.get(key)
+    if plan is None:
+        sigs = [sig for sig in SIGNATURES
+                if (not sig.statuses or status in sig.statuses)
+                and (redirected or (sig.redirected_to is None and sig.redirect is None))
+                and (small or sig.max_chars != SMALL_PAGE_CHARS)]
+        titles = _any_fill([sig.title for sig in sigs if sig.title is not None])
+        # Phrase rows (``near``) find their hints after <body> themselves: not gated.
+        hints = tuple(dict.fromkeys(hint for sig in sigs if not sig.near for hint in sig.hints))
+        rows = tuple((sig, frozenset(sig.hints) if sig.hints and not sig.near else None,
+                      titles is not None and sig.title is not None,
+                      _checks(sig, gated=bool(sig.hints) and not sig.near)) for sig in sigs)
+        plan = _PLANS[key] = _Plan(rows, hints, titles)
+    return plan
+
+
+#: Titles or headings a row set remembers whether a pattern fills (then it forgets them all and starts again).
+_FILLS_REMEMBERED = 4096
+
+
+def _fills_remembered(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    """``_fills(text, pattern)``, remembered per text: a site's pages share titles ("Example News",
+    "Loading...") and headings ("Most read", "Related stories"), and a big pattern costs ~1 us a try."""
+    seen: dict[str, bool] = {}
+
+    def fills(text: str) -> bool:
+        found = seen.get(text)
+        if found is None:
+            if len(seen) >= _FILLS_REMEMBERED:
+                seen.clear()
+            found = seen[text] = _fills(text, pattern)
+        return found
+    return fills
+
+
+def _title_may_fill(page: _Page, plan: _Plan) -> bool:
+    """Does the plan's joined title pattern fill the page's title or one of its pieces? (No: no title row can fit.)"""
+    title = page.title
+    if not title:
+        return False
+    seen = plan.titles_seen
+    found = seen.get(title)
+    if found is None:
+        pattern = plan.titles
+        if len(seen) >= _FILLS_REMEMBERED:
+            seen.clear()
+        found = seen[title] = (pattern.fullmatch(title) is not None
+                               or any(pattern.fullmatch(piece) for piece, _colon in page.title_pieces))
+    return found
 
 
 def match_signature(obs: Observation) -> Signature | None:
     """The first signature that fits this observation, or None."""
-    rows = _rows_for(obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
-    if not rows:
+    plan = _plan_for(obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
+    if not plan.rows:
         return None
     page = _Page(obs.text)
-    for sig, checks in rows:
+    present: frozenset[str] | None = None
+    title_may: bool | None = None
+    for sig, gate, titled, checks in plan.rows:
+        if gate is not None:
+            if present is None:
+                present = page.present(plan.hints)
+            if gate.isdisjoint(present):
+                continue
+        if titled:
+            if title_may is None:
+                title_may = _title_may_fill(page, plan)
+            if not title_may:
+                continue
         for check in checks:
             if not check(obs, page):
                 break
@@ -728,19 +832,36 @@ class Judgement:
     signature: str | None = None
 
 
+#: Judgements made once and shared (they are frozen): by status alone, and by signature name.
+_STATUS_JUDGEMENTS: dict[int, Judgement] = {}
+_SIGNATURE_JUDGEMENTS: dict[str, Judgement] = {}
+
+
+def _by_status(status: int) -> Judgement:
+    found = _STATUS_JUDGEMENTS.get(status)
+    if found is None:
+        found = Judgement(*verdict_for_status(status))
+        if len(_STATUS_JUDGEMENTS) < 1024:  # statuses a server made up must not grow it without end
+            _STATUS_JUDGEMENTS[status] = found
+    return found
+
+
 def judge(obs: Observation) -> Judgement:
     """The verdict for a finished observation (catch-all comparison is separate)."""
     sig = match_signature(obs)
     if sig is not None:
-        return Judgement(sig.verdict, sig.reason, sig.name)
-    if 200 <= obs.status < 300 and redirected_home(obs):
-        return Judgement("soft404", f"a deep URL redirected to a home page ({obs.final_url})", "redirect-to-home")
-    verdict, reason = verdict_for_status(obs.status)
-    if verdict == "ok" and obs.hops and obs.final_url != obs.url:
-        if all(status in PERMANENT_REDIRECTS for status, _ in obs.hops):
-            return Judgement("redirect", f"moved permanently to {obs.final_url}")
-        return Judgement("ok", f"HTTP {obs.status} after a temporary redirect to {obs.final_url}")
-    return Judgement(verdict, reason)
+        found = _SIGNATURE_JUDGEMENTS.get(sig.name)
+        if found is None or found.reason != sig.reason or found.verdict != sig.verdict:
+            found = _SIGNATURE_JUDGEMENTS[sig.name] = Judgement(sig.verdict, sig.reason, sig.name)
+        return found
+    if obs.hops:
+        if 200 <= obs.status < 300 and redirected_home(obs):
+            return Judgement("soft404", f"a deep URL redirected to a home page ({obs.final_url})", "redirect-to-home")
+        if obs.final_url != obs.url and 200 <= obs.status < 300:  # verdict_for_status says "ok" for exactly these
+            if all(status in PERMANENT_REDIRECTS for status, _ in obs.hops):
+                return Judgement("redirect", f"moved permanently to {obs.final_url}")
+            return Judgement("ok", f"HTTP {obs.status} after a temporary redirect to {obs.final_url}")
+    return _by_status(obs.status)
 
 
 # --- catch-all sites: a page that looks like a random sibling's page is not there ---

@@ -1,0 +1,595 @@
+"""The faster signature matching judges exactly as the matching it replaced.
+
+``classify.match_signature`` gates rows by their hints (one pass of substring
+tests per page), passes over title rows with one joined pattern, remembers
+which titles and headings fill, finds headings with one search each and shares
+judgements. None of that may change a verdict: this file keeps the matching as
+it was before (copied verbatim below, over the same signature table and
+patterns) and compares both on every page and title of the classify tests, the
+red team's pages and a few thousand seeded random pages, over statuses,
+headers and redirects.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import random
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from provenance import classify
+from provenance.classify import (_ANY_TAG, _BARE, _COLON, _HEADING, _HIDDEN, _NOT_PROSE, _OPENING_QUOTES, _PARTS,
+                                 _PROSE_WORD, _SEPARATOR_CHARS, _STRAIGHTEN, _TITLE, HEAD_CHARS, HEADINGS_READ,
+                                 PERMANENT_REDIRECTS, SIGNATURES, SMALL_PAGE_CHARS, Judgement, Observation, Signature,
+                                 redirected_home, verdict_for_status)
+
+# ----------------------------------------------------------------------------------------------------------------
+# The reference: provenance/classify.py's matching as of commit 2207a6c, verbatim (from _clean to match_signature,
+# and judge). Do not edit it to make the comparison pass.
+# ----------------------------------------------------------------------------------------------------------------
+
+def _clean(fragment: str) -> str:
+    """Tags out, entities decoded, curly apostrophes straight, spaces collapsed (case as given)."""
+    if "<" in fragment:
+        fragment = _ANY_TAG.sub(" ", fragment)
+    if "&" in fragment:
+        fragment = html.unescape(fragment)
+    if not fragment.isascii():
+        fragment = fragment.translate(_STRAIGHTEN)
+    return " ".join(fragment.split())
+
+
+class _Page:
+    """Views of one observation's body, each computed on first use (most rows never need most)."""
+
+    __slots__ = ("text", "_lowered", "_body_at", "_title", "_title_pieces", "_headings", "_visible", "_words", "_has")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lowered: str | None = None
+        self._body_at = -1
+        self._title: str | None = None
+        self._title_pieces: tuple[tuple[str, bool], ...] | None = None
+        self._headings: list[str] | None = None
+        self._visible: str | None = None
+        self._words: int | None = None
+        self._has: dict[str, bool] = {}
+
+    def has(self, hint: str) -> bool:
+        """Does ``lowered`` contain the hint? (Remembered: rows share hints.)"""
+        found = self._has.get(hint)
+        if found is None:
+            found = self._has[hint] = hint in self.lowered
+        return found
+
+    @property
+    def lowered(self) -> str:
+        """The lower-cased start of the body (HEAD_CHARS)."""
+        if self._lowered is None:
+            self._lowered = self.text[:HEAD_CHARS].lower() if self.text else ""
+        return self._lowered
+
+    @property
+    def body_at(self) -> int:
+        """Where <body> starts in ``lowered`` (0 without one): headings and phrases are after it."""
+        if self._body_at < 0:
+            self._body_at = max(0, self.lowered.find("<body"))
+        return self._body_at
+
+    @property
+    def title(self) -> str:
+        """The first <title>, cleaned and lower-cased ('' when there is none)."""
+        if self._title is None:
+            lowered = self.lowered
+            at = lowered.find("<title")
+            match = _TITLE.match(lowered, at) if at >= 0 else None
+            self._title = _clean(match[1]) if match else ""
+        return self._title
+
+    @property
+    def title_pieces(self) -> tuple[tuple[str, bool], ...]:
+        """The title's parts (see ``_pieces``)."""
+        if self._title_pieces is None:
+            self._title_pieces = _pieces(self.title)
+        return self._title_pieces
+
+    @property
+    def headings(self) -> list[str]:
+        """The first HEADINGS_READ h1/h2 headings, cleaned."""
+        if self._headings is None:
+            lowered, found = self.lowered, []
+            at = lowered.find("<h", self.body_at)
+            while at >= 0:
+                match = _HEADING.match(lowered, at)
+                if match:
+                    text = _clean(match[2])
+                    if text:
+                        found.append(text)
+                        if len(found) >= HEADINGS_READ:
+                            break
+                at = lowered.find("<h", at + 2)
+            self._headings = found
+        return self._headings
+
+    @property
+    def visible(self) -> str:
+        """The text a reader sees as the page's words (no scripts, code, quotations), cleaned."""
+        if self._visible is None:
+            self._visible = _clean(_HIDDEN.sub(" ", self.lowered)).lower()
+        return self._visible
+
+    @property
+    def words(self) -> int:
+        """Words of the page's own prose: outside links, navigation, headers, footers and scripts."""
+        if self._words is None:
+            prose = _ANY_TAG.sub(" ", _NOT_PROSE.sub(" ", self.lowered))
+            self._words = len(_PROSE_WORD.findall(prose))
+        return self._words
+
+
+def _pieces(text: str) -> tuple[tuple[str, bool], ...]:
+    """The parts of a title or heading between separators, then the pieces around colons in them.
+
+    Each comes with whether it is a colon piece: those count only when more than a bare
+    "not found" or "404" (``_BARE``).
+    """
+    pieces: list[tuple[str, bool]] = []
+    for part in _PARTS.split(text) if text else ():
+        if part:
+            if part != text:  # the whole text is tried first anyway
+                pieces.append((part, False))
+            if ":" in part:
+                pieces.extend((piece, True) for piece in _COLON.split(part) if piece)
+    return tuple(pieces)
+
+
+def _fills(text: str, pattern: re.Pattern[str], parts: bool = True,
+           pieces: tuple[tuple[str, bool], ...] | None = None) -> bool:
+    """Does the pattern fill the text, or (``parts``) one separator-delimited part of it?"""
+    if not text:
+        return False
+    if pattern.fullmatch(text):
+        return True
+    if not parts or (pieces is None and _SEPARATOR_CHARS.isdisjoint(text)):
+        return False
+    for piece, colon in _pieces(text) if pieces is None else pieces:
+        if pattern.fullmatch(piece) and not (colon and _BARE.fullmatch(piece)):
+            return True
+    return False
+
+
+#: Hint occurrences looked at per hint (a page that repeats a hint word more is not a not-found page).
+_MAX_HINT_HITS = 40
+
+
+def _near_hints(page: _Page, sig: Signature) -> bool:
+    """Is ``sig.body`` found within ``sig.near`` characters of a hint in the page's body (window cleaned)?"""
+    lowered, near, pattern, needs = page.lowered, sig.near, sig.body, sig.near_words
+    start = page.body_at
+    for hint in sig.hints:
+        at = lowered.find(hint, start)
+        seen = 0
+        while at >= 0 and seen < _MAX_HINT_HITS:
+            window = lowered[max(0, at - near):at + len(hint) + near]
+            if (not needs or any(word in window for word in needs)) and pattern.search(_clean(window)):
+                return True
+            at = lowered.find(hint, at + len(hint))
+            seen += 1
+    return False
+
+
+def _said(pattern: re.Pattern[str], visible: str) -> bool:
+    """Is the pattern in the visible text other than right after an opening quotation mark?"""
+    for match in pattern.finditer(visible):
+        before = visible[max(0, match.start() - 2):match.start()].rstrip()
+        if not before or before[-1] not in _OPENING_QUOTES:
+            return True
+    return False
+
+
+# --- matching: each row becomes the short list of checks it needs, cheapest first ---
+
+Check = Callable[[Observation, _Page], bool]
+
+
+def _header_check(name: str, value: re.Pattern[str] | None) -> Check:
+    def check(obs: Observation, _page: _Page) -> bool:
+        found = obs.headers.get(name)
+        return found is not None and (value is None or value.search(found.lower()) is not None)
+    return check
+
+
+def _target_check(pattern: re.Pattern[str]) -> Check:
+    def check(obs: Observation, _page: _Page) -> bool:
+        parts = urlsplit(obs.final_url)
+        return pattern.search((parts.path + ("?" + parts.query if parts.query else "")).lower()) is not None
+    return check
+
+
+def _hints_check(hints: tuple[str, ...]) -> Check:
+    def check(_obs: Observation, page: _Page) -> bool:
+        for hint in hints:
+            if page.has(hint):
+                return True
+        return False
+    return check
+
+
+def _body_check(sig: Signature) -> Check:
+    if sig.near:
+        return lambda _obs, page: _near_hints(page, sig)
+    pattern = sig.body
+    return lambda _obs, page: pattern.search(page.lowered) is not None
+
+
+def _checks(sig: Signature) -> tuple[Check, ...]:
+    """The conditions of a row as functions, in the order that rejects a typical page soonest."""
+    checks: list[Check] = []
+    if sig.max_chars is not None and sig.max_chars != SMALL_PAGE_CHARS:  # SMALL_PAGE_CHARS: see _rows_for
+        limit = sig.max_chars
+        checks.append(lambda obs, _page: len(obs.text) <= limit)
+    if sig.header is not None:
+        checks.append(_header_check(sig.header, sig.header_value))
+    if sig.redirected_to is not None:
+        checks.append(_target_check(sig.redirected_to))
+    if sig.redirect is not None:
+        test = sig.redirect
+        checks.append(lambda obs, _page: test(obs.url, obs.final_url))
+    if sig.title is not None:
+        pattern, parts = sig.title, sig.title_parts
+        checks.append(lambda _obs, page: _fills(page.title, pattern, parts, page.title_pieces if parts else None))
+    if sig.hints and not sig.near:
+        checks.append(_hints_check(sig.hints))
+    if sig.body is not None:
+        checks.append(_body_check(sig))
+    if sig.heading is not None:
+        pattern = sig.heading
+        checks.append(lambda _obs, page: any(_fills(h, pattern) for h in page.headings))
+    if sig.full_text is not None:
+        marker = sig.full_text
+        checks.append(lambda obs, _page: marker in obs.text)
+    if sig.max_words is not None:
+        most = sig.max_words
+        checks.append(lambda _obs, page: page.words <= most)
+    if sig.visible and sig.body is not None:
+        pattern = sig.body
+        checks.append(lambda _obs, page: _said(pattern, page.visible))
+    return tuple(checks)
+
+
+#: (status, redirected, small) -> the rows that can fit, with their checks (table order kept); filled on first use.
+_ROWS: dict[tuple[int, bool, bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = {}
+
+
+def _rows_for(status: int, redirected: bool, small: bool) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
+    """The rows for a status, with or without a redirect, for a page of at most SMALL_PAGE_CHARS or more."""
+    key = (status, redirected, small)
+    rows = _ROWS.get(key)
+    if rows is None:
+        rows = _ROWS[key] = tuple(
+            (sig, _checks(sig)) for sig in SIGNATURES
+            if (not sig.statuses or status in sig.statuses)
+            and (redirected or (sig.redirected_to is None and sig.redirect is None))
+            and (small or sig.max_chars != SMALL_PAGE_CHARS))
+    return rows
+
+
+def match_signature(obs: Observation) -> Signature | None:
+    """The first signature that fits this observation, or None."""
+    rows = _rows_for(obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
+    if not rows:
+        return None
+    page = _Page(obs.text)
+    for sig, checks in rows:
+        for check in checks:
+            if not check(obs, page):
+                break
+        else:
+            return sig
+    return None
+
+
+
+
+def judge(obs: Observation) -> Judgement:
+    """The verdict for a finished observation (catch-all comparison is separate)."""
+    sig = match_signature(obs)
+    if sig is not None:
+        return Judgement(sig.verdict, sig.reason, sig.name)
+    if 200 <= obs.status < 300 and redirected_home(obs):
+        return Judgement("soft404", f"a deep URL redirected to a home page ({obs.final_url})", "redirect-to-home")
+    verdict, reason = verdict_for_status(obs.status)
+    if verdict == "ok" and obs.hops and obs.final_url != obs.url:
+        if all(status in PERMANENT_REDIRECTS for status, _ in obs.hops):
+            return Judgement("redirect", f"moved permanently to {obs.final_url}")
+        return Judgement("ok", f"HTTP {obs.status} after a temporary redirect to {obs.final_url}")
+    return Judgement(verdict, reason)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The corpus
+# ----------------------------------------------------------------------------------------------------------------
+
+URL = "https://news.example/2021/03/story"
+TESTS = Path(__file__).parent
+#: The red team's reproduction scripts, where this checkout has them (their page strings join the corpus).
+REDTEAM = Path("/work/helpers/redteam")
+STATUSES = (200, 203, 403, 404, 429, 503)
+#: Statuses only some rows name (a few pages each).
+RARE_STATUSES = (202, 401, 405, 410, 999)
+HEADERS = ({}, {"cf-ray": "8a1b"}, {"server": "cloudflare"}, {"cf-mitigated": "challenge"}, {"x-datadome": "1"},
+           {"x-amzn-waf-action": "challenge"}, {"x-sucuri-id": "16015", "server": "Sucuri/Cloudproxy"},
+           {"x-iinfo": "10-1-0 0NNN RT"}, {"refresh": "0; url=/404"}, {"refresh": "5;URL='/not-found.html'"},
+           {"refresh": "0; url=/next-page"}, {"server": "nginx"})
+#: Where a redirect may land (the cited URL is URL).
+FINALS = (URL, "https://news.example/", "https://www.news.example/index.html", "https://new-owner.example/",
+          "https://news.example/users/sign_in?return_to=x", "https://news.example/404",
+          "https://news.example/errors/404.html", "https://news.example/search?q=story", "https://news.example/?s=story",
+          "https://news.example/2021/", "https://news.example/2021/03/story-renamed",
+          "https://consent.example/v2/collectconsent?x=1", "https://news.example/author/jane-doe/",
+          "https://news.example/en/2021/03/story", "https://news.example/2021/03/story/amp")
+
+# --- page material (English and twelve other languages, walls, parked pages, quotations) ---
+
+NOT_FOUND_TITLES = (
+    "Page not found", "404 Not Found", "Error 404", "404", "Oops! That page can’t be found.", "Nothing found for Old Story",
+    "This product is no longer available", "Content unavailable", "Gone", "Missing", "Expired", "Nothing Found",
+    "We can't find that page", "Sorry, this page doesn't exist", "The page you requested was not found.",
+    "Error 404 (Not Found)!!1", "Page Not Found (404)", "File Not Found", "This video is unavailable",
+    "Seite nicht gefunden", "Fehler 404", "Die Seite wurde nicht gefunden", "Página no encontrada", "Erreur 404",
+    "Page introuvable", "Page non trouvée", "Pagina non trovata", "Errore 404", "Página não encontrada",
+    "Pagina niet gevonden", "Nie znaleziono strony", "Błąd 404", "Страница не найдена", "Ошибка 404",
+    "ページが見つかりません", "お探しのページは見つかりませんでした", "页面不存在", "抱歉，您访问的页面不存在", "找不到页面",
+    "페이지를 찾을 수 없습니다", "Sayfa bulunamadı", "Hata 404", "Uh-oh! Page not found...", "Whoops, 404 error page")
+ORDINARY_TITLES = (
+    "A research page", "Rivers rise across the valley", "404 Media: a story about surveillance", "Report 2404",
+    "Not Found: The Search for MH370", "Gone Girl", "The missing link", "Deleted scenes from the hearing",
+    "CAPTCHA", "reCAPTCHA v3", "Are you a robot?", "Attention Required!", "Just a moment...", "Access denied",
+    "Security check", "One more step", "example-rivers.org is for sale", "old-news-site.com may be for sale!",
+    "YouTube", "Rivers - YouTube", "How to write a good 404 page", "Why pages go missing", "Lost and Not Found",
+    "Die Flut kommt", "La crue arrive", "洪水", "Making sure you&#39;re not a bot!", "Request Rejected",
+    "You are being redirected...", "Nothing", "Available now", "Sorry!", "Login", "Contact us")
+SITES = ("Example News", "Beispiel Zeitung", "Le Exemple", "例", "Dan.com", "Cloudflare", "Wikipedia", "YouTube",
+         "Google for Developers", "Example Blog")
+SEPARATORS = (" | ", " - ", " – ", " — ", " » ", " :: ", ": ", " &#8211; ", " &raquo; ", " &ndash; ", "|", " · ",
+              " -- ", " ‹ ", " • ", "-")
+PHRASES = (
+    "The page you are looking for does not exist.", "Sorry, we couldn’t find the page you’re looking for.",
+    "We couldn't find the page you're looking for.", "This content is not available in your country.",
+    "This page is unavailable", "Invalid thread specified.", "We can&#39;t find that page",
+    "The article you were looking for has been removed", "the product is no longer available", "The page is gone.",
+    "This domain is for sale!", "Buy this domain", "This domain has been parked", "Parked free, courtesy of GoDaddy.com",
+    "this domain may be for sale", "Find the best deals", "Available now in stores", "Does it exist?",
+    "Looking for something?", "The study found that sources matter.", "The story you are looking for might have "
+    "been moved", "Content is unavailable outside the UK", "The page is not available here", "Page does not exist",
+    "Die von Ihnen gesuchte Seite existiert leider nicht mehr.", "La page que vous recherchez n'existe pas.",
+    "Lo sentimos, la página que buscas no existe.", "要求されたページは存在しません。", "Oops! That page can’t be found.")
+MARKERS = (
+    "<script id='anubis_challenge' type='application/json'>{}</script>", "sucuri_cloudproxy_js=''",
+    "document.cookie='sucuri_cloudproxy_uuid_0e1f=1'", "<iframe src='/_Incapsula_Resource?CWUDNSAI=9&xinfo=1'>",
+    "Incapsula incident ID: 1-2", "<meta http-equiv='refresh' content='0;/.well-known/sgcaptcha/?r=1'>",
+    "The requested URL was rejected. Please consult with your\nadministrator.", "<form action='/errors/validateCaptcha'>",
+    "<div class='g-recaptcha'></div>", "<script src='https://hcaptcha.com/1/api.js'></script>", "<div id='px-captcha'>",
+    "_pxhd", "PerimeterX", "Access Denied. Reference #18.1a2b", "Just a moment...", "/cdn-cgi/challenge-platform/h/b",
+    "window._cf_chl_opt={}", "Checking your browser before accessing", "window.park = 'x';",
+    "<script src='https://img.sedoparking.com/js/park.js'></script>", "parkingcrew.net", "bodis.com",
+    '"playabilityStatus":{"status":"ERROR","reason":"Video unavailable"}', "Our systems have detected unusual traffic",
+    "/.within.website/x/cmd/anubis/static/img/happy.webp", "Making sure you&#39;re not a bot!",
+    "Making sure you’re not a bot!", "captcha-delivery.com", "captcha", "anubis", "park", "rejected")
+WRAPS = ("{}", "<p>{}</p>", "<script>var x = '{}';</script>", "<pre>{}</pre>", "<blockquote>{}</blockquote>",
+         "<q>{}</q>", "<code>{}</code>", "<!-- {} -->", "“{}”", "\"{}\"", "<a href='/x'>{}</a>", "<nav>{}</nav>",
+         "<footer>{}</footer>", "<span>{}</span>", "<h1>{}</h1>", "<h2 class='t'>{}</h2>", "<h3>{}</h3>",
+         "<header>{}</header>", "<hr>{}", "<style>/* {} */</style>", "<H1>{}</H1>", "<h1><span>{}</span></h1>",
+         "<h2>{}", "<noscript>{}</noscript>", "<li>{}</li>", "<main><h1>{}</h1></main>")
+WORDS = ("river", "flood", "station", "measurement", "rainfall", "council", "report", "study", "season", "water",
+         "levels", "city", "engineers", "residents", "survey", "data", "model", "climate", "storm", "basin", "the",
+         "of", "and", "a", "to", "in", "is", "was", "for", "on", "that", "with", "page", "article", "story", "content",
+         "found", "not", "exist", "available", "looking", "find", "this", "domain", "gone", "missing", "removed",
+         "Fluss", "Hochwasser", "und", "die", "rivière", "crue", "et", "le", "río", "inundación", "川", "洪水", "강",
+         "2021", "404", "&amp;", "&nbsp;", "—", "’s", "don’t")
+
+
+def _words(rnd: random.Random, count: int) -> str:
+    return " ".join(rnd.choice(WORDS) for _ in range(count))
+
+
+def _restyle(rnd: random.Random, text: str) -> str:
+    """The same words as sites write them: case, curly apostrophes, entities, no-break spaces."""
+    roll = rnd.random()
+    if roll < 0.15:
+        text = text.upper()
+    elif roll < 0.3:
+        text = text.title()
+    if rnd.random() < 0.2:
+        text = text.replace("'", "’")
+    if rnd.random() < 0.1:
+        text = text.replace("'", "&#39;").replace("’", "&rsquo;")
+    if rnd.random() < 0.1:
+        text = text.replace(" ", "&nbsp;", 1)
+    if rnd.random() < 0.05:
+        text = text.replace(" ", "\n  ", 1)
+    return text
+
+
+def _title(rnd: random.Random) -> str:
+    base = rnd.choice(NOT_FOUND_TITLES if rnd.random() < 0.5 else ORDINARY_TITLES)
+    roll = rnd.random()
+    if roll < 0.4:
+        base = base + rnd.choice(SEPARATORS) + rnd.choice(SITES)
+    elif roll < 0.55:
+        base = rnd.choice(SITES) + rnd.choice(SEPARATORS) + base
+    return _restyle(rnd, base)
+
+
+def random_page(rnd: random.Random) -> str:
+    """A page mixing titles, headings, phrases, markers and prose of random sizes."""
+    parts = []
+    if rnd.random() < 0.8:
+        parts.append("<!doctype html><html lang='en'><head><meta charset='utf-8'>")
+    if rnd.random() < 0.85:
+        parts.append(f"<title{rnd.choice(('', ' data-rh=true'))}>{_title(rnd)}</title>")
+    if rnd.random() < 0.15:
+        parts.append(rnd.choice(WRAPS).format(rnd.choice(MARKERS)))  # in the head
+    if rnd.random() < 0.8:
+        parts.append("</head><body>")
+    if rnd.random() < 0.4:
+        parts.append("<header><nav>" + " ".join(f"<a href='/s{i}'>{_words(rnd, 2)}</a>"
+                                                for i in range(rnd.randint(1, 15))) + "</nav></header>")
+    for _ in range(rnd.randint(0, 4)):
+        kind = rnd.random()
+        if kind < 0.35:
+            text = rnd.choice(WRAPS[14:18] + WRAPS[20:23] + WRAPS[25:]).format(_title(rnd))
+        elif kind < 0.7:
+            text = rnd.choice(WRAPS).format(_restyle(rnd, rnd.choice(PHRASES)))
+        else:
+            text = rnd.choice(WRAPS).format(rnd.choice(MARKERS))
+        parts.append(text)
+        parts.append(f"<p>{_words(rnd, rnd.choice((3, 20, 60, 120)))}</p>")
+    if rnd.random() < 0.3:
+        parts.append(f"<p>{_words(rnd, rnd.choice((90, 110, 240, 260, 400)))}</p>")
+    if rnd.random() < 0.2:  # big pages: past the small-page limit, or markers past the characters read
+        parts.append("<p>" + _words(rnd, rnd.choice((5_000, 9_000, 14_000))) + "</p>")
+        parts.append(rnd.choice(WRAPS).format(rnd.choice(MARKERS + PHRASES)))
+    if rnd.random() < 0.3:
+        parts.append("<footer><p>" + _words(rnd, 30) + "</p></footer>")
+    if rnd.random() < 0.7:
+        parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _strings_of(value, texts: list[str], headers: list[dict]) -> None:
+    """Collect strings and header dicts from a test module's values (constants, parametrize arguments)."""
+    if isinstance(value, str):
+        texts.append(value)
+    elif isinstance(value, dict):
+        if value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()) and all(
+                k == k.lower() and "-" in k or k in ("server", "refresh", "location") for k in value):
+            headers.append(value)
+        for item in value.values():
+            _strings_of(item, texts, headers)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            _strings_of(item, texts, headers)
+    elif hasattr(value, "values") and hasattr(value, "marks"):  # pytest.param(...)
+        _strings_of(value.values, texts, headers)
+
+
+def _literals(path: Path) -> list[str]:
+    """Every string literal of a Python file (the constant parts of f-strings too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def material() -> tuple[list[str], list[dict]]:
+    """Strings (pages, titles, headings, phrases) and header dicts from the classify tests and the red team."""
+    import test_classify_redteam
+    import test_classify_signatures
+
+    texts: list[str] = []
+    headers: list[dict] = []
+    for module in (test_classify_signatures, test_classify_redteam):
+        for value in vars(module).values():
+            if callable(value):
+                for mark in getattr(value, "pytestmark", ()):
+                    if mark.name == "parametrize":
+                        _strings_of(mark.args[1], texts, headers)
+            elif not isinstance(value, type):
+                _strings_of(value, texts, headers)
+        texts.extend(_literals(Path(module.__file__)))
+    if REDTEAM.is_dir():
+        for script in sorted(REDTEAM.glob("*.py")):
+            texts.extend(_literals(script))
+    texts.extend(NOT_FOUND_TITLES + ORDINARY_TITLES + PHRASES + MARKERS)
+    unique = list(dict.fromkeys(t for t in texts if t.strip()))
+    return unique, headers
+
+
+def wrapped(text: str) -> tuple[str, ...]:
+    """A string as a whole page, as a title, as a heading and as said in a page with site chrome."""
+    nav = "<nav>" + " ".join(f"<a href='/s{i}'>Section {i} news</a>" for i in range(8)) + "</nav>"
+    return (text,
+            f"<!doctype html><html><head><title>{text}</title></head><body><p>Some text.</p></body></html>",
+            f"<html><head><title>Example News</title></head><body>{nav}<h1 class='x'>{text}</h1></body></html>",
+            f"<html><head><title>{text} | Example</title></head><body>{nav}<main><h2>{text}</h2><p>{text}</p></main>"
+            "<footer><p>Copyright Example</p></footer></body></html>")
+
+
+def observations(count: int = 3_000, seed: int = 20261129) -> list[Observation]:
+    """The comparison's inputs: test and red-team material over every status, then random pages."""
+    rnd = random.Random(seed)
+    texts, test_headers = material()
+    headers = list(HEADERS) + test_headers
+    out: list[Observation] = []
+
+    def add(text: str, status: int, header: dict, final: str = URL, hop: int = 0) -> None:
+        hops = ((hop, final),) if hop else ()
+        out.append(Observation(url=URL, final_url=final, status=status, headers=header, text=text, hops=hops))
+
+    for text in texts:
+        for page in wrapped(text):
+            for status in STATUSES:
+                add(page, status, {})
+            add(page, rnd.choice(STATUSES + RARE_STATUSES), rnd.choice(headers))
+            add(page, rnd.choice((200, 200, 203, 403)), rnd.choice(headers[:1] * 4 + headers),
+                rnd.choice(FINALS), rnd.choice((301, 302, 307, 308)))
+    for _ in range(count):
+        page = random_page(rnd)
+        for _ in range(2):
+            status = rnd.choice(STATUSES * 3 + RARE_STATUSES + (200,) * 6)
+            header = rnd.choice(headers) if rnd.random() < 0.25 else {}
+            if rnd.random() < 0.25:
+                add(page, status, header, rnd.choice(FINALS), rnd.choice((301, 302, 303, 307, 308)))
+            else:
+                add(page, status, header)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The comparison
+# ----------------------------------------------------------------------------------------------------------------
+
+def _differences(cases: list[Observation]) -> tuple[list[str], set[str | None]]:
+    wrong, fired = [], set()
+    for obs in cases:
+        old, new = judge(obs), classify.judge(obs)
+        fired.add(old.signature)
+        if (old.verdict, old.reason, old.signature) != (new.verdict, new.reason, new.signature):
+            wrong.append(f"{obs.status} {obs.headers} hops={obs.hops}: was {old}, now {new}; text={obs.text[:300]!r}")
+    return wrong, fired
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Observation]:
+    return observations()
+
+
+def test_new_matching_judges_exactly_as_the_old_one(cases):
+    wrong, fired = _differences(cases)
+    assert not wrong, f"{len(wrong)} of {len(cases)} differ, first: " + "\n".join(wrong[:5])
+    # The corpus must reach every row, or agreeing would say little.
+    assert {s.name for s in SIGNATURES} <= fired, {s.name for s in SIGNATURES} - fired
+    assert {"redirect-to-home", None} <= fired
+    assert len(cases) > 15_000
+
+
+def test_remembered_titles_and_headings_stay_right_when_forgotten_often(cases, monkeypatch):
+    """With room for 3 entries the remembered fills are dropped all the time: still the same verdicts."""
+    monkeypatch.setattr(classify, "_FILLS_REMEMBERED", 3)
+    wrong, _ = _differences(cases[::7])
+    assert not wrong, "\n".join(wrong[:5])
+
+
+def test_the_same_titles_and_headings_on_other_statuses_and_pages_do_not_borrow_verdicts():
+    """Remembering is per row set and pattern: a title that fills on a 200 says nothing on a 403 or in a long page."""
+    long_body = "<p>" + "word " * 400 + "</p>"
+    for title in ("Page not found", "Access denied", "Gone", "Just a moment..."):
+        for body in ("<p>x</p>", long_body, f"<h1>{title}</h1>", f"<h1>{title}</h1>{long_body}"):
+            text = f"<html><head><title>{title}</title></head><body>{body}</body></html>"
+            for status in STATUSES:
+                obs = Observation(url=URL, final_url=URL, status=status, text=text)
+                assert classify.judge(obs) == judge(obs), (title, body[:40], status)
