@@ -593,3 +593,94 @@ def test_the_same_titles_and_headings_on_other_statuses_and_pages_do_not_borrow_
             for status in STATUSES:
                 obs = Observation(url=URL, final_url=URL, status=status, text=text)
                 assert classify.judge(obs) == judge(obs), (title, body[:40], status)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The pieces the speed rests on, each against what it stands for
+# ----------------------------------------------------------------------------------------------------------------
+
+class _NoLower(str):
+    """A text whose own ``lower`` must not be called (the fast path was expected)."""
+
+    def lower(self):  # noqa: D102
+        raise AssertionError("str.lower was called")
+
+
+#: English HTML as sites write it: now and then a curly quote, a dash, a ©, an é (~1% of characters).
+ENGLISH = ("<p class='Lede'>The Council said “the Budget” was not final, and members of the transit committee "
+           "asked for more time to read the report before the vote — Metro Herald, café edition</p>\n"
+           "<p>Riders who use the downtown routes every day will see new schedules in the spring, officials said "
+           "at the meeting on Tuesday evening, and fares will stay the same for another year.</p>\n")
+
+
+def test_lower_fast_path_is_taken_for_english_html_with_a_few_other_characters():
+    text = ENGLISH * 200 + "<p>Über die Änderung</p>" + ENGLISH * 200
+    assert classify._lower(_NoLower(text)) == text.lower()
+
+
+@pytest.mark.parametrize("text", [
+    "ΟΔΟΣ and ΟΔΟΣ. " + ENGLISH * 50,  # Σ lowers by its place: left to str.lower
+    ENGLISH * 50 + "İstanbul",  # İ lowers to two characters
+    "Москва — столица России. " * 400,  # another script
+    ENGLISH * 20 + "".join(chr(c) for c in range(0xC0, 0xDF)),  # more capitals than are replaced one by one
+    ENGLISH * 30 + "\udc80 lone surrogate \ud800",
+    ENGLISH * 30 + "Ǆ ǅ ǆ Ⅰ Ⓐ Ａ ẞ 𐐀 🎉",
+    "",
+    "ASCII ONLY",
+])
+def test_lower_is_str_lower(text):
+    assert classify._lower(text) == text.lower()
+
+
+def test_lower_is_str_lower_for_every_character_that_changes_and_a_sample_of_the_rest():
+    changing = [c for c in map(chr, range(0x110000)) if c.lower() != c]
+    assert len(changing) > 1_000
+    sample = changing + [chr(c) for c in range(0x80, 0x110000, 331)]
+    pad = ENGLISH * 12
+    for char in sample:
+        for text in (pad + char + pad, pad + char + " " + char + "x" + pad, char + pad, pad + char):
+            assert classify._lower(text) == text.lower(), hex(ord(char))
+
+
+def test_lower_is_str_lower_on_random_mixtures():
+    rnd = random.Random(5)
+    pool = "aZ <>/é É ü Ü “”’—©·ß ẞ Σ σ ς İ ı Д д 日本 🎉 \u00a0\u0307"
+    for _ in range(2_000):
+        ascii_part = "".join(rnd.choice("abcXYZ <p>.,'\n") for _ in range(rnd.randint(0, 3_000)))
+        chars = list(ascii_part)
+        for _ in range(rnd.choice((0, 1, 3, 10, 100, 1_000))):
+            chars.insert(rnd.randint(0, len(chars)), rnd.choice(pool))
+        text = "".join(chars)
+        assert classify._lower(text) == text.lower(), text[:80]
+
+
+@pytest.mark.parametrize("pattern, needed", [
+    (r"sucuri_cloudproxy_js|sucuri_cloudproxy_uuid", ("sucuri_cloudproxy_",)),
+    (r"this\s+domain\s+is\s+for\s+sale|parked\s+free,?\s+courtesy\s+of", ("courtesy", "domain")),
+    (r"(?i:abc)de", ("de",)),  # letters read case-blind are not needed as written
+    (r"(?i)hello", ()),
+    (r"(?:foo)?bar", ("bar",)),
+    (r"(?:abc|)d", ("d",)),  # an empty alternative needs nothing
+    (r"x*", ()),
+    (r"\d+", ()),
+    (r"a\bbc", ("bc",)),
+    (r"(?:ab){2,}z", ("ab",)),
+    (r"a|b|c|d|e|f|g", ()),  # too many to test one by one
+])
+def test_required_substrings(pattern, needed):
+    assert classify.required_substrings(re.compile(pattern)) == needed
+
+
+def test_every_body_pattern_match_holds_one_of_its_required_substrings(cases):
+    """What ``required_substrings`` says a match needs is in every corpus page a row's regex matches."""
+    patterns = [(sig.name, sig.body, classify.required_substrings(sig.body))
+                for sig in SIGNATURES if sig.body is not None and not sig.near]
+    assert all(needed for _name, _body, needed in patterns)
+    matched = 0
+    for text in {obs.text for obs in cases}:
+        lowered = text[:HEAD_CHARS].lower()
+        for name, body, needed in patterns:
+            if body.search(lowered):
+                matched += 1
+                assert any(part in lowered for part in needed), (name, needed, text[:200])
+    assert matched > 500
