@@ -987,18 +987,29 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def fingerprint(text: str, drop: tuple[str, ...] = ()) -> frozenset[int]:
-    """Hashed word shingles of a page's visible text, without the words in ``drop``.
+    """Hashed word shingles of a page's visible text, without the words in ``drop`` nor any with a digit.
 
     ``drop`` holds the URL's own path words: catch-all pages often echo the
     requested path ("/a/xyz was not found"), which must not make two
-    otherwise identical pages look different.
+    otherwise identical pages look different. Words with digits are what a
+    page made for each request changes ("generated in 0.0123 s", a time, a
+    request id, a counter); the words around them stay. A shingle that comes
+    again counts again (its hash taken with how many came before): without
+    the numbers that told them apart, a page's repeated lines ("Section 1",
+    "Section 2" ...) keep the weight they had.
     """
     visible = _TAG.sub(" ", text[: FINGERPRINT_CHARS * 4]).lower()[:FINGERPRINT_CHARS]
     dropped = {d.lower() for d in drop}
-    words = [w for w in _WORD.findall(visible) if w not in dropped]
+    words = [w for w in _WORD.findall(visible) if w.isalpha() and w not in dropped]
     if len(words) < SHINGLE_WORDS:
         return frozenset({hash(tuple(words))})
-    return frozenset(hash(tuple(words[i:i + SHINGLE_WORDS])) for i in range(len(words) - SHINGLE_WORDS + 1))
+    seen: dict[tuple[str, ...], int] = {}
+    hashes = []
+    for shingle in zip(*(words[i:] for i in range(SHINGLE_WORDS))):
+        before = seen.get(shingle, 0)
+        seen[shingle] = before + 1
+        hashes.append(hash((shingle, before)) if before else hash(shingle))
+    return frozenset(hashes)
 
 
 def path_words(url: str) -> tuple[str, ...]:

@@ -432,3 +432,76 @@ def test_domains_for_sale_or_parked_are_soft404(text, name):
 ])
 def test_pages_about_selling_or_parking_domains_are_ok(text):
     assert verdict(text)[0] == "ok"
+
+
+# --- catch-all fingerprints: what a page makes anew for each request -----------------------------
+
+def _generated(seconds: float, clock: str) -> str:
+    """A small catch-all page that says how long it took and when (rt_catchall_token.py)."""
+    return page("Oups ! | Exemple", "<h2>Oups ! Cette page n'existe plus.</h2>"
+                f"<p>Page générée en {seconds:.4f} secondes, {clock}.</p>")
+
+
+def _with_request_id(request_id: str) -> str:
+    return site_page("Hoppla! | Beispiel Zeitung", "<h2>Hoppla! Diese Seite gibt es leider nicht.</h2><p>Vielleicht finden "
+                     "Sie das Gesuchte über unsere Suche oder die Startseite.</p>"
+                     f"<p><small>Fehler-ID: {request_id} · Anfrage req-{request_id[:8]} um 2026-11-29T23:59:01Z</small></p>")
+
+
+@pytest.mark.parametrize("first, second", [
+    (_generated(0.0123, "12:01:07"), _generated(0.3301, "12:01:09")),
+    (_generated(1.5, "23:59:59"), _generated(0.0007, "00:00:00")),
+    (_with_request_id("3f2b1c4d-9a7e-4c1b-8d2f-0e6a5b4c3d21"), _with_request_id("a1b2c3d4-e5f6-4789-9abc-def012345678")),
+])
+def test_catch_all_pages_that_differ_only_in_numbers_are_the_same_page(first, second):
+    drop = classify.path_words("https://news.example/actualite/article-123")
+    a, b = classify.fingerprint(first, drop), classify.fingerprint(second, ())
+    assert classify.same_as_sibling(a, b) and classify.same_as_sibling(b, a)
+
+
+def test_two_articles_in_one_template_with_different_words_stay_different():
+    """Numbers no longer tell pages apart: words still do, even in short articles sharing a heavy template."""
+    rivers = site_page("Rivers rise | Example News", "<h1>Rivers rise</h1>" + ARTICLE)
+    budget = site_page("Council budget | Example News", "<h1>Council budget</h1>" + "".join(
+        f"<p>Paragraph {i}: the council approved the transit budget after a long session, "
+        f"with spending number {i * 7} agreed by members in the evening.</p>" for i in range(15)))
+    short_a = site_page("Storm warning | Example News", "<h1>Storm warning</h1><p>A storm reaches the coast on Friday, "
+                        "forecasters said, with 120 km/h winds.</p>")
+    short_b = site_page("Ferry strike | Example News", "<h1>Ferry strike</h1><p>Ferry crews walk out on Monday, the union "
+                        "said, for 48 hours.</p>")
+    not_found = _with_request_id("3f2b1c4d-9a7e-4c1b-8d2f-0e6a5b4c3d21")
+    pages = [classify.fingerprint(text) for text in (rivers, budget, short_a, short_b, not_found)]
+    for i, one in enumerate(pages):
+        for j, other in enumerate(pages):
+            if i != j:
+                assert not classify.same_as_sibling(one, other), (i, j, classify.similarity(one, other))
+
+
+def test_a_catch_all_site_whose_not_found_page_says_how_long_it_took_is_found_out(sim):
+    import random
+    import time
+
+    from aiohttp import web
+
+    site = sim.site()
+    live = site.page("/actualite/crue-de-la-seine", site_page("Crue de la Seine | Exemple", "<h1>Crue de la Seine</h1>"
+                                                                + ARTICLE))
+
+    async def not_found(_request):
+        text = _generated(random.random(), time.strftime("%H:%M:%S"))
+        return web.Response(text=text + f"<!-- {random.random()} -->", content_type="text/html")
+    site.default = not_found
+    gone = site.url("/actualite/article-123")
+    results = {r.url: r for r in check_urls([live, gone], CheckOptions(**FAST))}
+    assert (results[gone].verdict, results[gone].signature) == ("soft404", "catch-all"), results[gone].reason
+    assert results[live].verdict == "ok", results[live].reason
+
+
+def test_repeated_lines_that_numbers_told_apart_keep_their_weight():
+    """One article at two slugs (its lines differ only in numbers): still the same page, though the cited URL's
+    slug words are dropped from it and not from the sibling's copy."""
+    article = page("Rivers rise", "<nav>Home News Sport</nav><h1>Rivers rise</h1>" + "".join(
+        f"<p>Paragraph {i}: measurements of water levels from forty stations, reading {i * 7}.</p>" for i in range(15)))
+    cited = classify.fingerprint(article, classify.path_words("https://news.example/article/734512/rivers-rise"))
+    sibling = classify.fingerprint(article, classify.path_words("https://news.example/article/734512/qzkfw-xvbrt"))
+    assert classify.same_as_sibling(cited, sibling)
