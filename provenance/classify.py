@@ -395,7 +395,7 @@ def _lower(text: str) -> str:
 class _Page:
     """Views of one observation's body, each computed on first use (most rows never need most)."""
 
-    __slots__ = ("text", "_lowered", "_body_at", "_title", "_title_pieces", "_headings", "_visible", "_words", "_has")
+    __slots__ = ("text", "_lowered", "_body_at", "_title", "_title_pieces", "_headings", "_visible", "_words")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -406,25 +406,11 @@ class _Page:
         self._headings: list[str] | None = None
         self._visible: str | None = None
         self._words: int | None = None
-        self._has: dict[str, bool] = {}
 
     def present(self, hints: tuple[str, ...]) -> frozenset[str]:
-        """Which of these hints ``lowered`` contains (remembered for ``has``)."""
-        lowered, has, found = self.lowered, self._has, []
-        for hint in hints:
-            if hint in lowered:
-                has[hint] = True
-                found.append(hint)
-            else:
-                has[hint] = False
-        return frozenset(found)
-
-    def has(self, hint: str) -> bool:
-        """Does ``lowered`` contain the hint? (Remembered: rows share hints.)"""
-        found = self._has.get(hint)
-        if found is None:
-            found = self._has[hint] = hint in self.lowered
-        return found
+        """Which of these hints ``lowered`` contains (rows share hints: each is looked for once)."""
+        lowered = self.lowered
+        return frozenset([hint for hint in hints if hint in lowered])
 
     @property
     def lowered(self) -> str:
@@ -572,15 +558,6 @@ def _target_check(pattern: re.Pattern[str]) -> Check:
     return check
 
 
-def _hints_check(hints: tuple[str, ...]) -> Check:
-    def check(_obs: Observation, page: _Page) -> bool:
-        for hint in hints:
-            if page.has(hint):
-                return True
-        return False
-    return check
-
-
 def _body_check(sig: Signature) -> Check:
     if sig.near:
         return lambda _obs, page: _near_hints(page, sig)
@@ -661,10 +638,10 @@ def _needed_by(items: list) -> frozenset[str] | None:
     return best
 
 
-def _checks(sig: Signature, gated: bool) -> tuple[Check, ...]:
+def _checks(sig: Signature) -> tuple[Check, ...]:
     """The conditions of a row as functions, in the order that rejects a typical page soonest.
 
-    ``gated``: the row's hints are tested before its checks run (see ``_plan_for``), so no check for them here.
+    Not its hints: rows are gated by them before their checks run (see ``_plan_for``).
     """
     checks: list[Check] = []
     if sig.max_chars is not None and sig.max_chars != SMALL_PAGE_CHARS:  # SMALL_PAGE_CHARS: see _plan_for
@@ -680,8 +657,6 @@ def _checks(sig: Signature, gated: bool) -> tuple[Check, ...]:
     if sig.title is not None:
         pattern, parts = sig.title, sig.title_parts
         checks.append(lambda _obs, page: _fills(page.title, pattern, parts, page.title_pieces if parts else None))
-    if sig.hints and not sig.near and not gated:
-        checks.append(_hints_check(sig.hints))
     if sig.body is not None:
         checks.append(_body_check(sig))
     if sig.heading is not None:
@@ -727,18 +702,31 @@ class _Plan:
     titles: re.Pattern[str] | None
     #: Titles seen with whether ``titles`` fills them or a piece of them (see ``_title_may_fill``).
     titles_seen: dict[str, bool] = field(default_factory=dict)
+    #: Hints and title are tested before the first row: the rows before the first that needs them
+    #: read headers and URLs only (nothing is read that a fitting early row would have spared).
+    eager: bool = False
+    #: (hints present, title may fill) -> the rows an eager plan has left to try (see ``_rows_left``).
+    left: dict[tuple[frozenset[str], bool], tuple[tuple[Signature, tuple[Check, ...]], ...]] = field(
+        default_factory=dict)
 
 
 #: (status, redirected, small) -> the plan for that key (table order kept); filled on first use.
 _PLANS: dict[tuple[int, bool, bool], _Plan] = {}
 
 
+def _reads_no_body(sig: Signature) -> bool:
+    """Is the row judged on headers and URLs alone?"""
+    return (sig.body is None and sig.title is None and sig.heading is None and not sig.hints
+            and sig.full_text is None and sig.max_words is None)
+
+
 def _plan_for(status: int, redirected: bool, small: bool) -> _Plan:
     """The rows for a status, with or without a redirect, for a page of at most SMALL_PAGE_CHARS or more.
 
     Rows with hints are gated by them: one pass of plain substring tests per page says which hints
-    occur, and a row none of whose hints occurs is passed over without running a check (its hint
-    check, or the phrase search around its hints, could not succeed).
+    occur, and a row none of whose hints occurs is passed over without running a check (one of its
+    hints is one of its conditions). Phrase rows (``near``) look for their hints after <body> only,
+    and where they are: they are not gated.
     """
     key = (status, redirected, small)
     plan = _PLANS.get(key)
@@ -748,12 +736,14 @@ def _plan_for(status: int, redirected: bool, small: bool) -> _Plan:
                 and (redirected or (sig.redirected_to is None and sig.redirect is None))
                 and (small or sig.max_chars != SMALL_PAGE_CHARS)]
         titles = _any_fill([sig.title for sig in sigs if sig.title is not None])
-        # Phrase rows (``near``) find their hints after <body> themselves: not gated.
         hints = tuple(dict.fromkeys(hint for sig in sigs if not sig.near for hint in sig.hints))
         rows = tuple((sig, frozenset(sig.hints) if sig.hints and not sig.near else None,
                       titles is not None and sig.title is not None,
-                      _checks(sig, gated=bool(sig.hints) and not sig.near)) for sig in sigs)
-        plan = _PLANS[key] = _Plan(rows, hints, titles)
+                      _checks(sig)) for sig in sigs)
+        first = next((i for i, (_sig, gate, titled, _checks) in enumerate(rows) if gate is not None or titled),
+                     len(rows))
+        eager = all(_reads_no_body(sig) for sig, *_rest in rows[:first])
+        plan = _PLANS[key] = _Plan(rows, hints, titles, eager=eager)
     return plan
 
 
@@ -794,9 +784,51 @@ def _title_may_fill(page: _Page, plan: _Plan) -> bool:
 
 def match_signature(obs: Observation) -> Signature | None:
     """The first signature that fits this observation, or None."""
-    plan = _plan_for(obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
+    key = (obs.status, bool(obs.hops) and obs.final_url != obs.url, len(obs.text) <= SMALL_PAGE_CHARS)
+    plan = _PLANS.get(key) or _plan_for(*key)
     if not plan.rows:
         return None
+    page = _Page(obs.text)
+    if plan.eager:
+        rows = _rows_left(plan, page)
+        for sig, checks in rows:
+            for check in checks:
+                if not check(obs, page):
+                    break
+            else:
+                return sig
+        return None
+    present: frozenset[str] | None = None
+    title_may: bool | None = None
+    for sig, gate, titled, checks in plan.rows:
+        if gate is not None:
+            if present is None:
+                present = page.present(plan.hints)
+            if gate.isdisjoint(present):
+                continue
+        if titled:
+            if title_may is None:
+                title_may = _title_may_fill(page, plan)
+            if not title_may:
+                continue
+        for check in checks:
+            if not check(obs, page):
+                break
+        else:
+            return sig
+    return None
+
+
+def _rows_left(plan: _Plan, page: _Page) -> tuple[tuple[Signature, tuple[Check, ...]], ...]:
+    """The rows of an eager plan that the page's hints and title leave (one tuple per combination, made once)."""
+    present = page.present(plan.hints) if plan.hints else frozenset()
+    title_may = plan.titles is None or _title_may_fill(page, plan)
+    rows = plan.left.get((present, title_may))
+    if rows is None:
+        rows = plan.left[present, title_may] = tuple(
+            (sig, checks) for sig, gate, titled, checks in plan.rows
+            if (gate is None or not gate.isdisjoint(present)) and (title_may or not titled))
+    return rows
     page = _Page(obs.text)
     present: frozenset[str] | None = None
     title_may: bool | None = None
