@@ -599,6 +599,7 @@ def required_substrings(pattern: re.Pattern[str]) -> tuple[str, ...]:
 
 
 def _better(candidate: frozenset[str], best: frozenset[str] | None) -> bool:
+    """Is the candidate a better set of needed substrings (a longer shortest one, then fewer)?"""
     if not candidate or len(candidate) > _MAX_REQUIRED or "" in candidate:
         return False
     if best is None:
@@ -740,8 +741,7 @@ def _plan_for(status: int, redirected: bool, small: bool) -> _Plan:
         rows = tuple((sig, frozenset(sig.hints) if sig.hints and not sig.near else None,
                       titles is not None and sig.title is not None,
                       _checks(sig)) for sig in sigs)
-        first = next((i for i, (_sig, gate, titled, _checks) in enumerate(rows) if gate is not None or titled),
-                     len(rows))
+        first = next((i for i, row in enumerate(rows) if row[1] is not None or row[2]), len(rows))
         eager = all(_reads_no_body(sig) for sig, *_rest in rows[:first])
         plan = _PLANS[key] = _Plan(rows, hints, titles, eager=eager)
     return plan

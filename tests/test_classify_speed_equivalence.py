@@ -1,13 +1,15 @@
 """The faster signature matching judges exactly as the matching it replaced.
 
 ``classify.match_signature`` gates rows by their hints (one pass of substring
-tests per page), passes over title rows with one joined pattern, remembers
-which titles and headings fill, finds headings with one search each and shares
-judgements. None of that may change a verdict: this file keeps the matching as
-it was before (copied verbatim below, over the same signature table and
-patterns) and compares both on every page and title of the classify tests, the
-red team's pages and a few thousand seeded random pages, over statuses,
-headers and redirects.
+tests per page), passes over title rows with one joined pattern, walks only the
+rows a page's hints and title leave, remembers which titles and headings fill,
+tests the substrings a body regex needs before searching it, finds headings
+with one search each, lowers mostly-ASCII pages through their UTF-8 bytes and
+shares judgements. None of that may change a verdict: this file keeps the
+matching as it was before (copied verbatim below, over the same signature
+table and patterns) and compares both on every page and title of the classify
+tests, the red team's pages and a few thousand seeded random pages, over
+statuses, headers and redirects; then each piece against what it stands for.
 """
 
 from __future__ import annotations
