@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import html
 import re
-import re._constants as _sre
-import re._parser as _re_parser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .urls import fast_split
+
+try:  # re's own parser tells which substrings a pattern needs (a fast pre-test); private, so optional
+    import re._constants as _sre
+    import re._parser as _re_parser
+except ImportError:  # pragma: no cover - a later Python may move it: the pre-tests are then skipped
+    _sre = _re_parser = None
 
 #: Characters of the decoded body that signatures look at (titles, headings, challenge markers).
 HEAD_CHARS = 65_536
@@ -588,13 +592,12 @@ def required_substrings(pattern: re.Pattern[str]) -> tuple[str, ...]:
     must occur needs what its content needs, alternatives need one of what each needs. Of the
     candidates, the longest shortest-string wins (fewer strings on a tie).
     """
-    if pattern.flags & re.IGNORECASE:
+    if _re_parser is None or pattern.flags & re.IGNORECASE:
         return ()
     try:
-        parsed = _re_parser.parse(pattern.pattern, pattern.flags)
-    except (re.error, TypeError, ValueError):  # pragma: no cover - compiled patterns parse
+        found = _needed_by(list(_re_parser.parse(pattern.pattern, pattern.flags)))
+    except Exception:  # noqa: BLE001 - a private parser that changed shape: no pre-test, same verdicts
         return ()
-    found = _needed_by(list(parsed))
     return tuple(sorted(found)) if found else ()
 
 

@@ -686,3 +686,16 @@ def test_every_body_pattern_match_holds_one_of_its_required_substrings(cases):
                 matched += 1
                 assert any(part in lowered for part in needed), (name, needed, text[:200])
     assert matched > 500
+
+
+def test_without_re_private_parser_the_pre_tests_are_skipped_and_verdicts_hold(monkeypatch):
+    """re._parser is private: a Python that moved it costs the pre-tests, never a verdict or an import."""
+    monkeypatch.setattr(classify, "_re_parser", None)
+    assert classify.required_substrings(re.compile(r"sucuri_cloudproxy_js|sucuri_cloudproxy_uuid")) == ()
+    monkeypatch.setattr(classify, "_PLANS", {})  # row plans are rebuilt without pre-tests
+    wall = classify.Observation(url="https://a.example/p", final_url="https://a.example/p", status=200,
+                                headers={}, text="<html><body><script>sucuri_cloudproxy_js='x'</script></body></html>")
+    assert classify.judge(wall).verdict == "blocked"
+    page = classify.Observation(url="https://a.example/p", final_url="https://a.example/p", status=200, headers={},
+                                text="<html><head><title>A report</title></head><body><p>Findings.</p></body></html>")
+    assert classify.judge(page).verdict == "ok"
