@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import html
 import os
 import random
 import re
@@ -46,7 +45,6 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from . import classify
@@ -57,6 +55,8 @@ from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireStal
 from .models import CheckResult, iso_z, utc_now
 from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, _host, _needs_dns
 from .resolve import _private_name, network_available
+from .refresh import MAX_REFRESH_DELAY as MAX_REFRESH_DELAY, REFRESH_MAX_WORDS as REFRESH_MAX_WORDS
+from .refresh import REFRESH_SCAN_CHARS as REFRESH_SCAN_CHARS, _parse_refresh as _parse_refresh, _refresh_target
 from .retry import retry_after_seconds
 from .urls import browser_url
 # Re-exported (``X as X``): the limits and names this module had before its stages moved out stay its API
@@ -94,13 +94,6 @@ KEPT_BODY_AFTER_BUDGET = 16 * 1024
 MAX_REDIRECTS = 10
 #: Times one URL may come up in a redirect chain (a cookie check needs two; one more for a slow one).
 MAX_VISITS_PER_URL = 3
-#: A meta refresh or Refresh header sends a reader on like a redirect only within this many seconds: a page
-#: that reloads itself every few minutes (a news front page's "300") is read where it is.
-MAX_REFRESH_DELAY = 10
-#: Characters of a page's start searched for a meta refresh (redirect stubs put it at the top; ~0.7 us per KB).
-REFRESH_SCAN_CHARS = 8192
-#: A page with more words of its own prose than this is read as it is, refresh or not (see _refresh_target).
-REFRESH_MAX_WORDS = 150
 #: Longest ``Retry-After`` honoured; a longer one ends the retries.
 MAX_RETRY_AFTER = 30.0
 #: Backoff before retry n is BACKOFF_BASE * 2**(n-1) seconds (capped, with jitter).
@@ -585,146 +578,6 @@ def _failure_reason(exc: BaseException) -> str:
     if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
         return f"TLS failure: {text}"[:200]
     return f"{type(cause).__name__}: {text}"[:200]
-
-
-# --- refreshes: a page that sends the reader on (meta refresh, Refresh header) ---
-
-#: ASCII whitespace as the HTML spec reads it in a refresh value.
-_SPACE = " \t\n\f\r"
-#: What a URL parser strips from both ends of a URL string.
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-#: A refresh value's delay and separator (the HTML spec's "shared declarative refresh steps"):
-#: digits (or a bare ".5"), more digits and dots ignored, then ";", "," or whitespace before the URL part.
-_REFRESH_DELAY = re.compile(r"[ \t\n\f\r]*(\d+|(?=\.))[\d.]*(?:$|(?=[;, \t\n\f\r]))[ \t\n\f\r]*[;,]?[ \t\n\f\r]*")
-#: What a browser does not read as the page's markup: comments, scripts, styles, and <noscript> (a
-#: browser with scripts on ignores it: a meta refresh there is for browsers without them). Unclosed
-#: ones run to the end of the window.
-_NOT_MARKUP = re.compile(r"<!--.*?(?:-->|$)|<(script|style|noscript|template|textarea|title|xmp)\b.*?(?:</\1\s*>|$)",
-                         re.DOTALL | re.IGNORECASE)
-#: A quick test on the lowered window before the page is read as markup ("refresh" in a script is common).
-_EQUIV_REFRESH = re.compile(r"http-equiv\s*=\s*[\"']?\s*refresh")
-_META_TAG = re.compile(r"<meta[\s/]((?:[^>\"']|\"[^\"]*\"|'[^']*')*)", re.IGNORECASE)
-_ATTRIBUTE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
-#: Elements whose words are not a page's own prose: its head, scripts, and the site's chrome (links,
-#: navigation, header, footer), as classify counts prose words.
-_NOT_PROSE = re.compile(r"<!--.*?-->|<(head|script|style|noscript|template|textarea|svg|select|button|nav|header"
-                        r"|footer|aside|a)\b[^>]*>.*?</\1\s*>", re.DOTALL)  # searched in lowered text
-_TAG = re.compile(r"<[^>]*>")
-#: A word: a run of letters or digits, or two CJK characters (which have no spaces between words).
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]{1,2}|[^\W_\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
-#: Characters of a page read when counting its words (enough to pass REFRESH_MAX_WORDS on any real page).
-_WORDS_READ = 65_536
-
-
-class _Refresh(NamedTuple):
-    """A refresh that sends the reader on: where to (None: not followed, ``note`` says why), and how."""
-
-    kind: str
-    target: str | None
-    note: str = ""
-
-
-def _parse_refresh(value: str) -> tuple[int, str] | None:
-    """``(delay, URL string)`` of a Refresh header or meta refresh, as browsers read it; None when ignored.
-
-    "5", "0; url=/new", "0;URL='/new'", "0, /new" and "3 url = /new" are all
-    read; the URL string is '' for a plain reload. Quotes end where the
-    closing quote is (the rest is ignored, as in browsers).
-    """
-    match = _REFRESH_DELAY.match(value)
-    if match is None:
-        return None
-    delay = int(match[1]) if match[1] else 0
-    rest = value[match.end():]
-    quote = ""
-    if rest[:3].lower() == "url":
-        after = rest[3:].lstrip(_SPACE)
-        if after.startswith("="):
-            rest = after[1:].lstrip(_SPACE)
-            quote = rest[:1]
-    else:
-        quote = rest[:1]
-    if quote in ("'", '"'):
-        rest = rest[1:].split(quote, 1)[0]
-    # As a URL parser reads it: no tabs or newlines, no surrounding spaces or controls.
-    return delay, rest.replace("\t", "").replace("\n", "").replace("\r", "").strip(_C0_AND_SPACE)
-
-
-def _meta_refresh(text: str) -> str | None:
-    """The ``content`` of the page's first meta refresh in its first REFRESH_SCAN_CHARS, or None.
-
-    A single substring test decides for almost every page; only a page
-    that says "refresh" near its top is read further, outside comments,
-    scripts and <noscript> (as a browser with scripts on reads it).
-    """
-    window = text[:REFRESH_SCAN_CHARS]
-    lowered = window.lower()
-    if "refresh" not in lowered or _EQUIV_REFRESH.search(lowered) is None:
-        return None
-    markup = _NOT_MARKUP.sub(" ", window)
-    for tag in _META_TAG.finditer(markup):
-        attributes = tag[1]
-        if "efresh" not in attributes.lower():
-            continue
-        equiv = content = None
-        for name, double, single, bare in _ATTRIBUTE.findall(attributes):
-            name = name.lower()
-            if name == "http-equiv" and equiv is None:
-                equiv = (double or single or bare).strip(_SPACE).lower()
-            elif name == "content" and content is None:
-                content = double or single or bare
-        if equiv == "refresh" and content is not None:
-            # The first meta refresh a browser can read is the one it acts on.
-            if _parse_refresh(html.unescape(content)) is not None:
-                return html.unescape(content)
-    return None
-
-
-def _own_words(text: str, most: int) -> int:
-    """Words of a page's own prose (not its head, scripts, links, navigation or footer), counted up to most + 1."""
-    prose = _TAG.sub(" ", _NOT_PROSE.sub(" ", text[:_WORDS_READ].lower()))
-    count = 0
-    for _word in _WORD.finditer(prose):
-        count += 1
-        if count > most:
-            break
-    return count
-
-
-def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | None:
-    """Where a 2xx HTML page sends its reader at once by a Refresh header or meta refresh; None: nowhere.
-
-    Followed like a temporary redirect when the delay is at most
-    MAX_REFRESH_DELAY seconds, a URL is given and the page has at most
-    REFRESH_MAX_WORDS words of its own prose: a redirect stub ("Redirecting…
-    click here if you are not redirected") has a dozen; a real article that
-    refreshes itself or sends readers on after a while is read where it is
-    (150 words is past every stub and short of a short news item). A reload
-    (no URL) or a refresh to this very URL after a delay (a page that reloads
-    itself) is not a hop; to this URL at once it is (a loop, unless a cookie
-    changes). The header is read before the page, as browsers do.
-    """
-    kind, value = "Refresh header", headers.get("refresh")
-    parsed = _parse_refresh(value) if value is not None else None
-    if parsed is None:
-        kind, value = "meta refresh", _meta_refresh(text) if text else None
-        parsed = _parse_refresh(value) if value is not None else None
-    if parsed is None:
-        return None
-    delay, location = parsed
-    if not location or delay > MAX_REFRESH_DELAY or (text and _own_words(text, REFRESH_MAX_WORDS) > REFRESH_MAX_WORDS):
-        return None
-    try:
-        target = urljoin(url, location)
-        scheme = urlsplit(target).scheme
-    except ValueError:
-        return _Refresh(kind, None, f"its {kind} to {location[:100]!r} could not be read, so it was not followed")
-    if scheme not in ("http", "https"):
-        return _Refresh(kind, None, f"its {kind} to a non-web URL ({target[:100]}) was not followed")
-    whole = browser_url(_drop_fragment(target))
-    if whole == url and (delay > 0 or "#" in target):
-        return None  # the page reloads itself after a while, or moves to a place on itself
-    return _Refresh(kind, whole)
 
 
 class _Engine:

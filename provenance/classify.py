@@ -476,9 +476,24 @@ class _Page:
     def words(self) -> int:
         """Words of the page's own prose: outside links, navigation, headers, footers and scripts."""
         if self._words is None:
-            prose = _ANY_TAG.sub(" ", _NOT_PROSE.sub(" ", self.lowered))
-            self._words = len(_PROSE_WORD.findall(prose))
+            self._words = prose_words(self.lowered)
         return self._words
+
+
+def prose_words(lowered: str, most: int | None = None) -> int:
+    """Words of a (lower-cased) page's own prose: outside links, navigation, headers, footers and scripts.
+
+    With ``most``, counting stops past it (the caller only asks "more than most?").
+    """
+    prose = _ANY_TAG.sub(" ", _NOT_PROSE.sub(" ", lowered))
+    if most is None:
+        return len(_PROSE_WORD.findall(prose))
+    count = 0
+    for _word in _PROSE_WORD.finditer(prose):
+        count += 1
+        if count > most:
+            break
+    return count
 
 
 def _pieces(text: str) -> tuple[tuple[str, bool], ...]:
@@ -832,26 +847,6 @@ def _rows_left(plan: _Plan, page: _Page) -> tuple[tuple[Signature, tuple[Check, 
             (sig, checks) for sig, gate, titled, checks in plan.rows
             if (gate is None or not gate.isdisjoint(present)) and (title_may or not titled))
     return rows
-    page = _Page(obs.text)
-    present: frozenset[str] | None = None
-    title_may: bool | None = None
-    for sig, gate, titled, checks in plan.rows:
-        if gate is not None:
-            if present is None:
-                present = page.present(plan.hints)
-            if gate.isdisjoint(present):
-                continue
-        if titled:
-            if title_may is None:
-                title_may = _title_may_fill(page, plan)
-            if not title_may:
-                continue
-        for check in checks:
-            if not check(obs, page):
-                break
-        else:
-            return sig
-    return None
 
 
 _TRACKING_ONLY = re.compile(r"(?:(?:utm_[a-z0-9_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid"
