@@ -242,7 +242,7 @@ def _same_page(a: str | None, b: str | None) -> bool:
     return bool(a and b) and (a == b or _page_key(a) == _page_key(b))  # type: ignore[arg-type]
 
 
-_CANONICAL = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.IGNORECASE)
+_CANONICAL = re.compile(r"<link\b[^<>]*\brel\s*=\s*[\"']?canonical\b[^<>]*>", re.IGNORECASE)
 _HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 
 
@@ -280,7 +280,7 @@ def _names_this_page(sibling: _Sibling, start: str, final: str, text: str) -> bo
 _INVISIBLE = re.compile(r"<(script|style|noscript|template|title|svg)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>",
                         re.IGNORECASE | re.DOTALL)
 #: The empty element a single-page application renders into (React, Vue, Next, Nuxt, Gatsby, Angular, Svelte ...).
-_APP_MOUNT = re.compile(r"<(?:div|main|section|body)\b[^>]*\bid\s*=\s*[\"']?(?:root|app|__next|__nuxt|___gatsby"
+_APP_MOUNT = re.compile(r"<(?:div|main|section|body)\b[^<>]*\bid\s*=\s*[\"']?(?:root|app|__next|__nuxt|___gatsby"
                         r"|svelte|sapper|q-app|react-root|app-root|main-app|application)[\"'\s>]|<app-root\b"
                         r"|\bng-version\s*=|\bdata-reactroot\b", re.IGNORECASE)
 _WORDS = re.compile(r"[^\W_]+")
