@@ -29,11 +29,11 @@ import random
 import re
 import string
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from . import classify
 from .resolve import _host
-from .urls import browser_url, fast_split
+from .urls import browser_join, browser_url, fast_split
 
 #: Letters in the random sibling path used to detect catch-all sites, when the cited name has no shape to keep.
 PROBE_LETTERS = 16
@@ -256,7 +256,7 @@ def _canonical(text: str, base: str) -> str | None:
         return None
     value = html.unescape(next(g for g in href.groups() if g is not None)).strip()
     try:
-        return browser_url(_drop_fragment(urljoin(base, value))) if value else None
+        return browser_url(_drop_fragment(browser_join(base, value))) if value else None
     except ValueError:
         return None
 

@@ -45,7 +45,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from . import classify
 from .catchall import (_ProbePlan, _Sibling, _canonical, _directory, _drop_fragment, _is_deep, _names_this_page,
@@ -58,7 +58,7 @@ from .resolve import _private_name, network_available
 from .refresh import MAX_REFRESH_DELAY as MAX_REFRESH_DELAY, REFRESH_MAX_WORDS as REFRESH_MAX_WORDS
 from .refresh import REFRESH_SCAN_CHARS as REFRESH_SCAN_CHARS, _parse_refresh as _parse_refresh, _refresh_target
 from .retry import retry_after_seconds
-from .urls import browser_url
+from .urls import browser_join, browser_url
 # Re-exported (``X as X``): the limits and names this module had before its stages moved out stay its API
 # (audit.py reads check.PROBE_HOSTS; check.network_available is what check_urls and the audit call).
 from .catchall import PROBE_LETTERS as PROBE_LETTERS, PROBE_MIN_RANDOM as PROBE_MIN_RANDOM
@@ -813,7 +813,7 @@ class _Engine:
             location = fetched.location
             if location:
                 try:
-                    target = urljoin(current, location)
+                    target = browser_join(current, location)
                     scheme = urlsplit(target).scheme
                 except ValueError:
                     result.verdict, result.reason = "error", f"bad redirect Location: {location[:100]!r}"
@@ -1022,7 +1022,7 @@ class _Engine:
                     return None
                 location = fetched.location
                 if location:
-                    url = browser_url(_drop_fragment(urljoin(url, location)))
+                    url = browser_url(_drop_fragment(browser_join(url, location)))
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue

@@ -11,11 +11,11 @@ from __future__ import annotations
 import html
 import re
 from typing import NamedTuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from .catchall import _drop_fragment
 from .classify import prose_words
-from .urls import browser_url
+from .urls import browser_join, browser_url
 
 #: A meta refresh or Refresh header sends a reader on like a redirect only within this many seconds: a page
 #: that reloads itself every few minutes (a news front page's "300") is read where it is.
@@ -137,7 +137,7 @@ def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | 
     if not location or delay > MAX_REFRESH_DELAY or (text and prose_words(text[:_WORDS_READ].lower(), REFRESH_MAX_WORDS) > REFRESH_MAX_WORDS):
         return None
     try:
-        target = urljoin(url, location)
+        target = browser_join(url, location)
         scheme = urlsplit(target).scheme
     except ValueError:
         return _Refresh(kind, None, f"its {kind} to {location[:100]!r} could not be read, so it was not followed")

@@ -87,11 +87,16 @@ def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
     raw = re.sub(r"[ \t]*[\r\n][\s]*|\t", "", raw)
     if not raw:
         raise InvalidURL("empty URL")
+    if not raw.isascii():
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8 (a shell argument, surrogateescape)
+            raise InvalidURL(f"not UTF-8 text: {url.encode('utf-8', 'backslashreplace').decode('ascii')!r}") from None
     if raw.startswith("//"):
         raw = "https:" + raw
     if base:
         try:
-            raw = urljoin(base, raw)
+            raw = browser_join(base, raw)
         except ValueError as exc:
             raise InvalidURL(f"cannot resolve {url!r}: {exc}") from exc
     raw = browser_url(raw)  # backslashes and dot segments as a browser reads them
@@ -224,6 +229,30 @@ fast_split = _FAST_SPLIT.fullmatch
 #: Characters a request line may carry as they are: printable ASCII (the rest is percent-encoded, UTF-8).
 _PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 _DOT_SEGMENTS = {".": 1, "%2e": 1, "..": 2, ".%2e": 2, "%2e.": 2, "%2e%2e": 2}
+
+
+#: A reference's own scheme, when it has one ("mailto:", "HTTP:").
+_REFERENCE_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def browser_join(base: str, reference: str) -> str:
+    """``urljoin(base, reference)`` as a browser resolves a link or a redirect's Location (WHATWG URL).
+
+    Against an http(s) base a browser reads a backslash before the query as
+    a slash, so ``\\plain`` is ``/plain`` on the same host (urljoin made
+    it ``/dir/\\plain``) and two backslashes name another host; tabs and
+    newlines inside are dropped and spaces or controls around are trimmed.
+    A reference with another scheme of its own (``mailto:``) is left alone.
+    """
+    reference = reference.strip("".join(map(chr, range(0x21))))
+    if "\t" in reference or "\n" in reference or "\r" in reference:
+        reference = reference.replace("\t", "").replace("\n", "").replace("\r", "")
+    if "\\" in reference and base[:6].lower() in ("http:/", "https:"):
+        own = _REFERENCE_SCHEME.match(reference)
+        if own is None or own[1].lower() in ("http", "https"):
+            cut = min((i for i in (reference.find("?"), reference.find("#")) if i >= 0), default=len(reference))
+            reference = reference[:cut].replace("\\", "/") + reference[cut:]
+    return urljoin(base, reference)
 
 
 def browser_url(url: str) -> str:

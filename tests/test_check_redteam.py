@@ -198,6 +198,36 @@ def test_a_redirect_to_a_dotted_path_is_followed_as_browsers_follow_it(raw):
     assert (r.verdict, r.final_url) == ("redirect", srv.url("/docs/guide.html")), r.reason
 
 
+@pytest.mark.parametrize("location, verdict", [
+    ("\\docs\\guide.html", "ok"),          # relative with backslashes: /docs/guide.html on this host
+    ("sub\\..\\..\\docs/guide.html", "ok"),  # backslashes as separators, then dot segments
+    ("\\\\printer.local\\x", "unchecked"),   # two backslashes name another host, as in browsers
+])
+def test_a_relative_redirect_with_backslashes_is_resolved_as_browsers_resolve_it(raw, location, verdict):
+    """urljoin read a leading backslash as part of a relative path (/dir/\\docs...): a false 404."""
+    def serve(conn, req):
+        if req.target == "/dir/old":
+            return response(b"", 302, [("Location", location)], reason="Found")
+        if req.target == "/docs/guide.html":
+            return response(PAGE, 200, [("Content-Type", "text/html")])
+        return _not_found(req.target)
+    srv = raw.server(serve)
+    r = one(srv.url("/dir/old"), probe_catch_all=False)
+    assert r.verdict == verdict, r.reason
+    assert [q.target for q in srv.requests][:2] == (["/dir/old", "/docs/guide.html"] if verdict == "ok" else ["/dir/old"])
+
+
+def test_browser_join_resolves_like_a_browser():
+    from provenance.urls import browser_join
+    base = "https://h.example/dir/page"
+    assert browser_join(base, "\\plain") == "https://h.example/plain"
+    assert browser_join(base, "\\\\other.example\\x") == "https://other.example/x"
+    assert browser_join(base, " a\\b?q=\\x#f\\g ") == "https://h.example/dir/a/b?q=\\x#f\\g"
+    assert browser_join(base, "mailto:a\\b") == "mailto:a\\b"  # another scheme's own: left alone
+    assert browser_join(base, "/x\t/y\n") == "https://h.example/x/y"
+    assert browser_join("ftp://h.example/d/", "a\\b") == "ftp://h.example/d/a\\b"  # not a web base
+
+
 @pytest.mark.parametrize("path, sent, verdict", [
     # An escaped backslash or slash is a character of the name, not a separator: sent as it is.
     ("/docs%5Cguide.html", "/docs%5Cguide.html", "dead"),

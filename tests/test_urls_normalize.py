@@ -106,3 +106,9 @@ def test_the_checker_sends_the_same_host_the_normalizer_names():
 
     for url in ("http://faß.de/x", "http://bücher.example/a", "http://☃.net/"):
         assert split_url(url).host == host_of(normalize_url(url)[0])
+
+
+def test_undecodable_bytes_are_an_invalid_url_not_a_crash():
+    """A shell passes bytes that are not UTF-8 as surrogates (surrogateescape): one clear error."""
+    with pytest.raises(InvalidURL, match="not UTF-8"):
+        normalize_url("https://example.com/\udcff")
