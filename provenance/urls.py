@@ -139,6 +139,7 @@ def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
 _HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_](?:[a-z0-9_-]{0,62}))*")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
 
 
 def _normalize_escapes(component: str) -> str:
@@ -152,6 +153,12 @@ def _normalize_escapes(component: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         char = chr(int(match.group(1), 16))
+        if char in _HEX_DIGITS:
+            # A decoded hex digit after a stray "%" (or "%" and one digit) would make a new escape
+            # ("%%41b" -> "%Ab", then "%AB" on the next pass): kept escaped, so normalising is idempotent.
+            at = match.start()
+            if component[at - 1:at] == "%" or (component[at - 2:at - 1] == "%" and component[at - 1:at] in _HEX_DIGITS):
+                return "%" + match.group(1).upper()
         return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
     return quote(_ESCAPE.sub(fix, component), safe="/%:@!$&'()*+,;=?~-._")

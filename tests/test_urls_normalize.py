@@ -112,3 +112,27 @@ def test_undecodable_bytes_are_an_invalid_url_not_a_crash():
     """A shell passes bytes that are not UTF-8 as surrogates (surrogateescape): one clear error."""
     with pytest.raises(InvalidURL, match="not UTF-8"):
         normalize_url("https://example.com/\udcff")
+
+
+@pytest.mark.parametrize("url, once", [
+    ("https://example.com/%%41b", "https://example.com/%%41b"),      # not "%Ab" (then "%AB")
+    ("https://example.com/%4%41", "https://example.com/%4%41"),      # not "%4A"
+    ("https://example.com/%41%42", "https://example.com/AB"),        # plain escapes of letters still decoded
+    ("https://example.com/50%25off", "https://example.com/50%25off"),
+])
+def test_normalising_never_makes_a_new_escape(url, once):
+    assert normalize_url(url)[0] == once
+    assert normalize_url(once)[0] == once
+
+
+def test_normalising_is_idempotent_on_escape_soup():
+    import random
+    rng = random.Random(1130)
+    pieces = ["%", "%4", "%41", "%2f", "%2F", "%25", "%7e", "a", "B", "1", "-", "/", "%%", "%g1", "%e2%82%ac"]
+    for _ in range(3000):
+        url = "https://example.com/" + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        try:
+            once = normalize_url(url)[0]
+        except InvalidURL:
+            continue
+        assert normalize_url(once)[0] == once, url
