@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .catchall import _drop_fragment
 from .classify import prose_words
-from .urls import browser_join, browser_url
+from .urls import C0_AND_SPACE, browser_join, browser_url
 
 #: A meta refresh or Refresh header sends a reader on like a redirect only within this many seconds: a page
 #: that reloads itself every few minutes (a news front page's "300") is read where it is.
@@ -28,8 +28,6 @@ REFRESH_MAX_WORDS = 150
 
 #: ASCII whitespace as the HTML spec reads it in a refresh value.
 _SPACE = " \t\n\f\r"
-#: What a URL parser strips from both ends of a URL string.
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 #: A refresh value's delay and separator (the HTML spec's "shared declarative refresh steps"):
 #: digits (or a bare ".5"), more digits and dots ignored, then ";", "," or whitespace before the URL part.
 #: Possessive (``*+``, ``++``): a long run of digits not followed by a separator fails at once instead of
@@ -80,7 +78,7 @@ def _parse_refresh(value: str) -> tuple[int, str] | None:
     if quote in ("'", '"'):
         rest = rest[1:].split(quote, 1)[0]
     # As a URL parser reads it: no tabs or newlines, no surrounding spaces or controls.
-    return delay, rest.replace("\t", "").replace("\n", "").replace("\r", "").strip(_C0_AND_SPACE)
+    return delay, rest.replace("\t", "").replace("\n", "").replace("\r", "").strip(C0_AND_SPACE)
 
 
 def _meta_refresh(text: str) -> str | None:

@@ -60,6 +60,15 @@ _ALREADY_NORMAL = re.compile(r"(http|https)://([a-z0-9_][a-z0-9_-]{0,62}(?:\.[a-
                              r"(?::([1-9][0-9]{0,4}))?/[A-Za-z0-9_.~/:@!$&'()*+,;=-]*")
 
 
+#: What a URL parser trims from both ends of a URL string (WHATWG: C0 controls and space).
+C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def _query_at(url: str) -> int:
+    """Where a URL's query or fragment starts (its length when it has neither)."""
+    return min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+
+
 def normalize_url(url: str, base: str | None = None) -> tuple[str, str | None]:
     """Resolve ``url`` against ``base`` and return ``(normalised_url, fragment)``.
 
@@ -82,8 +91,7 @@ def _normalize_fully(url: str, base: str | None) -> tuple[str, str | None]:
     # Like browsers (WHATWG URL): trim C0 controls and spaces, drop tabs and
     # newlines; also the indentation around a newline, since an href wrapped
     # across source lines never meant those spaces. Other inner spaces stay.
-    raw = (url or "").strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f"
-                           "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f")
+    raw = (url or "").strip(C0_AND_SPACE)
     raw = re.sub(r"[ \t]*[\r\n][\s]*|\t", "", raw)
     if not raw:
         raise InvalidURL("empty URL")
@@ -251,13 +259,13 @@ def browser_join(base: str, reference: str) -> str:
     newlines inside are dropped and spaces or controls around are trimmed.
     A reference with another scheme of its own (``mailto:``) is left alone.
     """
-    reference = reference.strip("".join(map(chr, range(0x21))))
+    reference = reference.strip(C0_AND_SPACE)
     if "\t" in reference or "\n" in reference or "\r" in reference:
         reference = reference.replace("\t", "").replace("\n", "").replace("\r", "")
     if "\\" in reference and base[:6].lower() in ("http:/", "https:"):
         own = _REFERENCE_SCHEME.match(reference)
         if own is None or own[1].lower() in ("http", "https"):
-            cut = min((i for i in (reference.find("?"), reference.find("#")) if i >= 0), default=len(reference))
+            cut = _query_at(reference)
             reference = reference[:cut].replace("\\", "/") + reference[cut:]
     return urljoin(base, reference)
 
@@ -279,7 +287,7 @@ def browser_url(url: str) -> str:
     scheme = url[:6].lower()
     if not (scheme.startswith("http:") or scheme == "https:"):
         return url
-    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    cut = _query_at(url)
     head, rest = url[:cut].replace("\\", "/"), url[cut:]
     try:
         parts = urlsplit(head + rest)
