@@ -81,8 +81,8 @@ def _parse_refresh(value: str) -> tuple[int, str] | None:
     return delay, rest.replace("\t", "").replace("\n", "").replace("\r", "").strip(C0_AND_SPACE)
 
 
-def _meta_refresh(text: str) -> str | None:
-    """The ``content`` of the page's first meta refresh in its first REFRESH_SCAN_CHARS, or None.
+def _meta_refresh(text: str) -> tuple[int, str] | None:
+    """The page's first readable meta refresh in its first REFRESH_SCAN_CHARS, parsed (see _parse_refresh), or None.
 
     A single substring test decides for almost every page; only a page
     that says "refresh" near its top is read further, outside comments,
@@ -106,8 +106,9 @@ def _meta_refresh(text: str) -> str | None:
                 content = double or single or bare
         if equiv == "refresh" and content is not None:
             # The first meta refresh a browser can read is the one it acts on.
-            if _parse_refresh(html.unescape(content)) is not None:
-                return html.unescape(content)
+            parsed = _parse_refresh(html.unescape(content))
+            if parsed is not None:
+                return parsed
     return None
 
 
@@ -127,8 +128,7 @@ def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | 
     kind, value = "Refresh header", headers.get("refresh")
     parsed = _parse_refresh(value) if value is not None else None
     if parsed is None:
-        kind, value = "meta refresh", _meta_refresh(text) if text else None
-        parsed = _parse_refresh(value) if value is not None else None
+        kind, parsed = "meta refresh", _meta_refresh(text) if text else None
     if parsed is None:
         return None
     delay, location = parsed
