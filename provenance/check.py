@@ -940,11 +940,14 @@ class _Engine:
             return None
         if all(probe.done() for probe, _page in probes):
             return self._settle(result, start, final, text, hops, probes, cross_home, give_up_at)
-        return self._settle_later(result, start, final, text, hops, probes, cross_home, give_up_at)
+        return self._settle_when([probe for probe, _page in probes], result, start, final, text, hops, probes,
+                                 cross_home, give_up_at)
 
-    async def _settle_later(self, result: CheckResult, start: str, final: str, text: str, hops: list[tuple[int, str]],
-                            probes: list[tuple[asyncio.Future, str]], cross_home: bool, give_up_at: float) -> None:
-        await asyncio.wait([probe for probe, _page in probes])
+    async def _settle_when(self, awaited: list[asyncio.Future], result: CheckResult, start: str, final: str, text: str,
+                           hops: list[tuple[int, str]], probes: list[tuple[asyncio.Future, str]], cross_home: bool,
+                           give_up_at: float) -> None:
+        """``_settle`` once the ``awaited`` probes answered (and again while it asks for one more)."""
+        await asyncio.wait(awaited)
         rest = self._settle(result, start, final, text, hops, probes, cross_home, give_up_at)
         if rest is not None:
             await rest
@@ -966,15 +969,22 @@ class _Engine:
             result.reason += " (another site's home page; a random URL there is not sent to it)"
             return None
         mine: frozenset[int] | None = None
+
+        def got_this_page(sibling: _Sibling) -> bool:
+            """Did the random sibling land here, or get a page like this one? (Fingerprinted once, if asked.)"""
+            nonlocal mine
+            if _same_page(sibling.final_url, final):
+                return True
+            if mine is None:
+                mine = classify.fingerprint(text, classify.path_words(final))
+            return classify.same_as_sibling(mine, sibling.fingerprint)
+
         for probe, page in probes:
             sibling = _outcome(probe)
             if sibling is None or sibling.fingerprint is None:
                 continue  # the site answers a random URL as missing (or not at all): not a catch-all
-            if not _same_page(sibling.final_url, final):
-                if mine is None:
-                    mine = classify.fingerprint(text, classify.path_words(final))
-                if not classify.same_as_sibling(mine, sibling.fingerprint):
-                    continue
+            if not got_this_page(sibling):
+                continue
             # A random sibling got this page.
             if _names_this_page(sibling, start, final, text):
                 continue  # ... because the site sends any slug here to the page itself (id + decorative slug)
@@ -986,27 +996,16 @@ class _Engine:
             if _probe_plan(page).directory_has_digits:
                 ids = self._probe_for(page, give_up_at, id_probe=True)
                 if not ids.done():
-                    return self._settle_after(ids, result, start, final, text, hops, probes, give_up_at)
+                    return self._settle_when([ids], result, start, final, text, hops, probes, False, give_up_at)
                 other = _outcome(ids)
                 if other is None or other.fingerprint is None:
                     continue  # a random id is missing: the page depends on its id, which exists
-                if not _same_page(other.final_url, final):
-                    if mine is None:
-                        mine = classify.fingerprint(text, classify.path_words(final))
-                    if not classify.same_as_sibling(mine, other.fingerprint):
-                        continue
+                if not got_this_page(other):
+                    continue
             result.verdict, result.signature = "soft404", "catch-all"
             result.reason = "the site answers this page like any random URL (catch-all, page likely gone)"
             return None
         return None
-
-    async def _settle_after(self, ids: asyncio.Future, result: CheckResult, start: str, final: str, text: str,
-                            hops: list[tuple[int, str]], probes: list[tuple[asyncio.Future, str]],
-                            give_up_at: float) -> None:
-        await asyncio.wait([ids])
-        rest = self._settle(result, start, final, text, hops, probes, False, give_up_at)
-        if rest is not None:  # pragma: no cover - the id probe is done now
-            await rest
 
     async def _probe(self, plan: "_ProbePlan", give_up_at: float, id_probe: bool = False) -> _Sibling | None:
         """What the site answers for a random sibling URL of ``plan``'s shape; None when it could not be asked."""
