@@ -166,14 +166,20 @@ class _ProbePlan:
         return urlunsplit((self.scheme, self.netloc, directory + _shaped_random(self.stem) + self.extension, "", ""))
 
 
+def _split_extension(name: str) -> tuple[str, str]:
+    """A path segment's stem and extension ("report.pdf" -> "report", ".pdf"; "" when it has none)."""
+    match = _EXTENSION.search(name)
+    extension = match.group(0) if match else ""
+    return name[: len(name) - len(extension)], extension
+
+
 @functools.lru_cache(maxsize=4096)
 def _segment_shape(last: str) -> str | None:
     """The shape of a path's last segment ('L', 'D', 'LD' or '', then its extension); None for a program's name."""
-    match = _EXTENSION.search(last)
-    extension = match.group(0) if match else ""
+    stem, extension = _split_extension(last)
     if extension[1:].lower() in _SCRIPT_EXTENSIONS:
         return None  # its query may hold the id: _probe_plan decides
-    return _shape(last[: len(last) - len(extension)], extension)
+    return _shape(stem, extension)
 
 
 def _shape(stem: str, extension: str) -> str:
@@ -202,9 +208,7 @@ def _probe_plan(url: str) -> _ProbePlan:
     parts = urlsplit(url)
     directory, _, last = parts.path.rpartition("/")
     directory += "/"
-    match = _EXTENSION.search(last)
-    extension = match.group(0) if match else ""
-    stem = last[: len(last) - len(extension)]
+    stem, extension = _split_extension(last)
     id_params: tuple[str, ...] = ()
     if parts.query and extension[1:].lower() in _SCRIPT_EXTENSIONS:
         id_params = tuple(sorted({name for name, _, value in (p.partition("=") for p in parts.query.split("&"))
