@@ -367,7 +367,6 @@ _NOT_PROSE = _Elements("script|style|noscript|template|textarea|svg|head|select|
 #: Tags end at the first ">" -- or "<": with "[^>]*", each "<" of a page of "<<<<" (or "<title ",
 #: "<h1 " ... without ">") scanned to the end of it, quadratic; "<" inside a tag is rare and harmless.
 _ANY_TAG = re.compile(r"<[^<>]*>")
-_SPACES = re.compile(r"\s+")
 #: Curly apostrophes read as straight ones; no-break spaces as spaces.
 _STRAIGHTEN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u00a0": " "})
 #: A word of prose: a run of letters or digits, or two CJK characters (which have no spaces).
