@@ -1,6 +1,6 @@
 """Micro-benchmark: the hot-path URL reads before and after urls.fast_split.
 
-check._host, check._directory, wire.split_url and classify.is_deep run for
+check._host, check._directory, fetch.split_url and classify.is_deep run for
 every request. Each had its own regex; now they share urls.fast_split. This
 times each caller as it was (tests/urls_before.py, copied verbatim) and as it
 is, on 5,000 bench-style URLs (http://127.0.0.N:PORT/p/I) and on 5,000
@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import urls_before as before  # noqa: E402
-from provenance import check, classify, wire  # noqa: E402
+from provenance import check, classify, fetch  # noqa: E402
 
 CALLERS: dict[str, tuple[Callable[[str], object], Callable[[str], object]]] = {
     "check._host": (before.check_host, check._host.__wrapped__),
     "check._directory": (before.check_directory, check._directory.__wrapped__),
-    "wire.split_url": (before.split_url, wire.split_url),
+    "fetch.split_url": (before.split_url, fetch.split_url),
     "classify.is_deep": (before.is_deep, classify.is_deep),
 }
 
@@ -65,7 +65,7 @@ def realistic(count: int, seed: int = 5) -> list[str]:
 
 
 def _comparable(answer: object) -> object:
-    return (answer.key, answer.authority, answer.path) if isinstance(answer, wire.Target) else answer
+    return (answer.key, answer.authority, answer.path) if isinstance(answer, fetch.Target) else answer
 
 
 def per_call_ns(function: Callable[[str], object], urls: list[str]) -> float:

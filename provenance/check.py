@@ -41,17 +41,19 @@ import os
 import random
 import re
 import time
-import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from . import classify
 from .catchall import (_ProbePlan, _Sibling, _canonical, _directory, _drop_fragment, _is_deep, _names_this_page,
                        _outcome, _probe_key, _probe_plan, _same_page, _script_routes_the_path, _script_shell, _site)
 from .cookies import _RedirectJar
-from .wire import Wire, WireConnectError, WireError, WireProtocolError, WireStaleConnection, WireUnsupported
+from .fetch import Answer, FetchError, StaleConnection, Transport, UnknownEncoding
+from .network import Proxies, ca_bundle, resolves_remotely
+from .options import BROWSER_HEADERS as BROWSER_HEADERS, DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
+from .options import CheckOptions as CheckOptions
 from .models import CheckResult, iso_z, utc_now
 from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, _host, _needs_dns
 from .resolve import _private_name, network_available
@@ -67,20 +69,6 @@ from .cookies import MAX_CHAIN_COOKIES as MAX_CHAIN_COOKIES, MAX_COOKIE_CHARS as
 from .resolve import DNS_TIMEOUT as DNS_TIMEOUT, NETWORK_CACHE_SECONDS as NETWORK_CACHE_SECONDS
 from .resolve import PRIVATE_SUFFIXES as PRIVATE_SUFFIXES, PROBE_HOSTS as PROBE_HOSTS
 
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Safari/537.36"
-)
-#: Headers a browser sends; some bot walls refuse requests without them.
-BROWSER_HEADERS: dict[str, str] = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language": "en-US,en;q=0.9",
-    # Only what we can decode within a cap ourselves (no br/zstd).
-    "Accept-Encoding": "gzip, deflate",
-}
-
-#: Most raw (on-the-wire) bytes read from one response.
-MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Most bytes a compressed body may decompress to (a gzip bomb stops here).
 MAX_DECODED_BYTES = 2 * 1024 * 1024
 #: Bytes read from error pages (403, 429, 503 ...) to spot bot walls.
@@ -112,8 +100,6 @@ DEFAULT_URL_DEADLINE = 60.0
 RETRY_STATUSES: frozenset[int] = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
 #: Statuses whose body is read (capped at SIGNATURE_BYTES) to look for bot walls.
 SIGNATURE_STATUSES: frozenset[int] = frozenset({401, 403, 405, 429, 503, 999})
-#: Keep-alive time of idle pooled connections.
-KEEPALIVE_SECONDS = 15.0
 #: Most connections (idle included) one process keeps open; also at most half its file-descriptor limit.
 MAX_POOLED_CONNECTIONS = 2048
 #: Tasks that work through hosts' queues in one process: RUNNERS_PER_PERMIT per global permit, at least MIN_RUNNERS.
@@ -136,32 +122,6 @@ FREEZE_BEFORE_FORK = True
 USE_UVLOOP = True
 #: Allocations between collections of the youngest generation while a check runs (Python's default: 700).
 GC_THRESHOLD_DURING_RUN = 10_000
-
-
-@dataclass
-class CheckOptions:
-    concurrency: int = 64
-    host_concurrency: int = 4
-    host_interval: float = 0.2
-    timeout: float = 20.0
-    retries: int = 2
-    allow_private: bool = False
-    user_agent: str = DEFAULT_USER_AGENT
-    #: Set by the run once it knows; None: detect once per run (only when some URL needs DNS).
-    offline: bool | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)
-    #: Hard cap in seconds on one URL's total time; None: max(DEFAULT_URL_DEADLINE, 3 x timeout).
-    url_deadline: float | None = None
-    #: Async DNS lookup to use instead of the system's (tests, custom DNS).
-    resolver: ResolverFunc | None = None
-    #: Worker processes; None: automatic (several only for big runs with many hosts).
-    workers: int | None = None
-    #: Probe a random sibling URL once per host+directory to catch sites that answer 200 to anything.
-    probe_catch_all: bool = True
-    #: Keep the decoded start of live HTML bodies on results (the drift judge needs it).
-    keep_body: bool = True
-    #: Networks (CIDR) the address policy lets through without allow_private, e.g. one intranet.
-    allowed_networks: tuple[str, ...] = ()
 
 
 _stamp: tuple[int, str] = (-1, "")
@@ -376,6 +336,10 @@ class Host(Permits):
                 raise
         self._last_sent = loop.time()
 
+    def sent(self) -> None:
+        """The request's bytes are leaving now (libcurl connected and is about to write): the gap counts from here."""
+        self._last_sent = max(self._last_sent, asyncio.get_running_loop().time())
+
     def slow_down(self, pause: float) -> None:
         """The host said 'too many requests': pause it and stay slower for the rest of the run."""
         now = asyncio.get_running_loop().time()
@@ -468,6 +432,27 @@ def _location(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, s
         return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw), ""
 
 
+def _content_type(raw_headers: Sequence[tuple[bytes, bytes]]) -> str:
+    """The media type of a response, lower-cased, without parameters ('' when none was sent)."""
+    for name, value in raw_headers:
+        if name.lower() == b"content-type":
+            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+    return ""
+
+
+def _fetched(answer: Answer) -> _Fetched:
+    """What the engine judges, from what the fetch layer got."""
+    raw = answer.raw_headers
+    headers = _header_dict(raw)
+    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    fetched = _Fetched(answer.status, headers, content_type, answer.body, answer.cut)
+    if answer.status in classify.REDIRECT_STATUSES:
+        fetched.location, fetched.location_problem = _location(raw)
+    if "set-cookie" in headers:  # each on its own: joined, their dates' commas mislead
+        fetched.cookies = tuple(v.decode("latin-1") for k, v in raw if k.lower() == b"set-cookie")
+    return fetched
+
+
 def _want_body(status: int, content_type: str) -> int:
     """Bytes of a page's body worth reading: live HTML whole (capped), error pages' start for bot walls."""
     if 200 <= status < 300:
@@ -479,64 +464,6 @@ def _want_body(status: int, content_type: str) -> int:
 
 def _is_html(content_type: str) -> bool:
     return not content_type or "html" in content_type or content_type.startswith("text/")
-
-
-def _decoder(encoding: str):
-    """A capped decompressor for a Content-Encoding, or None for identity/unknown."""
-    encoding = encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header, auto-detected
-    return None
-
-
-#: Errors while a body streams: what arrived is kept and the cut is noted in the reason.
-_READ_ERRORS = (WireError, OSError)
-
-
-async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want: int, fetched: "_Fetched",
-                     complete: Callable[[], bool] = lambda: False) -> None:
-    """Up to ``want`` decoded bytes into ``fetched.body``; never more than MAX_BODY_BYTES off the wire.
-
-    Decompression is done here, not by the HTTP library, so ``max_length``
-    caps each step: a 10 kB gzip bomb that would expand to gigabytes never
-    allocates more than ``want`` bytes. The body grows in place so that a
-    timeout keeps what already arrived. ``complete`` says whether the whole
-    response has arrived: a body that ends exactly at a limit (a short page
-    drained to its Content-Length) was not cut off, and its reason says nothing.
-    """
-    encoding = headers.get("content-encoding", "").strip().lower()
-    decoder = _decoder(encoding) if encoding else None
-    if encoding and decoder is None and encoding != "identity":
-        fetched.cut = f"body not read: unsupported content-encoding {encoding}"
-        return
-    out = fetched.body = bytearray()
-    raw = 0
-    async for chunk in chunks:
-        raw += len(chunk)
-        if decoder is None:
-            room = want - len(out)
-            left_over = len(chunk) > room
-            out += chunk[:room]
-        else:
-            try:
-                out += decoder.decompress(chunk, want - len(out))
-            except zlib.error as exc:
-                fetched.cut = f"body not decodable: {exc}"
-                return
-            if decoder.unconsumed_tail:
-                fetched.cut = f"body cut off: decompressed size over {want} bytes"
-                return
-            left_over = not decoder.eof
-        if len(out) >= want:
-            if left_over or not complete():
-                fetched.cut = f"body cut off at {want} bytes"
-            return
-        if raw >= MAX_BODY_BYTES:
-            if not complete():
-                fetched.cut = f"body cut off at {MAX_BODY_BYTES} bytes on the wire"
-            return
 
 
 #: Bodies at most this long are looked at for being blank (longer ones never are: no copy of a big page).
@@ -565,25 +492,10 @@ def _unjudgeable(fetched: _Fetched) -> classify.Judgement | None:
     return None
 
 
-def _failure_reason(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
-    text = str(cause) or type(cause).__name__
-    lowered = text.lower()
-    if "connection refused" in lowered or "connect call failed" in lowered:
-        return "connection refused"
-    if "reset" in lowered or isinstance(cause, ConnectionResetError):
-        return "connection reset"
-    if "closed the connection" in lowered or "disconnected" in lowered:
-        return "server closed the connection"
-    if "ssl" in lowered or "certificate" in lowered or "tls" in lowered:
-        return f"TLS failure: {text}"[:200]
-    return f"{type(cause).__name__}: {text}"[:200]
-
-
 class _Engine:
     """One event loop's worth of checking: the transport, the hosts, the resolver."""
 
-    def __init__(self, options: CheckOptions, transport: Wire, resolver: Resolver) -> None:
+    def __init__(self, options: CheckOptions, transport: Transport, resolver: Resolver) -> None:
         self.options = options
         self.transport = transport
         self.resolver = resolver
@@ -605,11 +517,14 @@ class _Engine:
         return host
 
     async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int],
-                        urgent: bool = False, request_headers: dict[str, str] | None = None) -> _Fetched:
+                        urgent: bool = False, request_headers: dict[str, str] | None = None,
+                        impersonate: bool = False) -> _Fetched:
         """One GET under the host's politeness; the body read as ``want_body(status, type)`` says.
 
         One timer covers the attempt: a timeout before the headers is a
-        failure; a timeout while the body streams keeps what arrived.
+        failure; a timeout while the body streams keeps what arrived. A
+        body in a content-coding libcurl does not know is asked for once
+        more and read as it is, as browsers read it.
         """
         if not urgent:
             await host.wait_slot()
@@ -622,70 +537,60 @@ class _Engine:
                 pass
         host.opened = True
         await host.acquire(urgent)
-        fetched: _Fetched | None = None
+        answer = Answer(0, [])
+        name = _host(url)
+        addresses = None if self._proxied_remotely(url) else self.resolver.vetted.get(name)
+
+        def want(status: int, raw_headers: list[tuple[bytes, bytes]]) -> int:
+            return want_body(status, _content_type(raw_headers))
+
         try:
             await host.start(self.gate)
             try:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
-                    for fresh in (False, True):
-                        lease = await self.transport.connect(url, fresh)
+                    decode, stale = True, False
+                    for _ in range(3):
+                        await host.at_send(self.gate)
                         try:
-                            await host.at_send(self.gate)
-                        except BaseException:
-                            self.transport.give_back(lease)
-                            raise
-                        # Written before send's first await: the time at_send recorded is when it left.
-                        try:
-                            response = await self.transport.send(lease, "GET", request_headers or self.send_headers)
+                            await self.transport.get(url, want, addresses=addresses, headers=request_headers,
+                                                     drain=SIGNATURE_BYTES, decode=decode, impersonate=impersonate,
+                                                     on_send=host.sent, answer=answer)
                             break
-                        except WireStaleConnection:
-                            if fresh:
+                        except StaleConnection:
+                            if stale:
                                 raise
-                            # The server had closed the pooled connection: once more on a new one, with the
-                            # gap kept again (the first write never reached its application).
-                    try:
-                        headers = _header_dict(response.raw_headers)
-                        status = response.status
-                        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-                        fetched = _Fetched(status, headers, content_type)
-                        if status in classify.REDIRECT_STATUSES:
-                            fetched.location, fetched.location_problem = _location(response.raw_headers)
-                        if "set-cookie" in headers:  # each on its own: joined, their dates' commas mislead
-                            fetched.cookies = tuple(v.decode("latin-1") for k, v in response.raw_headers
-                                                    if k.lower() == b"set-cookie")
-                        want = want_body(status, content_type)
-                        if want == 0:
-                            length = headers.get("content-length", "")
-                            # A short body is cheaper to drain than a connection to re-open.
-                            if length.isdigit() and int(length) <= SIGNATURE_BYTES and "content-encoding" not in headers:
-                                want = int(length)
-                        if want:
-                            try:
-                                await _read_body(response.iter_chunks(), headers, want, fetched,
-                                                 lambda: response.complete)
-                            except _READ_ERRORS as exc:
-                                fetched.cut = f"body cut off: {_failure_reason(exc)}"
-                    finally:
-                        # Back to the pool when the body was read to the end, closed otherwise.
-                        response.release()
+                            stale = True  # once more on a new connection, the gap kept again
+                        except UnknownEncoding:
+                            if not decode:
+                                raise
+                            decode = False  # an unknown token (``UTF-8``): the body as it is, once more
+                        answer = Answer(0, [])
             finally:
                 self.gate.release()
         except TimeoutError as exc:
-            if fetched is not None:
+            if answer.head_done:
+                fetched = _fetched(answer)
                 fetched.cut = fetched.cut or f"body cut off: still arriving after {self.options.timeout:g}s"
                 return fetched
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
-        except WireUnsupported as exc:
-            raise _Failure(f"unsupported URL: {exc}", retry=False) from exc
-        except (WireError, OSError) as exc:
-            reason = _failure_reason(exc)
-            # A certificate or a policy refusal will not change on a second try.
-            retry = "address policy" not in reason and not reason.startswith("TLS failure")
-            raise _Failure(reason, retry=retry) from exc
+        except FetchError as exc:
+            raise _Failure(exc.reason, retry=exc.retry) from exc
         finally:
             host.release()
             host.answered.set()
-        return fetched
+        return _fetched(answer)
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy ``url`` goes through, or None."""
+        if not self.transport.proxies.any:
+            return None
+        scheme = url.split(":", 1)[0].lower()
+        return self.transport.proxies.for_url(scheme, _host(url))
+
+    def _proxied_remotely(self, url: str) -> bool:
+        """Does ``url`` go through a proxy that resolves its name (so nothing is looked up here)?"""
+        proxy = self._proxy(url)
+        return proxy is not None and resolves_remotely(proxy)
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
                     retries: int, give_up_at: float, urgent: bool = False,
@@ -786,7 +691,8 @@ class _Engine:
 
         for _hop in range(MAX_REDIRECTS + 1):
             # A host already vetted this run needs no await (the common case after its first URL).
-            verdict = None if _host(current) in self.resolver.vetted else await self._vet(current)
+            verdict = (None if _host(current) in self.resolver.vetted and not self.transport.proxies.any
+                       else await self._vet(current))
             if verdict is not None:
                 result.verdict, result.reason = verdict
                 if hops:
@@ -883,6 +789,13 @@ class _Engine:
         name = _host(url)
         if not name:
             return "error", "URL has no host"
+        if self._proxied_remotely(url):
+            # The proxy resolves the name: nothing is looked up here, and only what the name or literal
+            # address itself says (an intranet name, a private address) is refused.
+            refused = self.resolver.refusal_without_lookup(name)
+            if refused:
+                return "unchecked", f"address policy: {refused} (use --allow-private to permit)"
+            return None
         try:
             await self.resolver.addresses(name)
         except PolicyRefused as exc:
@@ -1069,69 +982,6 @@ def _decode(body: bytes, content_type: str) -> str:
 
 # --- running many ---
 
-def _httpx_face():
-    """HttpxTransport: a :class:`Wire` behind httpx's transport interface (Responses, httpx exceptions).
-
-    Built on first use (``check.HttpxTransport``), because importing httpx
-    costs a ``provenance check`` run ~60 ms that the engine itself never needs.
-    """
-    import httpx
-
-    class HttpxTransport(httpx.AsyncBaseTransport):
-        """httpx's transport interface over one :class:`Wire`: usable as any ``httpx.AsyncClient``'s transport."""
-
-        def __init__(self, wire: Wire | None = None) -> None:
-            self.wire = wire or Wire()
-
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
-                # The pool sends heads only (what a link check needs); a body would be silently lost.
-                raise httpx.UnsupportedProtocol("this transport sends no request bodies (use GET or HEAD)")
-            return await self.send(request.method, str(request.url), dict(request.headers))
-
-        async def send(self, method: str, url: str, headers: dict[str, str] | None) -> httpx.Response:
-            """Send one request; the body is left to stream (close the response when done)."""
-            try:
-                raw = await self.wire.open(method, url, headers)
-            except WireConnectError as exc:
-                raise httpx.ConnectError(str(exc)) from exc
-            except WireUnsupported as exc:
-                raise httpx.UnsupportedProtocol(str(exc)) from exc
-            except WireProtocolError as exc:
-                raise httpx.RemoteProtocolError(str(exc)) from exc
-            except WireError as exc:
-                raise httpx.NetworkError(str(exc)) from exc
-            return httpx.Response(raw.status, headers=raw.raw_headers, stream=_WireStream(raw))
-
-        async def aclose(self) -> None:
-            await self.wire.aclose()
-
-    class _WireStream(httpx.AsyncByteStream):
-        def __init__(self, raw) -> None:
-            self.raw = raw
-
-        async def __aiter__(self):
-            try:
-                async for chunk in self.raw.iter_chunks():
-                    yield chunk
-            except (WireError, OSError) as exc:
-                raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-
-        async def aclose(self) -> None:
-            # Back to the pool when the whole response arrived, closed otherwise.
-            self.raw.release()
-
-    HttpxTransport.__module__ = _WireStream.__module__ = __name__
-    return HttpxTransport
-
-
-def __getattr__(name: str):
-    if name == "HttpxTransport":
-        cls = globals()["HttpxTransport"] = _httpx_face()
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _request_headers(options: CheckOptions) -> dict[str, str]:
     """What every check sends: a browser's User-Agent and Accept headers, then the caller's extras."""
     return {"User-Agent": options.user_agent, **BROWSER_HEADERS, **options.extra_headers}
@@ -1152,12 +1002,11 @@ def _connection_budget(concurrency: int) -> int:
     return max(1, concurrency, min(MAX_POOLED_CONNECTIONS, soft // 2 - 32))
 
 
-def _make_transport(options: CheckOptions, resolver: Resolver) -> Wire:
-    """The pool never makes a request holding its permits wait for a connection (it may always open
-    one), keeps idle connections within :func:`_connection_budget`, sends the check's headers as its
-    defaults (no per-request header work) and connects only to addresses the Resolver vetted."""
-    return Wire(resolver.addresses, _request_headers(options), limit=_connection_budget(options.concurrency),
-                keepalive=KEEPALIVE_SECONDS)
+def _make_transport(options: CheckOptions) -> Transport:
+    """One libcurl pool for this event loop: the check's headers as its defaults (no per-request header
+    work), the user's proxies and CA bundle, idle connections kept within :func:`_connection_budget`."""
+    return Transport(_request_headers(options), ca_bundle=ca_bundle(options.ca_bundle),
+                     proxies=Proxies.from_env(options.proxy), max_connections=_connection_budget(options.concurrency))
 
 
 async def check_urls_async(urls: Sequence[str], options: CheckOptions,
@@ -1171,7 +1020,7 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
     for url in unique:
         by_host.setdefault(_host(url), []).append(url)
     results: dict[str, CheckResult] = {}
-    transport = _make_transport(options, resolver)
+    transport = _make_transport(options)
     try:
         engine = _Engine(options, transport, resolver)
         engine.busy_hosts = {name for name, host_urls in by_host.items() if len(host_urls) > 1}

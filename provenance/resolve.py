@@ -25,14 +25,10 @@ import functools
 import ipaddress
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
+from .options import CheckOptions, ResolverFunc as ResolverFunc
 from .urls import address_policy_refuses, ascii_host, fast_split, host_of, is_ip_literal
-from .wire import system_lookup
-
-if TYPE_CHECKING:
-    from .check import CheckOptions
 
 #: Seconds allowed for one DNS lookup.
 DNS_TIMEOUT = 10.0
@@ -41,8 +37,12 @@ PROBE_HOSTS: tuple[str, ...] = ("web.archive.org", "www.google.com", "www.wikipe
 #: Seconds a network_available() answer stays valid in this process.
 NETWORK_CACHE_SECONDS = 60.0
 
-#: An async DNS lookup: name -> addresses; raises OSError when the name does not exist.
-ResolverFunc = Callable[[str], Awaitable[list[str]]]
+
+
+async def system_lookup(name: str) -> list[str]:
+    """Addresses of ``name`` from the system resolver (what a Resolver uses when given no lookup)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
 
 
 # --- the network: is there any? ---
@@ -205,6 +205,19 @@ class Resolver:
             if refused:
                 raise PolicyRefused(f"{name} resolves to {refused}")
         return addresses
+
+    def refusal_without_lookup(self, name: str) -> str | None:
+        """Why the address policy refuses ``name`` on its face (a private literal address, an intranet name),
+        for a request whose proxy resolves the name; None when it may go."""
+        if self.options.allow_private:
+            return None
+        if is_ip_literal(name):
+            address = name.strip("[]")
+            if not self._exempt(address) and address_policy_refuses([address]):
+                return f"{name} is not a public address"
+            return None
+        private = _private_name(name)
+        return f"{private} is an intranet name" if private else None
 
     def _exempt(self, address: str) -> bool:
         if not self._allowed:

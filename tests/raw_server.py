@@ -1,4 +1,4 @@
-"""Loopback servers that answer with scripted raw bytes, for testing the HTTP client (provenance/wire.py).
+"""Loopback servers that answer with scripted raw bytes, for testing the HTTP client (libcurl, provenance/fetch.py).
 
 Unlike ``simulator.py`` (a real aiohttp server), these speak whatever bytes a
 test scripts: broken framing, endless heads, interim answers, early closes.

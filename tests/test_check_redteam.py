@@ -253,7 +253,7 @@ def test_near_misses_of_browser_paths_are_sent_unchanged(raw, path, sent, verdic
     ("http://h.example/a%5Cb/%2F", "h.example", "/a%5Cb/%2F"),
 ])
 def test_the_pool_sends_what_a_browser_sends(url, host, path):
-    from provenance.wire import split_url
+    from provenance.fetch import split_url
 
     target = split_url(url)
     assert (target.host, target.path) == (host, path)

@@ -455,23 +455,6 @@ def test_redirect_to_a_name_that_does_not_exist_is_dead(sim):
     assert r.verdict == "dead" and "redirect target" in r.reason
 
 
-def test_the_transport_works_under_an_httpx_client(sim):
-    import asyncio
-
-    import httpx
-
-    site = sim.site()
-    url = site.page("/via-httpx", PAGE)
-
-    async def go():
-        async with httpx.AsyncClient(transport=check.HttpxTransport()) as client:
-            response = await client.get(url)
-            return response.status_code, response.text
-
-    status, text = asyncio.run(go())
-    assert status == 200 and "forty stations" in text
-
-
 def test_tls_failure_is_error(sim, tmp_path):
     import shutil
     import ssl

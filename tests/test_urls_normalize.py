@@ -102,7 +102,7 @@ def test_international_host_names_are_encoded_as_browsers_do(url, expected):
 
 
 def test_the_checker_sends_the_same_host_the_normalizer_names():
-    from provenance.wire import split_url
+    from provenance.fetch import split_url
 
     for url in ("http://faß.de/x", "http://bücher.example/a", "http://☃.net/"):
         assert split_url(url).host == host_of(normalize_url(url)[0])

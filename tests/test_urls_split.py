@@ -1,4 +1,4 @@
-"""urls.fast_split, the one fast URL read behind resolve._host, catchall._directory, wire.split_url and
+"""urls.fast_split, the one fast URL read behind resolve._host, catchall._directory, fetch.split_url and
 classify.is_deep.
 
 Before it, each of the three modules had its own regex. The readers as they
@@ -14,7 +14,7 @@ import random
 import pytest
 
 import urls_before as before
-from provenance import catchall, classify, resolve, wire
+from provenance import catchall, classify, fetch, resolve
 from provenance.urls import _FAST_SPLIT, fast_split
 
 
@@ -24,7 +24,7 @@ def _answer(function, url: str) -> object:
         result = function(url)
     except Exception as exc:  # noqa: BLE001 - the exception is part of the answer
         return ("raised", type(exc).__name__, str(exc))
-    if isinstance(result, wire.Target):
+    if isinstance(result, fetch.Target):
         return (result.key, result.authority, result.path)
     return result
 
@@ -33,7 +33,7 @@ def _answer(function, url: str) -> object:
 CALLERS = {
     "resolve._host": (resolve._host.__wrapped__, before.check_host),
     "catchall._directory": (catchall._directory.__wrapped__, before.check_directory),
-    "wire.split_url": (wire.split_url, before.split_url),
+    "fetch.split_url": (fetch.split_url, before.split_url),
     "classify.is_deep": (classify.is_deep, before.is_deep),
 }
 
@@ -136,14 +136,14 @@ def test_the_corpus_reaches_every_road():
     other = sum(1 for u in CORPUS if (m := fast_split(u)) is not None and m[1] is None)
     unmatched = sum(1 for u in CORPUS if fast_split(u) is None)
     assert min(plain, other, unmatched) >= 50, (plain, other, unmatched)
-    for caller in ("catchall._directory", "wire.split_url"):
+    for caller in ("catchall._directory", "fetch.split_url"):
         now = CALLERS[caller][0]
         raised = [u for u in CORPUS if isinstance(a := _answer(now, u), tuple) and a[0] == "raised"]
         assert len(raised) >= 20, caller
-    bad_ports = [_answer(wire.split_url, u) for u in ("http://h:0/", "http://h:123456/", "http://[::1]:0/")]
-    assert bad_ports == [("raised", "WireUnsupported", "bad port in http://h:0/"),
-                         ("raised", "WireUnsupported", "bad URL 'http://h:123456/': Port out of range 0-65535"),
-                         ("raised", "WireUnsupported", "bad port in http://[::1]:0/")]
+    bad_ports = [_answer(fetch.split_url, u) for u in ("http://h:0/", "http://h:123456/", "http://[::1]:0/")]
+    assert bad_ports == [("raised", "FetchUnsupported", "bad port in http://h:0/"),
+                         ("raised", "FetchUnsupported", "bad URL 'http://h:123456/': Port out of range 0-65535"),
+                         ("raised", "FetchUnsupported", "bad port in http://[::1]:0/")]
 
 
 def test_group_names_and_numbers_agree():

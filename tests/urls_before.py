@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from provenance.classify import _HOME_PATH
 from provenance.urls import ascii_host, browser_url, host_of
-from provenance.wire import Target, WireUnsupported
+from provenance.fetch import FetchUnsupported as WireUnsupported, Target
 
 # --- check.py ---
 

@@ -1,0 +1,547 @@
+"""The fetch layer: one GET through libcurl (curl_cffi), pinned to vetted addresses, bounded.
+
+Why libcurl: a hand-written HTTP/1.1 client read less of the real web
+than curl or a browser does (no proxies, no HTTP/2, no br or zstd, strict
+framing). libcurl through curl_cffi brings all of it, with BoringSSL and
+browser TLS and HTTP/2 fingerprints for the one retry a bot wall earns
+(:data:`IMPERSONATE_TARGET`). It is driven here through curl_cffi's
+lower-level ``Curl`` handles on one ``AsyncCurl`` multi handle per event
+loop, because the engine needs per-request options its ``AsyncSession``
+does not take.
+
+What it guarantees, whatever the server does:
+
+* Only the addresses the engine's address policy approved are connected
+  to: each handle gets ``CURLOPT_RESOLVE`` entries for its host, so libcurl
+  never looks the name up itself, and ``CURLOPT_PREREQFUNCTION`` (called
+  once connected, before the request is sent) refuses a connection to any
+  other address. Through a proxy that resolves names itself, the proxy is
+  connected to (the user's own setting) and the target is never looked up
+  here. Redirects are followed by the engine, one request per hop.
+* A response head over MAX_HEAD_BYTES (Chrome's limit) stops the transfer;
+  a body is read only as far as the caller's ``want`` says, counted after
+  decompression (a gzip bomb stops there), and a transfer stopped early
+  closes its connection.
+* Cancelling the awaiting task (the engine's timeout) removes the transfer
+  from the multi handle, which closes its connection.
+* A connection whose answer had lenient framing (Transfer-Encoding with
+  Content-Length, repeated or listed Content-Length) is not reused.
+
+The engine keeps its own politeness, retries and judging; this module
+knows nothing of hosts or verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno as _errno
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+from curl_cffi import Curl, CurlError, CurlInfo, CurlOpt
+from curl_cffi._wrapper import ffi
+from curl_cffi._wrapper import lib as _curl_lib
+from curl_cffi.aio import AsyncCurl
+from curl_cffi.const import CurlECode, CurlHttpVersion, CurlMOpt
+
+from .network import Proxies, resolves_remotely
+from .urls import ascii_host, browser_url, fast_split
+
+#: Most bytes of a response's status line and headers, interim answers included (Chrome's limit: 256 KiB).
+MAX_HEAD_BYTES = 256 * 1024
+#: curl_cffi's browser profile for the one retry a bot wall earns (its newest Chrome when it names one).
+IMPERSONATE_TARGET = "chrome"
+#: What a write callback returns to stop a transfer (libcurl's CURL_WRITEFUNC_ERROR).
+_STOP = 0xFFFFFFFF
+#: libcurl's CURL_PREREQFUNC_OK / CURL_PREREQFUNC_ABORT.
+_PREREQ_OK, _PREREQ_ABORT = 0, 1
+
+_ECONNREFUSED = _errno.ECONNREFUSED
+_HOST_NAME = re.compile(r"[a-z0-9._\-]+")
+#: Characters left as they are in a request target (everything else is percent-encoded, UTF-8).
+_TARGET_SAFE = "/:@!$&'()*+,;=-._~%?[]"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class FetchError(Exception):
+    """A request that got no usable answer; ``retry`` says whether trying again may help."""
+
+    def __init__(self, reason: str, retry: bool = True, code: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+        #: libcurl's error code (CURLE_*), 0 when the error is not libcurl's.
+        self.code = code
+
+
+class FetchUnsupported(FetchError):
+    """The request cannot be sent (bad URL, unsupported scheme, bad header): no retry helps."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, retry=False)
+
+
+class StaleConnection(FetchError):
+    """A reused connection the server had closed: libcurl would resend at once, so the caller resends instead
+    (and may keep a gap first: the first write never reached the server's application)."""
+
+
+class UnknownEncoding(FetchError):
+    """The answer named a content-coding libcurl does not know: ask again and read the body as it is."""
+
+
+# --- where a URL's request goes ---
+
+class Target:
+    """Where a URL's request goes: scheme, host (IDNA, no brackets), port, and the URL libcurl is given."""
+
+    __slots__ = ("scheme", "host", "port", "authority", "path")
+
+    def __init__(self, scheme: str, host: str, port: int, path: str) -> None:
+        self.scheme = scheme
+        #: Host name (IDNA-encoded) or IP address, without brackets: what is looked up and connected to.
+        self.host = host
+        self.port = port
+        name = f"[{host}]" if ":" in host else host
+        #: The Host header.
+        self.authority = name if port == _DEFAULT_PORTS[scheme] else f"{name}:{port}"
+        #: The request target (path and query, percent-encoded).
+        self.path = path
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.scheme, self.host, self.port
+
+    @property
+    def url(self) -> str:
+        """The URL as it is sent: what libcurl is given."""
+        return f"{self.scheme}://{self.authority}{self.path}"
+
+
+def split_url(url: str, _browsed: bool = False) -> Target:
+    """Parse an absolute http(s) URL into a :class:`Target`; FetchUnsupported when it cannot be requested.
+
+    User info is dropped (no credentials are sent), the fragment too; a
+    non-ASCII host is IDNA-encoded and a path with spaces, non-ASCII or
+    control characters is percent-encoded (UTF-8), backslashes before the
+    query are slashes and dot segments are removed (urls.browser_url), as
+    browsers send them.
+    """
+    split = fast_split(url)
+    if split is not None:
+        scheme = split[1]
+        if scheme is not None:  # a plain URL: nothing to encode or check but the port (and dot segments)
+            host, port, path = split[3].strip("[]"), split[4], split[5]  # host, port, target (urls.fast_split)
+            if ("/." in path or "/%2" in path) and not _browsed and browser_url(url) != url:
+                return _split_slowly(url)
+            number = int(port) if port else _DEFAULT_PORTS[scheme]
+            if not 0 < number < 65536:
+                raise FetchUnsupported(f"bad port in {url[:200]}")
+            return Target(scheme, host, number, path or "/")
+    return _split_slowly(url, _browsed)
+
+
+def _split_slowly(url: str, browsed: bool = False) -> Target:
+    """split_url's slow road: the URL as a browser reads it (urls.browser_url, once), then urlsplit."""
+    if not browsed:
+        changed = browser_url(url)
+        if changed != url:
+            return split_url(changed, True)
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        number = parts.port
+    except ValueError as exc:
+        raise FetchUnsupported(f"bad URL {url[:200]!r}: {exc}") from exc
+    if scheme not in _DEFAULT_PORTS:
+        raise FetchUnsupported(f"not an http(s) URL: {url[:200]!r}")
+    if not host:
+        raise FetchUnsupported(f"URL has no host: {url[:200]!r}")
+    if ":" not in host:
+        try:
+            host = ascii_host(host)
+        except UnicodeError as exc:
+            raise FetchUnsupported(f"bad host name {host[:100]!r}: {exc}") from exc
+        if not _HOST_NAME.fullmatch(host):
+            raise FetchUnsupported(f"bad host name {host[:100]!r}")
+    if number is None:
+        number = _DEFAULT_PORTS[scheme]
+    elif not 0 < number < 65536:
+        raise FetchUnsupported(f"bad port in {url[:200]!r}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(scheme, host, number, quote(path, safe=_TARGET_SAFE))
+
+
+def _header_lines(headers: dict[str, str]) -> list[str]:
+    """Header lines, names de-duplicated case-insensitively (the last one wins); CR/LF/NUL refused.
+
+    Host is dropped (a request's Host is always its URL's own) and
+    Accept-Encoding is left to the caller (libcurl must know the codings
+    it offered to decode them).
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    for name, value in headers.items():
+        if name.lower() not in ("host", "accept-encoding"):
+            merged[name.lower()] = (name, str(value))
+    lines = []
+    for name, value in merged.values():
+        if not name or any(c in name for c in "\r\n\0: ") or any(c in value for c in "\r\n\0"):
+            raise FetchUnsupported(f"header not sendable: {name[:50]!r}")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise FetchUnsupported(f"header not sendable as Latin-1: {exc}") from exc
+        # "Name;" sends a header with an empty value ("Name:" would remove one of libcurl's own).
+        lines.append(f"{name}: {value}" if value else f"{name};")
+    return lines
+
+
+def _accept_encoding(headers: dict[str, str]) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == "accept-encoding":
+            return value
+    return None
+
+
+# --- one answer ---
+
+@dataclass
+class Answer:
+    """What one GET got: the final head and as much of the body as was wanted."""
+
+    status: int
+    raw_headers: list[tuple[bytes, bytes]]
+    body: bytearray = field(default_factory=bytearray)
+    #: Why reading stopped early ('' when the whole body was read or none was wanted).
+    cut: str = ""
+    #: "1.1", "2" ... as the status line said.
+    http_version: str = ""
+    #: The final head has arrived (a timeout after it keeps what came).
+    head_done: bool = False
+    #: The framing needed leniency (its connection was not reused).
+    quirky: bool = False
+
+
+#: want(status, raw_headers) -> decoded body bytes to keep; drain(...) -> bytes worth reading to keep the
+#: connection (a short body is cheaper to read than a connection to re-open).
+WantBody = Callable[[int, list[tuple[bytes, bytes]]], int]
+
+
+class _Transfer:
+    """One handle's callbacks: the head as it arrives, the body within ``want``, into the caller's Answer."""
+
+    __slots__ = ("curl", "want_body", "drain", "answer", "head_bytes", "want", "drained", "stopped",
+                 "over_head", "allowed", "refused", "on_send", "handle", "sends")
+
+    def __init__(self, curl: Curl, want_body: WantBody, drain: int, allowed: frozenset[str] | None,
+                 on_send: Callable[[], None] | None, answer: Answer) -> None:
+        self.curl = curl
+        self.want_body = want_body
+        self.drain = drain
+        self.answer = answer
+        self.head_bytes = 0
+        self.want: int | None = None
+        self.drained = 0
+        #: The transfer was stopped here on purpose (a body cap), not by a failure.
+        self.stopped = False
+        self.over_head = False
+        #: Addresses the connection may go to (None: through a proxy, which the user chose).
+        self.allowed = allowed
+        self.refused = ""
+        self.on_send = on_send
+        self.handle = None
+        #: Times libcurl was about to send this request (a second time: a reused connection had died).
+        self.sends = 0
+
+    def header(self, line: bytes) -> int:
+        self.head_bytes += len(line)
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self.over_head = True
+            return _STOP
+        answer = self.answer
+        if line.startswith(b"HTTP/"):
+            # A new head: an interim answer (100, 103) before the final one starts over.
+            parts = line.split(None, 2)
+            try:
+                answer.status = int(parts[1])
+            except (IndexError, ValueError):
+                answer.status = 0
+            answer.http_version = parts[0][5:].decode("latin-1")
+            answer.raw_headers = []
+            answer.head_done = False
+            return len(line)
+        stripped = line.rstrip(b"\r\n")
+        if not stripped:
+            if answer.status >= 200:
+                answer.head_done = True
+                self._check_framing()
+            return len(line)
+        if stripped[:1] in (b" ", b"\t") and answer.raw_headers:  # an obsolete folded line continues the last value
+            name, value = answer.raw_headers[-1]
+            answer.raw_headers[-1] = (name, value + b" " + stripped.strip())
+            return len(line)
+        name, _, value = stripped.partition(b":")
+        answer.raw_headers.append((name.strip(), value.strip()))
+        return len(line)
+
+    def _check_framing(self) -> None:
+        """Read leniently, as curl and browsers do, but never reuse a connection that needed it."""
+        raw = self.answer.raw_headers
+        lengths = [v for k, v in raw if k.lower() == b"content-length"]
+        chunked = any(k.lower() == b"transfer-encoding" and b"chunked" in v.lower() for k, v in raw)
+        if len(lengths) > 1 or any(b"," in v for v in lengths) or (chunked and lengths):
+            self.answer.quirky = True
+            self.curl.setopt(CurlOpt.FORBID_REUSE, 1)
+
+    def write(self, data: bytes) -> int:
+        want = self.want
+        if want is None:
+            want = self.want = self.want_body(self.answer.status, self.answer.raw_headers)
+            if want == 0:
+                # Unwanted: read on only when the whole body is known to be short (the connection stays open).
+                length = next((v for k, v in self.answer.raw_headers if k.lower() == b"content-length"), b"")
+                if not (length.isdigit() and int(length) <= self.drain):
+                    self.drain = 0
+        if want == 0:
+            self.drained += len(data)
+            if self.drained > self.drain:
+                self.stopped = True
+                return _STOP
+            return len(data)
+        body = self.answer.body
+        room = want - len(body)
+        if len(data) > room:
+            # Bytes past the cap: keep what fits and stop (the transfer closes its connection).
+            body += data[:room]
+            self.answer.cut = f"body cut off at {want} bytes"
+            self.stopped = True
+            return _STOP
+        body += data
+        return len(data)
+
+    def prereq(self, primary_ip: bytes) -> int:
+        self.sends += 1
+        if self.sends > 1:
+            return _PREREQ_ABORT  # libcurl's own resend on a new connection: the caller resends, keeping its gap
+        if self.allowed is not None:
+            address = _canonical_ip(primary_ip.decode("ascii", "replace"))
+            if address not in self.allowed:
+                self.refused = f"address policy: connected to {address}, which was not approved"
+                return _PREREQ_ABORT
+        if self.on_send is not None:
+            self.on_send()
+        return _PREREQ_OK
+
+
+@ffi.callback("int(void *, char *, char *, int, int)")
+def _prereq(clientp, primary_ip, local_ip, primary_port, local_port):  # pragma: no cover - called by libcurl
+    """libcurl's CURLOPT_PREREQFUNCTION: connected, the request not yet sent."""
+    try:
+        return ffi.from_handle(clientp).prereq(ffi.string(primary_ip))
+    except Exception:  # noqa: BLE001 - an exception cannot cross libcurl: refuse the request instead
+        return _PREREQ_ABORT
+
+
+def _canonical_ip(address: str) -> str:
+    """One spelling per address (``0:0::1`` and ``::1`` are one), so approved and connected compare equal."""
+    address = address.split("%", 1)[0]
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
+def _resolve_entries(target: Target, addresses: list[str]) -> list[str]:
+    """CURLOPT_RESOLVE lines pinning ``target``'s name to ``addresses`` (a trailing-dot name pinned both ways)."""
+    listed = ",".join(f"[{a}]" if ":" in a else a for a in addresses)
+    names = {target.host, target.host.rstrip(".")}
+    return [f"{name}:{target.port}:{listed}" for name in names if name]
+
+
+#: libcurl errors that will not change on a second try.
+_FINAL_ERRORS: frozenset[int] = frozenset({
+    CurlECode.UNSUPPORTED_PROTOCOL, CurlECode.URL_MALFORMAT, CurlECode.PEER_FAILED_VERIFICATION,
+    CurlECode.SSL_CACERT_BADFILE, CurlECode.SSL_CERTPROBLEM, CurlECode.SSL_PINNEDPUBKEYNOTMATCH,
+    CurlECode.SSL_INVALIDCERTSTATUS, CurlECode.SSL_ISSUER_ERROR, CurlECode.ABORTED_BY_CALLBACK,
+    CurlECode.TOO_LARGE})
+_TLS_ERRORS: frozenset[int] = frozenset({
+    CurlECode.SSL_CONNECT_ERROR, CurlECode.PEER_FAILED_VERIFICATION, CurlECode.SSL_CACERT_BADFILE,
+    CurlECode.SSL_CERTPROBLEM, CurlECode.SSL_CIPHER, CurlECode.SSL_PINNEDPUBKEYNOTMATCH,
+    CurlECode.SSL_INVALIDCERTSTATUS, CurlECode.SSL_ISSUER_ERROR, CurlECode.USE_SSL_FAILED,
+    CurlECode.SSL_SHUTDOWN_FAILED})
+
+
+def _curl_message(exc: CurlError) -> str:
+    """libcurl's own sentence, without curl_cffi's wrapping."""
+    text = str(exc)
+    match = re.search(r"curl: \(\d+\) (.*?)(?:\. See https://curl\.se.*)?$", text, re.S)
+    return (match.group(1) if match else text).strip()
+
+
+def failure_reason(code: int, message: str, proxied: bool) -> str:
+    """A short, stable reason for a libcurl error (what a report shows)."""
+    lowered = message.lower()
+    if code in _TLS_ERRORS or (code == CurlECode.RECV_ERROR and "ssl" in lowered):
+        return f"TLS failure: {message}"[:200]
+    if code == CurlECode.COULDNT_CONNECT:
+        if proxied and "proxy" in lowered:
+            return f"proxy unreachable: {message}"[:200]
+        return "connection refused" if "refused" in lowered else f"could not connect: {message}"[:200]
+    if code == CurlECode.PROXY or (proxied and ("connect tunnel" in lowered or "proxy" in lowered)):
+        return f"proxy error: {message}"[:200]
+    if code == CurlECode.COULDNT_RESOLVE_PROXY:
+        return f"proxy name does not resolve: {message}"[:200]
+    if code == CurlECode.GOT_NOTHING:
+        return "server closed the connection"
+    if code in (CurlECode.RECV_ERROR, CurlECode.SEND_ERROR):
+        return "connection reset" if "reset" in lowered else f"connection failed: {message}"[:200]
+    if code == CurlECode.OPERATION_TIMEDOUT:
+        return f"timeout: {message}"[:200]
+    if code in (CurlECode.WEIRD_SERVER_REPLY, CurlECode.HTTP2, CurlECode.HTTP2_STREAM, CurlECode.TOO_LARGE):
+        return f"bad answer: {message}"[:200]
+    return f"curl error {code}: {message}"[:200]
+
+
+class Transport:
+    """GETs over one libcurl multi handle (its connection pool) in the running event loop.
+
+    ``default_headers`` go out on every request unless a call passes its
+    own; ``proxies`` says which proxy each URL goes through; ``ca_bundle``
+    is the CA file trusted for origins and HTTPS proxies alike.
+    """
+
+    def __init__(self, default_headers: dict[str, str], *, ca_bundle: str, proxies: Proxies | None = None,
+                 max_connections: int = 256) -> None:
+        self.default_headers = dict(default_headers)
+        self.proxies = proxies or Proxies()
+        self.ca_bundle = ca_bundle
+        self.max_connections = max(1, max_connections)
+        self._header_lines = _header_lines(self.default_headers)
+        self._encoding = _accept_encoding(self.default_headers) or ""
+        self._multi: AsyncCurl | None = None
+
+    def proxy_for(self, target: Target) -> str | None:
+        return self.proxies.for_url(target.scheme, target.host)
+
+    def _multi_handle(self) -> AsyncCurl:
+        if self._multi is None:
+            self._multi = AsyncCurl(cacert=self.ca_bundle)
+            self._multi.setopt(CurlMOpt.MAXCONNECTS, self.max_connections)
+        return self._multi
+
+    def _handle(self, target: Target, addresses: list[str] | None, proxy: str | None,
+                headers: dict[str, str] | None, decode: bool, impersonate: bool) -> Curl:
+        curl = Curl(cacert=self.ca_bundle)
+        setopt = curl.setopt
+        setopt(CurlOpt.URL, target.url.encode("ascii"))
+        setopt(CurlOpt.NOSIGNAL, 1)
+        setopt(CurlOpt.CAINFO, self.ca_bundle)
+        setopt(CurlOpt.PROXY_CAINFO, self.ca_bundle)
+        if impersonate:
+            from curl_cffi.requests.impersonate import normalize_browser_type
+
+            curl.impersonate(normalize_browser_type(IMPERSONATE_TARGET), default_headers=True)
+            lines = _header_lines(headers or {})
+            encoding = None  # the profile's own Accept-Encoding
+        else:
+            setopt(CurlOpt.HTTP_VERSION, CurlHttpVersion.V2TLS)  # HTTP/2 where ALPN offers it, else 1.1
+            lines = self._header_lines if headers is None else _header_lines(headers)
+            encoding = self._encoding if headers is None else (_accept_encoding(headers) or "")
+        if lines:
+            setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in lines])
+        if encoding is not None:
+            setopt(CurlOpt.ACCEPT_ENCODING, encoding)  # sent, and decoded by libcurl
+        if not decode:
+            setopt(CurlOpt.HTTP_CONTENT_DECODING, 0)
+        # The proxy is always set here ("" goes direct): libcurl must not read the environment a second way.
+        setopt(CurlOpt.PROXY, proxy or "")
+        if proxy:
+            setopt(CurlOpt.NOPROXY, "")
+            setopt(CurlOpt.SUPPRESS_CONNECT_HEADERS, 1)
+        if addresses:
+            setopt(CurlOpt.RESOLVE, _resolve_entries(target, addresses))
+        return curl
+
+    async def get(self, url: str | Target, want: WantBody, *, addresses: list[str] | None,
+                  headers: dict[str, str] | None = None, drain: int = 0, decode: bool = True,
+                  impersonate: bool = False, on_send: Callable[[], None] | None = None,
+                  answer: Answer | None = None) -> Answer:
+        """GET ``url``, connecting only to ``addresses`` (None: through its proxy, which resolves the name).
+
+        ``want(status, raw_headers)`` says how many decoded body bytes to
+        keep; ``drain`` how many unwanted ones to read so the connection
+        can be reused. ``on_send`` is called when the request is about to
+        leave on a connected socket. ``answer`` is filled as the response
+        arrives (a caller that cancels keeps what came). Raises FetchError
+        (UnknownEncoding when the body's coding is one libcurl does not know).
+        """
+        target = url if isinstance(url, Target) else split_url(url)
+        proxy = self.proxy_for(target)
+        if proxy is None and not addresses:
+            raise FetchUnsupported(f"no approved address for {target.host}")
+        if proxy is not None and not resolves_remotely(proxy) and not addresses:
+            raise FetchUnsupported(f"no approved address for {target.host}")
+        curl = self._handle(target, addresses, proxy, headers, decode, impersonate)
+        allowed = None if proxy is not None else frozenset(_canonical_ip(a) for a in addresses or ())
+        answer = answer if answer is not None else Answer(0, [])
+        transfer = _Transfer(curl, want, drain, allowed, on_send, answer)
+        curl.setopt(CurlOpt.HEADERFUNCTION, transfer.header)
+        curl.setopt(CurlOpt.WRITEFUNCTION, transfer.write)
+        transfer.handle = ffi.new_handle(transfer)
+        _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.PREREQFUNCTION, _prereq)
+        _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.PREREQDATA, transfer.handle)
+        multi = self._multi_handle()
+        failure: CurlError | None = None
+        try:
+            try:
+                await multi.add_handle(curl)
+            except CurlError as exc:
+                failure = exc
+                if int(getattr(exc, "code", 0) or 0) == CurlECode.COULDNT_CONNECT:
+                    errno = curl.getinfo(CurlInfo.OS_ERRNO)
+                    if errno == _ECONNREFUSED:
+                        failure = CurlError(f"curl: (7) connection refused: {exc}", code=exc.code)
+            except asyncio.CancelledError:
+                multi.remove_handle(curl)  # closes the connection mid-transfer
+                raise
+        finally:
+            curl.close()
+        return self._answer(transfer, failure, proxy is not None)
+
+    @staticmethod
+    def _answer(transfer: _Transfer, failure: CurlError | None, proxied: bool) -> Answer:
+        answer = transfer.answer
+        code = int(getattr(failure, "code", 0) or 0) if failure is not None else 0
+        if failure is None or (code == CurlECode.WRITE_ERROR and transfer.stopped):
+            return answer
+        message = _curl_message(failure)
+        if transfer.sends > 1 and not answer.status:
+            raise StaleConnection("server closed the kept-alive connection", retry=True, code=code)
+        if transfer.refused:
+            raise FetchError(transfer.refused, retry=False, code=code)
+        if transfer.over_head or code == CurlECode.TOO_LARGE:
+            raise FetchError(f"bad answer: response head over {MAX_HEAD_BYTES} bytes", retry=False, code=code)
+        if code == CurlECode.BAD_CONTENT_ENCODING:
+            if "nrecognized" in message and not answer.body:
+                raise UnknownEncoding(message, retry=True, code=code)
+            if answer.head_done:
+                answer.cut = f"body not decodable: {message}"[:200]
+                return answer
+        if answer.head_done:
+            # The head arrived and the body broke off: what came is kept, the cut is noted.
+            answer.cut = "body cut off: " + failure_reason(code, message, proxied)
+            return answer
+        raise FetchError(failure_reason(code, message, proxied), retry=code not in _FINAL_ERRORS, code=code)
+
+    async def aclose(self) -> None:
+        if self._multi is not None:
+            multi, self._multi = self._multi, None
+            await multi.close()
