@@ -236,7 +236,7 @@ class _Run:
         if (due or lookups) and o.check.offline is not None:
             self.offline = o.check.offline
         elif needs_dns:
-            self.offline = not check.network_available(probe_hosts(o))
+            self.offline = not check.network_available(probe_hosts(o), check.Proxies.from_env(o.check.proxy))
         if self.offline:
             self.say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
         store.set_run_offline(self.db, self.run_id, self.offline)

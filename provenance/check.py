@@ -594,7 +594,7 @@ class _Engine:
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
                     retries: int, give_up_at: float, urgent: bool = False,
-                    headers: dict[str, str] | None = None) -> _Fetched:
+                    headers: dict[str, str] | None = None, impersonate: bool = False) -> _Fetched:
         """GET with retries, backoff and Retry-After; raises _Failure when every try failed."""
         loop = asyncio.get_running_loop()
         host = self.host(_host(url))
@@ -603,7 +603,7 @@ class _Engine:
             if result is not None:
                 result.attempts += 1
             try:
-                fetched = await self._exchange(url, host, want_body, urgent, headers)
+                fetched = await self._exchange(url, host, want_body, urgent, headers, impersonate)
             except _Failure as failure:
                 last = failure
                 if not failure.retry:
@@ -679,6 +679,10 @@ class _Engine:
         keep = self.options.keep_body
         #: (kind, target) of the last refresh followed (a meta refresh or Refresh header), for the reason.
         refreshed: tuple[str, str] | None = None
+        #: Requests go out as a browser's (curl_cffi's Chrome profile): from the start with "always", after a
+        #: bot wall with "auto"; ``walled`` is the first wall's reason once one answered.
+        browser_like = self.options.impersonate == "always"
+        walled: str | None = None
         if self.options.probe_catch_all and _host(current) in self.busy_hosts:
             # On a host with several URLs in this run, the probe starts with the first page, not
             # after it: the page's verdict then does not wait for it. A host with one URL is
@@ -689,7 +693,9 @@ class _Engine:
             except ValueError:
                 pass  # a URL urlsplit refuses: its fetch says why
 
-        for _hop in range(MAX_REDIRECTS + 1):
+        for _hop in range(MAX_REDIRECTS + 2):  # one more turn: a bot wall's browser-like second request
+            if len(hops) > MAX_REDIRECTS:
+                break
             # A host already vetted this run needs no await (the common case after its first URL).
             verdict = (None if _host(current) in self.resolver.vetted and not self.transport.proxies.any
                        else await self._vet(current))
@@ -700,9 +706,14 @@ class _Engine:
                     result.reason += f" (redirect target {current})"
                 return
             cookie = jar.header_for(current) if jar is not None else None
+            if browser_like:
+                # The browser profile sends its own headers; only the chain's cookies are added.
+                headers = {"Cookie": cookie} if cookie else None
+            else:
+                headers = {**(self.send_headers or {}), "Cookie": cookie} if cookie else None
             try:
                 fetched = await self.fetch(current, _want_body, result, self.options.retries, give_up_at,
-                                           headers={**(self.send_headers or {}), "Cookie": cookie} if cookie else None)
+                                           headers=headers, impersonate=browser_like)
             except _Failure as failure:
                 result.verdict, result.reason = "error", failure.reason
                 if hops:
@@ -736,6 +747,23 @@ class _Engine:
                 obs = classify.Observation(url=url, final_url=current, status=fetched.status,
                                            headers=fetched.headers, text=text, hops=tuple(hops))
                 judgement = classify.judge(obs)
+                if (judgement.verdict == "blocked" and judgement.signature in classify.WALL_SIGNATURES
+                        and self.options.impersonate == "auto" and walled is None and not browser_like):
+                    # A bot wall: once more as a browser, with the cookies the wall set; that answer decides.
+                    walled, browser_like = judgement.reason, True
+                    if fetched.cookies:
+                        jar = jar or _RedirectJar()
+                        jar.store(_host(current), fetched.cookies)
+                    continue
+                if walled is not None:
+                    if judgement.verdict == "blocked":
+                        judgement = classify.Judgement(
+                            judgement.verdict, f"{judgement.reason}, also to a browser-like second request "
+                            f"(the first got: {walled})", judgement.signature)
+                    else:
+                        judgement = classify.Judgement(
+                            judgement.verdict, f"{judgement.reason} (to a browser-like second request; the first "
+                            f"got a bot wall: {walled})", judgement.signature)
                 if judgement.verdict in ("ok", "redirect"):
                     judgement = _unjudgeable(fetched) or judgement
                 elif fetched.status == 404 and judgement.verdict == "dead" and text and _script_routes_the_path(text):
@@ -1088,7 +1116,7 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
         return []
     if options.offline is None and options.resolver is None and any(_needs_dns(u) for u in unique):
         # Once for the whole run (and before any worker starts): a dead network is not a dead web.
-        options = replace(options, offline=not network_available())
+        options = replace(options, offline=not network_available(PROBE_HOSTS, Proxies.from_env(options.proxy)))
     if options.offline and options.resolver is None:
         return _offline_first(unique, options, progress)
     workers = _worker_count(options, unique)

@@ -311,6 +311,11 @@ SIGNATURES: tuple[Signature, ...] = (
               visible=True, max_words=LONG_PAGE_WORDS),
 )
 
+#: Bot walls (not logins or consent pages): a request that looks more like a browser's may get through, so the
+#: engine asks once more as one (CheckOptions.impersonate).
+WALL_SIGNATURES: frozenset[str] = frozenset(
+    sig.name for sig in SIGNATURES if sig.verdict == "blocked" and sig.redirected_to is None)
+
 #: Paths that are a site's home page.
 _HOME_PATH = re.compile(r"^/?(?:index\.(?:html?|php|aspx?)|home|default\.aspx?|[a-z]{2}(?:[-_][a-z]{2})?/?)?/?$",
                         re.IGNORECASE)

@@ -20,6 +20,7 @@ import typer
 
 from . import __version__
 from .check import DEFAULT_USER_AGENT, CheckOptions, check_urls
+from .options import IMPERSONATE_MODES
 from .defaults import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS
 from .models import VERDICTS
 from .urls import InvalidURL, normalize_url
@@ -63,6 +64,9 @@ AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit l
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ProxyOpt = Annotated[Optional[str], typer.Option("--proxy", help="Proxy for every request (http://, https://, socks5://, socks5h://); default: HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY.")]
+CaBundleOpt = Annotated[Optional[str], typer.Option("--ca-bundle", help="CA certificates (PEM) to trust, e.g. a TLS-inspecting firewall's; default: SSL_CERT_FILE, else the system's store.")]
+ImpersonateOpt = Annotated[str, typer.Option("--impersonate", help="When a bot wall answers: auto (ask once more as a browser), always, never.")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -97,21 +101,39 @@ def emit_json(data: object) -> None:
 
 
 def check_options(concurrency: int, host_concurrency: int, host_interval: float, timeout: float, retries: int,
-                  allow_private: bool, user_agent: Optional[str]) -> CheckOptions:
+                  allow_private: bool, user_agent: Optional[str], proxy: Optional[str] = None,
+                  ca_bundle: Optional[str] = None, impersonate: str = "auto") -> CheckOptions:
     for name, value in (("--host-interval", host_interval), ("--timeout", timeout)):
         if not math.isfinite(value):
             fail(f"{name} must be a finite number of seconds, not {value}")
+    network_settings(proxy, ca_bundle)
+    if impersonate not in IMPERSONATE_MODES:
+        fail(f"--impersonate must be one of {', '.join(IMPERSONATE_MODES)}, not {impersonate!r}")
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
                         timeout=timeout, retries=retries, allow_private=allow_private,
-                        user_agent=user_agent or DEFAULT_USER_AGENT)
+                        user_agent=user_agent or DEFAULT_USER_AGENT, proxy=proxy, ca_bundle=ca_bundle,
+                        impersonate=impersonate)
 
 
-def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
+def network_settings(proxy: Optional[str], ca_bundle: Optional[str]) -> None:
+    """The proxy (option or environment) and the CA bundle must be usable: a one-line error (exit 2) if not."""
+    from .network import Proxies, ProxyError, ca_bundle as find_ca_bundle
+
+    try:
+        Proxies.from_env(proxy)
+        find_ca_bundle(ca_bundle)
+    except (ProxyError, ValueError) as exc:
+        fail(str(exc))
+
+
+def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str],
+                    proxy: Optional[str] = None, ca_bundle: Optional[str] = None):
     """Wayback options from the shared flags; the Archive gets an identifying agent unless one is given."""
     from .wayback import WaybackOptions
 
     extra = {"user_agent": user_agent} if user_agent else {}
-    return WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries, **extra)
+    return WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries, proxy=proxy,
+                          ca_bundle=ca_bundle, **extra)
 
 
 @app.command()
@@ -183,13 +205,15 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, proxy: ProxyOpt = None, ca_bundle: CaBundleOpt = None,
+          impersonate: ImpersonateOpt = "auto") -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
     """
     targets, skipped = _read_url_list(urls or [], from_file)
-    options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
+    options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent,
+                            proxy, ca_bundle, impersonate)
     options.keep_body = False  # only the audit's drift judge reads page bodies
     if quiet:  # no view at all: its terminal test alone would import rich
         results = check_urls(targets, options)
@@ -211,7 +235,8 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
              json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
              retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-             allow_private: AllowPrivateOpt = False) -> None:
+             allow_private: AllowPrivateOpt = False, proxy: ProxyOpt = None, ca_bundle: CaBundleOpt = None,
+             impersonate: ImpersonateOpt = "auto") -> None:
     """Closest good Wayback snapshot for URLs.
 
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
@@ -224,7 +249,8 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
         wayback_url = validate_base_url(wayback_url) if wayback_url else None
     except ValueError as exc:
         fail(str(exc))
-    options = wayback_options(wayback_url, timeout, retries, user_agent)
+    network_settings(proxy, ca_bundle)
+    options = wayback_options(wayback_url, timeout, retries, user_agent, proxy, ca_bundle)
     found = find_snapshots([(u, date) for u in targets], options)
     snaps = [found[(u, date)] for u in targets]
     if json_out:
@@ -250,7 +276,8 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
           fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
           save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, proxy: ProxyOpt = None, ca_bundle: CaBundleOpt = None,
+          impersonate: ImpersonateOpt = "auto") -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -262,8 +289,9 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     fail_set = _parse_verdicts(fail_on)
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
-        check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
-        wayback=wayback_options(wayback_url, timeout, retries, user_agent),
+        check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent,
+                            proxy, ca_bundle, impersonate),
+        wayback=wayback_options(wayback_url, timeout, retries, user_agent, proxy, ca_bundle),
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()

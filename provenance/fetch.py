@@ -304,9 +304,14 @@ class _Transfer:
         if want is None:
             want = self.want = self.want_body(self.answer.status, self.answer.raw_headers)
             if want == 0:
-                # Unwanted: read on only when the whole body is known to be short (the connection stays open).
-                length = next((v for k, v in self.answer.raw_headers if k.lower() == b"content-length"), b"")
-                if not (length.isdigit() and int(length) <= self.drain):
+                # Unwanted: read on (and keep) only a body known to be short and plain, so the connection stays
+                # open; the caller may still look at it (a 404 page that hands its path to a script).
+                raw = self.answer.raw_headers
+                length = next((v for k, v in raw if k.lower() == b"content-length"), b"")
+                encoded = any(k.lower() == b"content-encoding" for k, _v in raw)
+                if length.isdigit() and int(length) <= self.drain and not encoded:
+                    want = self.want = self.drain
+                else:
                     self.drain = 0
         if want == 0:
             self.drained += len(data)
@@ -527,6 +532,9 @@ class Transport:
             raise StaleConnection("server closed the kept-alive connection", retry=True, code=code)
         if transfer.refused:
             raise FetchError(transfer.refused, retry=False, code=code)
+        if "multiple location" in message.lower():
+            # Chrome's ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION: no target can be chosen.
+            raise FetchError(f"conflicting Location headers ({message})", retry=False, code=code)
         if transfer.over_head or code == CurlECode.TOO_LARGE:
             raise FetchError(f"bad answer: response head over {MAX_HEAD_BYTES} bytes", retry=False, code=code)
         if code == CurlECode.BAD_CONTENT_ENCODING:

@@ -27,6 +27,7 @@ import socket
 import time
 from collections.abc import Sequence
 
+from .network import Proxies
 from .options import CheckOptions, ResolverFunc as ResolverFunc
 from .urls import address_policy_refuses, ascii_host, fast_split, host_of, is_ip_literal
 
@@ -47,7 +48,7 @@ async def system_lookup(name: str) -> list[str]:
 
 # --- the network: is there any? ---
 
-_network_cache: tuple[float, bool] | None = None
+_network_cache: dict[tuple, tuple[float, bool]] = {}
 
 
 def _resolves(name: str) -> bool:
@@ -58,22 +59,54 @@ def _resolves(name: str) -> bool:
         return False
 
 
-def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS) -> bool:
-    """True when at least one well-known name resolves.
+def _reachable_through(proxy: str, name: str) -> bool:
+    """Can ``proxy`` reach ``name`` (its HTTPS port)? Asked with a tunnel only: no request, no trust needed.
+
+    Behind a proxy the machine may have no DNS of its own; the proxy's
+    answer is what says whether there is a network.
+    """
+    from curl_cffi import Curl, CurlError, CurlOpt
+
+    curl = Curl()
+    try:
+        curl.setopt(CurlOpt.URL, f"https://{name}/".encode())
+        curl.setopt(CurlOpt.PROXY, proxy)
+        curl.setopt(CurlOpt.NOPROXY, "")
+        curl.setopt(CurlOpt.HTTPPROXYTUNNEL, 1)
+        curl.setopt(CurlOpt.CONNECT_ONLY, 1)
+        curl.setopt(CurlOpt.SSL_VERIFYPEER, 0)  # reachability only: the answer is never read
+        curl.setopt(CurlOpt.SSL_VERIFYHOST, 0)
+        curl.setopt(CurlOpt.NOSIGNAL, 1)
+        curl.setopt(CurlOpt.TIMEOUT_MS, int(DNS_TIMEOUT * 1000))
+        curl.perform()
+        return True
+    except CurlError:
+        return False
+    finally:
+        curl.close()
+
+
+def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS, proxies: Proxies | None = None) -> bool:
+    """True when at least one well-known name resolves (through the proxy of https URLs, when there is one).
 
     The names are looked up in parallel and the answer is cached for
     NETWORK_CACHE_SECONDS, so an audit and its check stage ask once.
     """
-    global _network_cache
+    proxies = proxies if proxies is not None else Proxies.from_env()
+    key = (tuple(probe_hosts), proxies)
     now = time.monotonic()
-    if _network_cache and now - _network_cache[0] < NETWORK_CACHE_SECONDS and tuple(probe_hosts) == PROBE_HOSTS:
-        return _network_cache[1]
+    cached = _network_cache.get(key)
+    if cached and now - cached[0] < NETWORK_CACHE_SECONDS:
+        return cached[1]
     from concurrent.futures import ThreadPoolExecutor  # only here: a run over IP addresses never needs it
 
+    def ask(name: str) -> bool:
+        proxy = proxies.for_url("https", name)
+        return _reachable_through(proxy, name) if proxy else _resolves(name)
+
     with ThreadPoolExecutor(max_workers=max(1, len(probe_hosts))) as pool:
-        answer = any(pool.map(_resolves, probe_hosts))
-    if tuple(probe_hosts) == PROBE_HOSTS:
-        _network_cache = (now, answer)
+        answer = any(pool.map(ask, probe_hosts))
+    _network_cache[key] = (now, answer)
     return answer
 
 
@@ -248,6 +281,7 @@ class Resolver:
             return self.offline
         if self._offline_check is None:
             loop = asyncio.get_running_loop()
-            self._offline_check = loop.run_in_executor(None, network_available)
+            self._offline_check = loop.run_in_executor(None, network_available, PROBE_HOSTS,
+                                                       Proxies.from_env(self.options.proxy))
         self.offline = not await self._offline_check
         return self.offline

@@ -106,6 +106,9 @@ class WaybackOptions:
     #: First backoff step in seconds when no Retry-After is given.
     backoff: float = BACKOFF_BASE
     max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES
+    #: The same proxy and trust settings as the checker (``--proxy``, ``--ca-bundle``; None: the environment's).
+    proxy: str | None = None
+    ca_bundle: str | None = None
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -303,9 +306,21 @@ async def _get_bounded(client: httpx.AsyncClient, url: str, params: dict[str, st
 
 
 def _client(options: WaybackOptions, follow_redirects: bool) -> httpx.AsyncClient:
+    """The Archive's client: the checker's proxy for the base URL (network.Proxies) and its CA bundle.
+
+    ``trust_env`` stays off so that httpx does not read the environment a
+    second, different way; network.py reads it once for both clients.
+    """
+    import ssl
+
+    from .network import Proxies, ca_bundle
+
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
+    parts = urlsplit(options.base_url)
+    proxy = Proxies.from_env(options.proxy).for_url(parts.scheme.lower(), (parts.hostname or "").lower())
+    verify = ssl.create_default_context(cafile=ca_bundle(options.ca_bundle))
     return httpx.AsyncClient(timeout=httpx.Timeout(options.timeout), limits=limits, trust_env=False,
-                             follow_redirects=follow_redirects, max_redirects=3,
+                             follow_redirects=follow_redirects, max_redirects=3, proxy=proxy, verify=verify,
                              headers={"User-Agent": options.user_agent})
 
 

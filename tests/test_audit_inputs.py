@@ -210,9 +210,9 @@ def spy_network(monkeypatch) -> list[tuple[str, ...]]:
     calls: list[tuple[str, ...]] = []
     real = check.network_available
 
-    def network_available(probe_hosts=check.PROBE_HOSTS):
+    def network_available(probe_hosts=check.PROBE_HOSTS, proxies=None):
         calls.append(tuple(probe_hosts))
-        return real(probe_hosts)
+        return real(probe_hosts, proxies)
 
     monkeypatch.setattr(check, "network_available", network_available)
     return calls
