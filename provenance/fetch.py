@@ -353,6 +353,28 @@ def _prereq(clientp, primary_ip, local_ip, primary_port, local_port):  # pragma:
         return _PREREQ_ABORT
 
 
+_profile: list[str] = []
+
+
+def _browser_profile() -> str:
+    """curl_cffi's newest profile of IMPERSONATE_TARGET that this libcurl build has (looked up once)."""
+    if not _profile:
+        names = []
+        try:
+            from curl_cffi.requests.impersonate import REAL_TARGET_MAP
+
+            names.append(REAL_TARGET_MAP[IMPERSONATE_TARGET])
+        except (ImportError, KeyError):
+            pass
+        names += [f"{IMPERSONATE_TARGET}{v}" for v in (146, 145, 142, 136, 131, 124)]
+        probe = Curl()
+        try:
+            _profile.append(next((n for n in names if probe.impersonate(n) == 0), names[-1]))
+        finally:
+            probe.close()
+    return _profile[0]
+
+
 def _canonical_ip(address: str) -> str:
     """One spelling per address (``0:0::1`` and ``::1`` are one), so approved and connected compare equal."""
     address = address.split("%", 1)[0]
@@ -451,9 +473,8 @@ class Transport:
         setopt(CurlOpt.CAINFO, self.ca_bundle)
         setopt(CurlOpt.PROXY_CAINFO, self.ca_bundle)
         if impersonate:
-            from curl_cffi.requests.impersonate import normalize_browser_type
-
-            curl.impersonate(normalize_browser_type(IMPERSONATE_TARGET), default_headers=True)
+            if curl.impersonate(_browser_profile(), default_headers=True) != 0:
+                raise FetchError(f"libcurl has no browser profile {_browser_profile()!r}", retry=False)
             lines = _header_lines(headers or {})
             encoding = None  # the profile's own Accept-Encoding
         else:
