@@ -10,6 +10,7 @@ and a plain fallback for pages it gives up on.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
@@ -78,3 +79,38 @@ def reduce_page(html: str | None, url: str | None = None) -> MainText:
 def main_text(html: str | None, url: str | None = None) -> str:
     """Title plus main text as one string: the text drift and support scoring read."""
     return reduce_page(html, url).joined
+
+
+_WORD = re.compile(r"\w+")
+#: Words per shingle when deciding whether a block of the page lies in the main text.
+SHINGLE_WORDS = 4
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, as the main-text comparison reads them."""
+    return _WORD.findall(text.lower())
+
+
+class MainTextIndex:
+    """Answers "is this piece of the page part of the article's main text?".
+
+    Built once per page from :func:`reduce_page`'s text: a set of word
+    shingles, and the text's words joined for short pieces (fewer words than
+    a shingle) that can only be found as a substring.
+    """
+
+    def __init__(self, text: str) -> None:
+        seq = words(text)
+        self.shingles = {tuple(seq[i:i + SHINGLE_WORDS]) for i in range(max(0, len(seq) - SHINGLE_WORDS + 1))}
+        self.joined = f" {' '.join(seq)} "
+        self.empty = not seq
+
+    def coverage(self, piece: str) -> float:
+        """Share of the piece's shingles found in the main text (0..1); short pieces: 1.0 if found whole."""
+        seq = words(piece)
+        if not seq:
+            return 0.0
+        if len(seq) < SHINGLE_WORDS:
+            return 1.0 if f" {' '.join(seq)} " in self.joined else 0.0
+        grams = [tuple(seq[i:i + SHINGLE_WORDS]) for i in range(len(seq) - SHINGLE_WORDS + 1)]
+        return sum(1 for g in grams if g in self.shingles) / len(grams)
