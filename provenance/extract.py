@@ -21,6 +21,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -155,6 +156,8 @@ class Block:
     list_id: int | None = None
     #: mem_ids of the block-level elements from <body> down to this block (for main-content scoring).
     path: tuple[int, ...] = ()
+    #: The chrome rule of the innermost chrome element around the block (when chrome is marked, not skipped).
+    chrome: str | None = None
 
 
 @dataclass
@@ -180,6 +183,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     _apply_front_matter(article, doc.front_matter)
     if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
         article.format = "text"
+    page_mode = False
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
         base = article.canonical_url
@@ -195,11 +199,11 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         _merge_metadata(article, meta)
         base = _base_url(tree, article.canonical_url)
         main = maintext.reduce_page(html, article.canonical_url) if page_mode else None
-        blocks = _html_blocks(tree, page_mode, trace, main)
+        blocks = _html_blocks(tree, page_mode, trace, main, base)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
-    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
+    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {}, page_mode)
     return article
 
 
@@ -491,6 +495,8 @@ class _BlockBuilder:
         self.path: list[int] = []
         #: Block-level elements seen, by mem_id (main-content scoring reads their tags and classes).
         self.nodes: dict[int, LexborNode] = {}
+        #: (mem_id, rule) of the chrome elements the walk is inside, innermost last (marking mode).
+        self.chrome: list[tuple[int, str]] = []
 
     def text(self, raw: str) -> None:
         if not raw:
@@ -564,13 +570,18 @@ class _BlockBuilder:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
-            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path)))
+            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
+                                     self.chrome[-1][1] if self.chrome else None))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
 
-def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> _BlockBuilder:
-    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome."""
+def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None,
+          mark_chrome: bool = False) -> _BlockBuilder:
+    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome.
+
+    With ``mark_chrome`` chrome is walked too, and its blocks carry the rule's name.
+    """
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
     for root in roots:
@@ -579,6 +590,9 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             node, leaving = stack.pop()
             if leaving:
                 builder.exit(node)
+                if builder.chrome and builder.chrome[-1][0] == node.mem_id:
+                    builder.flush()
+                    builder.chrome.pop()
                 continue
             budget -= 1
             if budget < 0:
@@ -592,7 +606,12 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None:
+                if rule is not None and _RULES is not None and rule.split(":")[0] not in _RULES and rule not in _RULES:
+                    rule = None
+                if rule is not None and mark_chrome:
+                    builder.flush()
+                    builder.chrome.append((node.mem_id, rule))
+                elif rule is not None:
                     if trace is not None:
                         for a in node.css("a[href]"):
                             trace.append(Rejected(f"chrome:{rule}", a.attributes.get("href"), " ".join((a.text() or "").split())))
@@ -610,17 +629,18 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
 
 
 def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None,
-                 main: maintext.MainText | None = None) -> list[Block]:
+                 main: maintext.MainText | None = None, base: str | None = None) -> list[Block]:
     """Content blocks: chrome skipped, and on a full page only the main-text region kept."""
     body = tree.body
     if body is None:
         return []
-    builder = _walk([body], chrome_filter=CHROME_FILTER, trace=trace)
+    use_main = page_mode and main is not None and bool(main.text)
+    builder = _walk([body], chrome_filter=CHROME_FILTER, trace=trace, mark_chrome=use_main)
     blocks = builder.blocks
     if not page_mode:
         return blocks
-    if main is not None and main.text:
-        return _drop_link_lists(_in_main_text(blocks, builder.nodes, maintext.MainTextIndex(main.text), trace), trace)
+    if use_main:
+        return _drop_link_lists(_in_main_text(blocks, builder.nodes, maintext.MainTextIndex(main.text), trace, base), trace)
     blocks = _drop_headed_chrome(blocks, builder.nodes, trace)
     scored = [content.TextBlock(len(b.text), sum(s.end - s.start for s in b.links), b.text.count(","), b.path)
               for b in blocks]
@@ -638,7 +658,12 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
 
 import os
 CHROME_FILTER = os.environ.get("PV_CHROME", "1") == "1"
+_RULES = set(os.environ["PV_RULES"].split(",")) if os.environ.get("PV_RULES") else None
 MAIN_COVERAGE = float(os.environ.get("PV_COV", "0.6"))
+_STRONG = set(os.environ.get("PV_STRONG", "").split(","))
+TEASER = os.environ.get("PV_TEASER", "1") == "1"
+SANDWICH_GAP = int(os.environ.get("PV_GAP", "0"))
+BARE_IN_PAGES = os.environ.get("PV_BARE", "1") == "1"
 
 
 #: Fewest words of context needed to tell whether a link's surroundings are the article:
@@ -647,8 +672,20 @@ MAIN_COVERAGE = float(os.environ.get("PV_COV", "0.6"))
 MIN_CONTEXT_WORDS = 8
 
 
+def _site(url: str | None) -> str:
+    """The host of a URL without "www." and port, lower-cased ("" when it has none)."""
+    host = urlsplit(url or "").hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _same_site(href: str, base: str | None) -> bool:
+    """Does the link stay on the page's own site (relative links do)?"""
+    target = _site(href)
+    return not target or (base is not None and target == _site(base))
+
+
 def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: maintext.MainTextIndex,
-                  trace: list[Rejected] | None) -> list[Block]:
+                  trace: list[Rejected] | None, base: str | None = None) -> list[Block]:
     """Blocks that lie in the page's main text (the one reduction of :mod:`provenance.maintext`).
 
     A block is kept when most of its word shingles are in the main text. A
@@ -667,7 +704,7 @@ def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: main
                 return context_cache[mem_id]
         return 0.0
 
-    kept = []
+    inside = []
     for block in blocks:
         if len(maintext.words(block.text)) >= MIN_CONTEXT_WORDS:
             cover = index.coverage(block.text)
@@ -675,7 +712,28 @@ def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: main
             cover = 0.0  # short blocks without links change no claim; skip the context walk
         else:
             cover = context_coverage(block.path)
-        if cover >= MAIN_COVERAGE:
+        inside.append(cover >= MAIN_COVERAGE and (block.chrome is None or block.chrome.split(":")[0] not in _STRONG))
+    # A run of at most SANDWICH_GAP blocks between two main-text blocks is part of the story
+    # (a product list, a table of links the reduction left out as link-dense).
+    kept = []
+    last_in = -10**9
+    next_in = [10**9] * len(blocks)
+    upcoming = 10**9
+    for i in range(len(blocks) - 1, -1, -1):
+        next_in[i] = upcoming
+        if inside[i]:
+            upcoming = i
+    for i, block in enumerate(blocks):
+        if inside[i] and TEASER and block.list_id is None and block.tag not in ("li",) and len(block.links) == 1 \
+                and _link_share(block) >= 0.85 and len(block.text.split()) >= 4 \
+                and _same_site(block.links[0].href, base):
+            if trace is not None:
+                trace.extend(Rejected("teaser", s.href, block.text[s.start:s.end]) for s in block.links)
+            continue
+        if inside[i]:
+            kept.append(block)
+            last_in = i
+        elif SANDWICH_GAP and next_in[i] - last_in - 1 <= SANDWICH_GAP and block.chrome is None:
             kept.append(block)
         elif trace is not None:
             trace.extend(Rejected("outside-main-text", s.href, block.text[s.start:s.end]) for s in block.links)
@@ -985,7 +1043,7 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
 
 
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
-            footnotes: dict[str, Footnote]) -> list[Claim]:
+            footnotes: dict[str, Footnote], page: bool = False) -> list[Claim]:
     """Link and attribution claims of the content blocks, in reading order.
 
     A footnote marker (``<a href="#fn1">1</a>``) cites what its note links to:
@@ -1015,7 +1073,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
                     trace.append(Rejected("linkpost", span.href, text[span.start:span.end]))
             continue
         taken = [(s.start, s.end) for s in block.links] + list(block.code)
-        if article.format != "text":
+        if article.format != "text" and (BARE_IN_PAGES or not page):
             bare = _bare_urls(text, taken)
             links = block.links + [LinkSpan(s, e, url) for s, e, url in bare]
         else:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
+import os
+_MODE = os.environ.get("PV_MODE", "")
 #: Most characters of HTML handed to the extractor (bounds CPU and memory on huge pages).
 MAX_HTML_CHARS = 4_000_000
 #: Most characters of main text kept.
@@ -64,7 +66,8 @@ def reduce_page(html: str | None, url: str | None = None) -> MainText:
         import trafilatura
 
         text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True,
-                                   deduplicate=False, favor_recall=False) or ""
+                                   deduplicate=False, favor_recall=_MODE == "recall",
+                                   favor_precision=_MODE == "precision") or ""
     except Exception:  # a library failure on hostile markup costs the page's text, never the run
         text = ""
     if len(text) < MIN_MAIN_CHARS:
