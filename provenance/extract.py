@@ -606,8 +606,6 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None and _RULES is not None and rule.split(":")[0] not in _RULES and rule not in _RULES:
-                    rule = None
                 if rule is not None and mark_chrome:
                     builder.flush()
                     builder.chrome.append((node.mem_id, rule))
@@ -635,7 +633,7 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
     if body is None:
         return []
     use_main = page_mode and main is not None and bool(main.text)
-    builder = _walk([body], chrome_filter=CHROME_FILTER, trace=trace, mark_chrome=use_main)
+    builder = _walk([body], chrome_filter=True, trace=trace, mark_chrome=use_main)
     blocks = builder.blocks
     if not page_mode:
         return blocks
@@ -656,20 +654,18 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
     return _drop_link_lists(blocks, trace)
 
 
-import os
-CHROME_FILTER = os.environ.get("PV_CHROME", "1") == "1"
-_RULES = set(os.environ["PV_RULES"].split(",")) if os.environ.get("PV_RULES") else None
-MAIN_COVERAGE = float(os.environ.get("PV_COV", "0.6"))
-_STRONG = set(os.environ.get("PV_STRONG", "").split(","))
-TEASER = os.environ.get("PV_TEASER", "1") == "1"
-SANDWICH_GAP = int(os.environ.get("PV_GAP", "0"))
-BARE_IN_PAGES = os.environ.get("PV_BARE", "1") == "1"
-
-
-#: Fewest words of context needed to tell whether a link's surroundings are the article:
-#: a shorter block (a menu entry, a teaser headline) is judged by its nearest enclosing
-#: element with at least this many words, as the benchmark's people-made truth is.
-MIN_CONTEXT_WORDS = 8
+#: A block is in the article when at least this share of its word shingles are in the main text.
+MAIN_COVERAGE = 0.6
+#: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
+#: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
+STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
+#: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
+#: link-dense paragraphs the reduction left out); chrome never joins this way.
+SANDWICH_GAP = 4
+#: Stories split into containers of one tag and class: once the main text holds this many characters
+#: of one such container kind, its siblings' blocks (not chrome) are the story too.
+SIBLING_MIN_CHARS = 400
+MIN_CONTEXT_WORDS = maintext.MIN_CONTEXT_WORDS
 
 
 def _site(url: str | None) -> str:
@@ -686,58 +682,94 @@ def _same_site(href: str, base: str | None) -> bool:
 
 def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: maintext.MainTextIndex,
                   trace: list[Rejected] | None, base: str | None = None) -> list[Block]:
-    """Blocks that lie in the page's main text (the one reduction of :mod:`provenance.maintext`).
+    """The blocks of the article region, read off the page's main text (:mod:`provenance.maintext`).
 
-    A block is kept when most of its word shingles are in the main text. A
-    short block is judged by its context instead: one word ("Health") is in
-    any article, but the menu around it is not.
+    A block belongs when most of its word shingles are in the main text (a
+    short block is judged by its context: one word, "Health", is in any
+    article, but the menu around it is not); then containers of the kind
+    the story is split into, and short runs between story blocks, join it;
+    same-site teaser paragraphs ("Plane passengers quarantined [NEWS]") leave.
     """
-    context_cache: dict[int, float | None] = {}
-
-    def context_coverage(path: tuple[int, ...]) -> float:
-        for mem_id in reversed(path):
-            if mem_id not in context_cache:
-                node = nodes.get(mem_id)
-                text = node.text(separator=" ")[:maintext.MAX_TEXT_CHARS] if node is not None else ""
-                context_cache[mem_id] = index.coverage(text) if len(maintext.words(text)) >= MIN_CONTEXT_WORDS else None
-            if context_cache[mem_id] is not None:
-                return context_cache[mem_id]
-        return 0.0
-
-    inside = []
-    for block in blocks:
-        if len(maintext.words(block.text)) >= MIN_CONTEXT_WORDS:
-            cover = index.coverage(block.text)
-        elif not block.links:
-            cover = 0.0  # short blocks without links change no claim; skip the context walk
-        else:
-            cover = context_coverage(block.path)
-        inside.append(cover >= MAIN_COVERAGE and (block.chrome is None or block.chrome.split(":")[0] not in _STRONG))
-    # A run of at most SANDWICH_GAP blocks between two main-text blocks is part of the story
-    # (a product list, a table of links the reduction left out as link-dense).
-    kept = []
-    last_in = -10**9
-    next_in = [10**9] * len(blocks)
-    upcoming = 10**9
+    inside = [_covered(block, nodes, index) for block in blocks]
+    _join_split_story(blocks, nodes, inside)
+    next_inside = [len(blocks) + SANDWICH_GAP + 1] * len(blocks)
+    upcoming = next_inside[0] if blocks else 0
     for i in range(len(blocks) - 1, -1, -1):
-        next_in[i] = upcoming
+        next_inside[i] = upcoming
         if inside[i]:
             upcoming = i
+    kept: list[Block] = []
+    last_inside = -SANDWICH_GAP - 2
     for i, block in enumerate(blocks):
-        if inside[i] and TEASER and block.list_id is None and block.tag not in ("li",) and len(block.links) == 1 \
-                and _link_share(block) >= 0.85 and len(block.text.split()) >= 4 \
-                and _same_site(block.links[0].href, base):
-            if trace is not None:
-                trace.extend(Rejected("teaser", s.href, block.text[s.start:s.end]) for s in block.links)
+        if inside[i] and _is_teaser(block, base):
+            rule = "teaser"
+        elif inside[i]:
+            kept.append(block)
+            last_inside = i
             continue
-        if inside[i]:
+        elif next_inside[i] - last_inside - 1 <= SANDWICH_GAP and block.chrome is None:
             kept.append(block)
-            last_in = i
-        elif SANDWICH_GAP and next_in[i] - last_in - 1 <= SANDWICH_GAP and block.chrome is None:
-            kept.append(block)
-        elif trace is not None:
-            trace.extend(Rejected("outside-main-text", s.href, block.text[s.start:s.end]) for s in block.links)
+            continue
+        else:
+            rule = "outside-main-text"
+        if trace is not None:
+            trace.extend(Rejected(rule, s.href, block.text[s.start:s.end]) for s in block.links)
     return kept
+
+
+def _covered(block: Block, nodes: dict[int, LexborNode], index: maintext.MainTextIndex) -> bool:
+    """Is the block (or, when short, its nearest context of MIN_CONTEXT_WORDS words) in the main text?"""
+    if block.chrome is not None and block.chrome in STRONG_CHROME:
+        return False
+    if len(maintext.words(block.text)) >= MIN_CONTEXT_WORDS:
+        return index.coverage(block.text) >= MAIN_COVERAGE
+    if not block.links:
+        return False  # a short block without links changes no claim: skip the context walk
+    for mem_id in reversed(block.path):
+        node = nodes.get(mem_id)
+        if node is None:
+            continue
+        cover = index.context_coverage(mem_id, node)
+        if cover is not None:
+            return cover >= MAIN_COVERAGE
+    return False
+
+
+def _container_kind(block: Block, nodes: dict[int, LexborNode]) -> tuple[str, str] | None:
+    """(tag, class) of the element holding the block's paragraph, when it has a class."""
+    if len(block.path) < 2:
+        return None
+    holder = block.path[-2] if block.tag in ("p", "li", "h2", "h3", "h4", "blockquote") else block.path[-1]
+    node = nodes.get(holder)
+    if node is None or node.tag in ("body", "html"):
+        return None
+    cls = (node.attributes.get("class") or "").strip()
+    return (node.tag, cls) if cls else None
+
+
+def _join_split_story(blocks: list[Block], nodes: dict[int, LexborNode], inside: list[bool]) -> None:
+    """Mark as inside the blocks of containers of the kind the story is split into.
+
+    Sites cut a story into several containers of one kind (``<div
+    class="article-body-component">`` five times) and the reduction may keep
+    only some; a kind holding SIBLING_MIN_CHARS of main text is the story's.
+    """
+    story_chars: dict[tuple[str, str], int] = {}
+    for block, is_in in zip(blocks, inside):
+        kind = _container_kind(block, nodes) if is_in else None
+        if kind is not None:
+            story_chars[kind] = story_chars.get(kind, 0) + len(block.text)
+    for i, block in enumerate(blocks):
+        if not inside[i] and block.chrome is None and block.links:
+            kind = _container_kind(block, nodes)
+            if kind is not None and story_chars.get(kind, 0) >= SIBLING_MIN_CHARS:
+                inside[i] = True
+
+
+def _is_teaser(block: Block, base: str | None) -> bool:
+    """A paragraph that is one link to another story of the same site: recirculation, not a citation."""
+    return (block.list_id is None and block.tag != "li" and len(block.links) == 1 and _link_share(block) >= 0.85
+            and len(block.text.split()) >= 4 and _same_site(block.links[0].href, base))
 
 
 #: Headings that open a section of page chrome: comments, recirculation, "more from" lists.
@@ -1073,7 +1105,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
                     trace.append(Rejected("linkpost", span.href, text[span.start:span.end]))
             continue
         taken = [(s.start, s.end) for s in block.links] + list(block.code)
-        if article.format != "text" and (BARE_IN_PAGES or not page):
+        if article.format != "text" and not page:  # a page's links are its <a>s; its plain URLs are rarely cited
             bare = _bare_urls(text, taken)
             links = block.links + [LinkSpan(s, e, url) for s, e, url in bare]
         else:
