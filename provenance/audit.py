@@ -232,7 +232,7 @@ class _Run:
         self.stats["urls_fresh"] = len(urls) - len(due)
         # Offline means "a name had to be resolved and none could be": a run whose URLs (and Wayback) are all
         # IP literals never asks, and is never called offline.
-        needs_dns = any(check._needs_dns(u) for u in due) or bool(lookups and not self.wayback_literal())
+        needs_dns = any(check.needs_dns(u) for u in due) or bool(lookups and not self.wayback_literal())
         if (due or lookups) and o.check.offline is not None:
             self.offline = o.check.offline
         elif needs_dns:

@@ -12,10 +12,10 @@ depends on an id earlier in the path, and whether the page is only a
 script-rendered shell that cannot be judged. docs/checking.md
 ("Catch-all sites") has the rules and the numbers.
 
-Here: the probe plans and keys (:func:`_probe_key`, :func:`_probe_plan`), the
+Here: the probe plans and keys (:func:`probe_key`, :func:`probe_plan`), the
 random siblings of the cited name's shape, and the tests on pages
-(:func:`_canonical`, :func:`_names_this_page`, :func:`_same_page`,
-:func:`_script_shell`, :func:`_script_routes_the_path`). Nothing here fetches
+(:func:`canonical_link`, :func:`names_this_page`, :func:`same_page`,
+:func:`script_shell`, :func:`script_routes_the_path`). Nothing here fetches
 or holds engine state: the engine (:class:`provenance.check._Engine`) asks, waits
 and decides.
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from . import classify
-from .resolve import _host
+from .resolve import url_host
 from .urls import browser_join, browser_url, fast_split
 
 #: Letters in the random sibling path used to detect catch-all sites, when the cited name has no shape to keep.
@@ -44,23 +44,23 @@ SHELL_MAX_WORDS = 12
 
 
 @functools.lru_cache(maxsize=65_536)
-def _is_deep(url: str) -> bool:
+def is_deep(url: str) -> bool:
     return classify.is_deep(url)
 
 
 @functools.lru_cache(maxsize=65_536)
-def _directory(url: str) -> str:
+def directory_of(url: str) -> str:
     """The catch-all probe key of a URL (scheme://netloc/directory/): the probe is per host and directory."""
     split = fast_split(url)
     if split is not None:
-        host = split[3]  # as in _host
+        host = split[3]  # as in url_host
         if host is not None and host[0] != "[":
             return f"{split[1]}://{split[2]}{(split[6] or '').rsplit('/', 1)[0]}/"  # scheme, authority, path
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
 
 
-def _drop_fragment(url: str) -> str:
+def drop_fragment(url: str) -> str:
     """The URL without its fragment (never sent): for redirect targets and canonical links alike."""
     return url.split("#", 1)[0]
 
@@ -68,7 +68,7 @@ def _drop_fragment(url: str) -> str:
 # --- probes: what a site answers for a random sibling URL of the cited name's shape ---
 
 @dataclass(frozen=True)
-class _Sibling:
+class Sibling:
     """What a catch-all probe got for a random sibling URL."""
 
     #: The sibling asked for, and where its redirects (if any) ended.
@@ -135,7 +135,7 @@ def _shaped_random(stem: str) -> str:
 
 
 @dataclass(frozen=True)
-class _ProbePlan:
+class ProbePlan:
     """Where a URL's catch-all probe goes: the directory, and the shape of the name to imitate."""
 
     #: Host-wide key of the probe: directory and shape (one probe per directory for URLs of one shape).
@@ -178,7 +178,7 @@ def _segment_shape(last: str) -> str | None:
     """The shape of a path's last segment ('L', 'D', 'LD' or '', then its extension); None for a program's name."""
     stem, extension = _split_extension(last)
     if extension[1:].lower() in _SCRIPT_EXTENSIONS:
-        return None  # its query may hold the id: _probe_plan decides
+        return None  # its query may hold the id: probe_plan decides
     return _shape(stem, extension)
 
 
@@ -189,21 +189,21 @@ def _shape(stem: str, extension: str) -> str:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _probe_key(url: str) -> str:
-    """The key of a URL's catch-all probe: directory and shape of the name (see _probe_plan), cheaply."""
+def probe_key(url: str) -> str:
+    """The key of a URL's catch-all probe: directory and shape of the name (see probe_plan), cheaply."""
     split = fast_split(url)
     if split is not None and split[1] is not None:
         path = split[6] or "/"
     else:
-        return _probe_plan(url).key
+        return probe_plan(url).key
     shape = _segment_shape(path[path.rfind("/") + 1:])
     if shape is None:
-        return _probe_plan(url).key
-    return f"{_directory(url)}\x00{shape}"
+        return probe_plan(url).key
+    return f"{directory_of(url)}\x00{shape}"
 
 
 @functools.lru_cache(maxsize=4096)
-def _probe_plan(url: str) -> _ProbePlan:
+def probe_plan(url: str) -> ProbePlan:
     """The whole plan of a URL's probe (built once per probe, not per URL)."""
     parts = urlsplit(url)
     directory, _, last = parts.path.rpartition("/")
@@ -217,19 +217,19 @@ def _probe_plan(url: str) -> _ProbePlan:
         shape = last + "?" + "&".join(id_params)
     else:
         shape = _shape(stem, extension)
-    return _ProbePlan(f"{_directory(url)}\x00{shape}", parts.scheme, parts.netloc, directory, stem, extension,
+    return ProbePlan(f"{directory_of(url)}\x00{shape}", parts.scheme, parts.netloc, directory, stem, extension,
                       parts.query, id_params, bool(re.search("[0-9]", directory)))
 
 
-def _outcome(probe: asyncio.Future) -> _Sibling | None:
+def probe_outcome(probe: asyncio.Future) -> Sibling | None:
     if probe.cancelled() or probe.exception() is not None:
         return None
     return probe.result()
 
 
-def _site(url: str) -> str:
+def site_of(url: str) -> str:
     """The host without a leading 'www.': example.org and www.example.org are one site."""
-    host = _host(url)
+    host = url_host(url)
     return host[4:] if host.startswith("www.") else host
 
 
@@ -239,10 +239,10 @@ def _page_key(url: str) -> tuple[str, str, str]:
         parts = urlsplit(url)
     except ValueError:
         return ("", url, "")
-    return _site(url), parts.path.rstrip("/") or "/", parts.query
+    return site_of(url), parts.path.rstrip("/") or "/", parts.query
 
 
-def _same_page(a: str | None, b: str | None) -> bool:
+def same_page(a: str | None, b: str | None) -> bool:
     return bool(a and b) and (a == b or _page_key(a) == _page_key(b))  # type: ignore[arg-type]
 
 
@@ -250,7 +250,7 @@ _CANONICAL = re.compile(r"<link\b[^<>]*\brel\s*=\s*[\"']?canonical\b[^<>]*>", re
 _HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 
 
-def _canonical(text: str, base: str) -> str | None:
+def canonical_link(text: str, base: str) -> str | None:
     """The page's ``<link rel=canonical href>``, resolved against ``base``, or None."""
     match = _CANONICAL.search(text, 0, classify.HEAD_CHARS)
     if match is None:
@@ -260,25 +260,25 @@ def _canonical(text: str, base: str) -> str | None:
         return None
     value = html.unescape(next(g for g in href.groups() if g is not None)).strip()
     try:
-        return browser_url(_drop_fragment(browser_join(base, value))) if value else None
+        return browser_url(drop_fragment(browser_join(base, value))) if value else None
     except ValueError:
         return None
 
 
-def _names_this_page(sibling: _Sibling, start: str, final: str, text: str) -> bool:
+def names_this_page(sibling: Sibling, start: str, final: str, text: str) -> bool:
     """The site says the random sibling *is* this page (so the likeness says nothing about rot).
 
     Id + decorative slug sites (/questions/123/<anything>) send any slug
     to the page itself, or serve it with the page's canonical URL.
     """
-    if _same_page(sibling.final_url, start):
+    if same_page(sibling.final_url, start):
         return True
     if sibling.canonical is None:
         return False
-    if _same_page(sibling.canonical, start) or _same_page(sibling.canonical, final):
+    if same_page(sibling.canonical, start) or same_page(sibling.canonical, final):
         return True
-    own = _canonical(text, final)
-    return own is not None and _same_page(own, sibling.canonical) and _page_key(own)[:2] == _page_key(final)[:2]
+    own = canonical_link(text, final)
+    return own is not None and same_page(own, sibling.canonical) and _page_key(own)[:2] == _page_key(final)[:2]
 
 
 _INVISIBLE = re.compile(r"<(script|style|noscript|template|title|svg)\b.*?</\1\s*>|<!--.*?-->|<[^>]+>",
@@ -290,7 +290,7 @@ _APP_MOUNT = re.compile(r"<(?:div|main|section|body)\b[^<>]*\bid\s*=\s*[\"']?(?:
 _WORDS = re.compile(r"[^\W_]+")
 
 
-def _script_shell(text: str) -> bool:
+def script_shell(text: str) -> bool:
     """A single-page application's shell: an empty mount element, a script, and next to no visible text."""
     head = text[: 4 * classify.HEAD_CHARS]
     if "<script" not in head.lower() or not _APP_MOUNT.search(head):
@@ -305,7 +305,7 @@ _PATH_HANDOFF = re.compile(r"location\s*\.\s*(?:replace|assign)\s*\(|location(?:
 _LOCATION_ALIAS = re.compile(r"\b([A-Za-z_$][\w$]*)\s*=\s*(?:window\s*\.\s*|document\s*\.\s*)?location\s*[;,\n]")
 
 
-def _script_routes_the_path(text: str) -> bool:
+def script_routes_the_path(text: str) -> bool:
     """A 404 page that is only a script handing the requested path on (next to no visible text)."""
     head = text[: classify.HEAD_CHARS]
     if "pathname" not in head or "<script" not in head.lower():
@@ -316,3 +316,20 @@ def _script_routes_the_path(text: str) -> bool:
                              head) for a in aliases):
             return False
     return len(_WORDS.findall(_INVISIBLE.sub(" ", head))) <= SHELL_MAX_WORDS
+
+
+# The old private names, still read by tests and benchmarks.
+_ProbePlan = ProbePlan
+_Sibling = Sibling
+_canonical = canonical_link
+_directory = directory_of
+_drop_fragment = drop_fragment
+_is_deep = is_deep
+_names_this_page = names_this_page
+_outcome = probe_outcome
+_probe_key = probe_key
+_probe_plan = probe_plan
+_same_page = same_page
+_script_routes_the_path = script_routes_the_path
+_script_shell = script_shell
+_site = site_of

@@ -39,26 +39,28 @@ import asyncio
 import gc
 import os
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from . import classify
-from .catchall import (_ProbePlan, _Sibling, _canonical, _directory, _drop_fragment, _is_deep, _names_this_page,
-                       _outcome, _probe_key, _probe_plan, _same_page, _script_routes_the_path, _script_shell, _site)
-from .cookies import _RedirectJar
+from .catchall import (ProbePlan, Sibling, canonical_link, directory_of, drop_fragment, is_deep, names_this_page,
+                       probe_outcome, probe_key, probe_plan, same_page, script_routes_the_path, script_shell, site_of)
+from .cookies import RedirectJar
 from .fetch import Answer, FetchError, StaleConnection, Transport, UnknownEncoding
+from .judge import Fetched, content_type_of, decode_text, fetched_from, header_dict, is_html, unjudgeable
+from .politeness import MAX_HOST_INTERVAL as MAX_HOST_INTERVAL, MIN_GAP_FRACTION as MIN_GAP_FRACTION
+from .politeness import SLOWED_INTERVAL as SLOWED_INTERVAL, Host as Host, Permits as Permits
 from .network import Proxies, ca_bundle, resolves_remotely
 from .options import BROWSER_HEADERS as BROWSER_HEADERS, DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
 from .options import CheckOptions as CheckOptions
 from .models import CheckResult, iso_z, utc_now
-from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, _host, _needs_dns
-from .resolve import _private_name, network_available
+from .resolve import LookupFailed, NameNotFound, Offline, PolicyRefused, Resolver, ResolverFunc, url_host, needs_dns
+from .resolve import private_name, network_available
 from .refresh import MAX_REFRESH_DELAY as MAX_REFRESH_DELAY, REFRESH_MAX_WORDS as REFRESH_MAX_WORDS
-from .refresh import REFRESH_SCAN_CHARS as REFRESH_SCAN_CHARS, _parse_refresh as _parse_refresh, _refresh_target
+from .refresh import REFRESH_SCAN_CHARS as REFRESH_SCAN_CHARS, parse_refresh as parse_refresh, refresh_target
 from .retry import retry_after_seconds
 from .urls import browser_join, browser_url
 # Re-exported (``X as X``): the limits and names this module had before its stages moved out stay its API
@@ -68,6 +70,10 @@ from .catchall import SHELL_MAX_WORDS as SHELL_MAX_WORDS
 from .cookies import MAX_CHAIN_COOKIES as MAX_CHAIN_COOKIES, MAX_COOKIE_CHARS as MAX_COOKIE_CHARS
 from .resolve import DNS_TIMEOUT as DNS_TIMEOUT, NETWORK_CACHE_SECONDS as NETWORK_CACHE_SECONDS
 from .resolve import PRIVATE_SUFFIXES as PRIVATE_SUFFIXES, PROBE_HOSTS as PROBE_HOSTS
+
+# Old spellings that tests and benchmarks still read from here.
+_host, _directory, _needs_dns, _parse_refresh = url_host, directory_of, needs_dns, parse_refresh
+_header_dict = header_dict
 
 #: Most bytes a compressed body may decompress to (a gzip bomb stops here).
 MAX_DECODED_BYTES = 2 * 1024 * 1024
@@ -89,11 +95,6 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 #: Jitter multiplies a backoff by a random factor in this range.
 BACKOFF_JITTER = (0.5, 1.5)
-#: However late a host's schedule runs, two starts are never closer than this share of host_interval.
-MIN_GAP_FRACTION = 0.8
-#: After a 429/503 a host's gap between requests becomes at least this, doubled on each new one.
-SLOWED_INTERVAL = 1.0
-MAX_HOST_INTERVAL = 10.0
 #: Hard cap on one URL's total time (retries, redirects, waits), unless CheckOptions.url_deadline says otherwise.
 DEFAULT_URL_DEADLINE = 60.0
 #: Statuses worth a retry.
@@ -189,188 +190,7 @@ class _Deadline:
             raise TimeoutError from exc
 
 
-# --- politeness ---
-
-class Permits:
-    """A counting semaphore that hands a freed permit to the oldest waiter.
-
-    asyncio.Semaphore lets the releasing task grab the permit straight back
-    (a waiter can starve) and, in 3.11, rescans its waiters on each wake-up
-    (quadratic with thousands of waiting requests); this is O(1) per step.
-    """
-
-    def __init__(self, limit: int) -> None:
-        #: Permits that may be out at once (a host's may be lowered while running).
-        self.limit = max(1, limit)
-        #: Permits out now.
-        self.active = 0
-        #: Tasks waiting for a permit, first come first served.
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self, urgent: bool = False) -> None:
-        """Take a permit. A released permit is handed to the oldest waiter (``urgent`` ones first),
-        never grabbed back by the task that released it: no waiter starves."""
-        if self.active < self.limit and not self._waiters:
-            self.active += 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if urgent:
-            self._waiters.appendleft(waiter)
-        else:
-            self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # it was handed to us: pass it on
-            else:
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:
-                    pass
-            raise
-
-    def release(self) -> None:
-        self.active -= 1
-        self._wake()
-
-    def reclaim(self) -> None:
-        """Count a permit as taken again without waiting (for a holder that let it go and must return it)."""
-        self.active += 1
-
-    def _wake(self) -> None:
-        while self._waiters and self.active < self.limit:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                self.active += 1
-                waiter.set_result(None)
-
-
-
-class Host(Permits):
-    """Everything one host's politeness needs, in one place (its permits are ``host_concurrency``)."""
-
-    def __init__(self, name: str, concurrency: int, interval: float) -> None:
-        super().__init__(concurrency)
-        #: Host name (the per-host key).
-        self.name = name
-        #: Minimum seconds between two request starts; raised by 429/503.
-        self.interval = max(0.0, interval)
-        #: Earliest start a new reservation may take (spreads waiting requests over time).
-        self._next_slot = 0.0
-        #: When the last request was let start (it may still be connecting).
-        self._last_start = -1e9
-        #: When the last request's bytes were written to its connection.
-        self._last_sent = -1e9
-        #: No request starts before this (Retry-After).
-        self.paused_until = 0.0
-        #: Catch-all probes per directory and shape (see _probe_plan): what a random sibling got, or None.
-        self.probes: dict[str, asyncio.Future[_Sibling | None]] = {}
-        #: Times this host asked us to slow down.
-        self.slowdowns = 0
-        #: A first request to this host has been let through.
-        self.opened = False
-        #: Set when the first exchange with this host ended (its connection is then open and free).
-        self.answered = asyncio.Event()
-
-    async def wait_slot(self) -> None:
-        """Reserve this host's next start slot and sleep until it (no permit is held meanwhile)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_slot, self.paused_until)
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    async def start(self, gate: Permits) -> None:
-        """Keep the gap floor and take a global permit (held on return); after wait_slot and acquire.
-
-        Slots are an absolute schedule ``host_interval`` apart, reserved on
-        arrival so waiting requests spread out instead of waking together.
-        An urgent request (a catch-all probe, once per host and directory,
-        that pages are waiting on) skips wait_slot and only keeps the floor.
-        A start that a busy machine made late does not push back the ones
-        after it (a strict "gap since the last real start" rule turns every
-        late wake-up into a permanent slowdown: measured here, 87 ms gaps
-        for a 50 ms interval under load), but two starts are never closer
-        than MIN_GAP_FRACTION of the interval, even after waiting for the
-        global permit. The global permit is never held while sleeping.
-        """
-        loop = asyncio.get_running_loop()
-        floor = self.interval * MIN_GAP_FRACTION
-        for _ in range(1000):  # bounded: each round waits for a real start to pass
-            await gate.acquire()
-            now = loop.time()
-            ready_at = max(self._last_start + floor, self.paused_until)
-            if now >= ready_at:
-                self._last_start = now
-                return
-            gate.release()
-            await asyncio.sleep(ready_at - now)
-        await gate.acquire()
-        self._last_start = loop.time()
-
-    async def at_send(self, gate: Permits) -> None:
-        """Right before a request is written: keep the gap floor since the last request written.
-
-        ``start`` spaces the starts, but a start that must open a new
-        connection first is written later than one on a pooled connection,
-        and the server would see the two bunched; this keeps the floor at
-        the moment the bytes leave, which is what the server sees. The
-        caller's global permit (``gate``) is not held while waiting, and
-        is held again on return.
-        """
-        loop = asyncio.get_running_loop()
-        floor = self.interval * MIN_GAP_FRACTION
-        for _ in range(100):  # bounded: each round waits for the floor to pass
-            now = loop.time()
-            ready_at = self._last_sent + floor
-            if now >= ready_at:
-                break
-            gate.release()
-            try:
-                await asyncio.sleep(ready_at - now)
-                await gate.acquire(urgent=True)  # back first in line: this request is under way
-            except BaseException:
-                gate.reclaim()  # cancelled (a deadline): the caller gives the permit back on its way out
-                raise
-        self._last_sent = loop.time()
-
-    def sent(self) -> None:
-        """The request's bytes are leaving now (libcurl connected and is about to write): the gap counts from here."""
-        self._last_sent = max(self._last_sent, asyncio.get_running_loop().time())
-
-    def slow_down(self, pause: float) -> None:
-        """The host said 'too many requests': pause it and stay slower for the rest of the run."""
-        now = asyncio.get_running_loop().time()
-        if now >= self.paused_until:
-            # Once per pause: the answers to requests already in flight are the same complaint.
-            self.slowdowns += 1
-            self.interval = min(MAX_HOST_INTERVAL, max(self.interval * 2, SLOWED_INTERVAL))
-            self.limit = max(1, self.limit // 2)
-        self.paused_until = max(self.paused_until, now + pause)
-        self._next_slot = max(self._next_slot, self.paused_until)
-
-
 # --- one fetch ---
-
-@dataclass
-class _Fetched:
-    """One HTTP exchange, body already read (within caps)."""
-
-    status: int
-    headers: dict[str, str]
-    content_type: str
-    body: bytes | bytearray = b""
-    #: Why reading stopped early ('' when the whole body was read or none was wanted).
-    cut: str = ""
-    #: The response's Set-Cookie headers, one per cookie.
-    cookies: tuple[str, ...] = ()
-    #: A redirect's target as browsers read it (see _location), or None.
-    location: str | None = None
-    #: Why a redirect's Location cannot be followed ('' when it can).
-    location_problem: str = ""
-
 
 class _Failure(Exception):
     """A request that got no usable answer; ``retry`` says whether trying again may help."""
@@ -381,115 +201,13 @@ class _Failure(Exception):
         self.retry = retry
 
 
-def _header_dict(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-cased header names -> values, as ``httpx.Headers`` would give them, without building one.
-
-    Repeated headers are joined with ", " and values are decoded the way
-    httpx does (ASCII, else UTF-8, else Latin-1 for the whole set), so
-    verdicts and reasons are the same as through an ``httpx.Response``.
-    """
-    try:
-        pairs = [(k.decode("ascii").lower(), v.decode("ascii")) for k, v in raw_headers]
-    except UnicodeDecodeError:
-        try:
-            for _k, v in raw_headers:
-                v.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "iso-8859-1"
-        pairs = [(k.decode("latin-1").lower(), v.decode(encoding)) for k, v in raw_headers]
-    headers: dict[str, str] = {}
-    for name, value in pairs:
-        if name in headers:
-            headers[name] += ", " + value
-        else:
-            headers[name] = value
-    return headers
-
-
-def _location(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, str]:
-    """A redirect's Location as browsers read it: ``(value, problem)``.
-
-    Read from the raw header lines, not from the joined header dict: two
-    identical Location lines are one target (joined they would read
-    "/new, /new", a false dead), two different ones are an error, as in
-    Chrome (ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION). The value is decoded
-    on its own, UTF-8 first: another header's Latin-1 byte (a cookie) must
-    not turn a UTF-8 path into mojibake. Bytes that are not UTF-8 are
-    percent-encoded as they are, which is what browsers send.
-    """
-    values = [v.strip() for k, v in raw_headers if k.lower() == b"location"]
-    values = [v for v in values if v]
-    if not values:
-        return None, ""
-    if len(set(values)) > 1:
-        shown = ", ".join(repr(v.decode("latin-1")[:60]) for v in dict.fromkeys(values))
-        return None, f"conflicting Location headers ({shown})"
-    raw = values[0]
-    try:
-        return raw.decode("utf-8"), ""
-    except UnicodeDecodeError:
-        return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw), ""
-
-
-def _content_type(raw_headers: Sequence[tuple[bytes, bytes]]) -> str:
-    """The media type of a response, lower-cased, without parameters ('' when none was sent)."""
-    for name, value in raw_headers:
-        if name.lower() == b"content-type":
-            return value.decode("latin-1").split(";", 1)[0].strip().lower()
-    return ""
-
-
-def _fetched(answer: Answer) -> _Fetched:
-    """What the engine judges, from what the fetch layer got."""
-    raw = answer.raw_headers
-    headers = _header_dict(raw)
-    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    fetched = _Fetched(answer.status, headers, content_type, answer.body, answer.cut)
-    if answer.status in classify.REDIRECT_STATUSES:
-        fetched.location, fetched.location_problem = _location(raw)
-    if "set-cookie" in headers:  # each on its own: joined, their dates' commas mislead
-        fetched.cookies = tuple(v.decode("latin-1") for k, v in raw if k.lower() == b"set-cookie")
-    return fetched
-
-
 def _want_body(status: int, content_type: str) -> int:
     """Bytes of a page's body worth reading: live HTML whole (capped), error pages' start for bot walls."""
     if 200 <= status < 300:
-        return MAX_DECODED_BYTES if _is_html(content_type) else 0
+        return MAX_DECODED_BYTES if is_html(content_type) else 0
     if status in SIGNATURE_STATUSES:
         return SIGNATURE_BYTES
     return 0
-
-
-def _is_html(content_type: str) -> bool:
-    return not content_type or "html" in content_type or content_type.startswith("text/")
-
-
-#: Bodies at most this long are looked at for being blank (longer ones never are: no copy of a big page).
-_BLANK_CHECK_BYTES = 1024
-
-
-def _unjudgeable(fetched: _Fetched) -> classify.Judgement | None:
-    """``error`` for a 2xx HTML page that says nothing, instead of ``ok``: an unreadable or a blank body.
-
-    A body the engine could not read (a Content-Encoding it never asked
-    for, a broken gzip stream, a connection that died before the first
-    byte) may be a "not found" page as well as the article; an empty
-    200 page is what a reader sees as a blank screen (a crashed
-    application). Neither shows the page is there, so neither is ``ok``.
-    """
-    status = fetched.status
-    if not (200 <= status < 300) or status == 204 or not _is_html(fetched.content_type):
-        return None
-    body = fetched.body
-    if fetched.cut and not body:
-        return classify.Judgement("error", f"HTTP {status}, but the page could not be read, so it says nothing",
-                                  "body-unreadable")
-    if not fetched.cut and len(body) <= _BLANK_CHECK_BYTES and not body.strip():
-        return classify.Judgement("error", f"HTTP {status} with an empty page: a blank page says nothing about "
-                                           "the content", "empty-page")
-    return None
 
 
 class _Engine:
@@ -518,7 +236,7 @@ class _Engine:
 
     async def _exchange(self, url: str, host: Host, want_body: Callable[[int, str], int],
                         urgent: bool = False, request_headers: dict[str, str] | None = None,
-                        impersonate: bool = False) -> _Fetched:
+                        impersonate: bool = False) -> Fetched:
         """One GET under the host's politeness; the body read as ``want_body(status, type)`` says.
 
         One timer covers the attempt: a timeout before the headers is a
@@ -538,11 +256,11 @@ class _Engine:
         host.opened = True
         await host.acquire(urgent)
         answer = Answer(0, [])
-        name = _host(url)
+        name = url_host(url)
         addresses = None if self._proxied_remotely(url) else self.resolver.vetted.get(name)
 
         def want(status: int, raw_headers: list[tuple[bytes, bytes]]) -> int:
-            return want_body(status, _content_type(raw_headers))
+            return want_body(status, content_type_of(raw_headers))
 
         try:
             await host.start(self.gate)
@@ -569,7 +287,7 @@ class _Engine:
                 self.gate.release()
         except TimeoutError as exc:
             if answer.head_done:
-                fetched = _fetched(answer)
+                fetched = fetched_from(answer)
                 fetched.cut = fetched.cut or f"body cut off: still arriving after {self.options.timeout:g}s"
                 return fetched
             raise _Failure(f"timeout after {self.options.timeout:g}s", retry=True) from exc
@@ -578,14 +296,14 @@ class _Engine:
         finally:
             host.release()
             host.answered.set()
-        return _fetched(answer)
+        return fetched_from(answer)
 
     def _proxy(self, url: str) -> str | None:
         """The proxy ``url`` goes through, or None."""
         if not self.transport.proxies.any:
             return None
         scheme = url.split(":", 1)[0].lower()
-        return self.transport.proxies.for_url(scheme, _host(url))
+        return self.transport.proxies.for_url(scheme, url_host(url))
 
     def _proxied_remotely(self, url: str) -> bool:
         """Does ``url`` go through a proxy that resolves its name (so nothing is looked up here)?"""
@@ -594,11 +312,11 @@ class _Engine:
 
     async def fetch(self, url: str, want_body: Callable[[int, str], int], result: CheckResult | None,
                     retries: int, give_up_at: float, urgent: bool = False,
-                    headers: dict[str, str] | None = None, impersonate: bool = False) -> _Fetched:
+                    headers: dict[str, str] | None = None, impersonate: bool = False) -> Fetched:
         """GET with retries, backoff and Retry-After; raises _Failure when every try failed."""
         loop = asyncio.get_running_loop()
-        host = self.host(_host(url))
-        last: _Failure | _Fetched | None = None
+        host = self.host(url_host(url))
+        last: _Failure | Fetched | None = None
         for attempt in range(retries + 1):
             if result is not None:
                 result.attempts += 1
@@ -625,7 +343,7 @@ class _Engine:
             if attempt == retries or loop.time() + pause >= give_up_at:
                 break
             await asyncio.sleep(pause)
-        if isinstance(last, _Fetched):
+        if isinstance(last, Fetched):
             return last
         assert last is not None
         raise last
@@ -670,7 +388,7 @@ class _Engine:
     async def _check(self, url: str, result: CheckResult, give_up_at: float) -> Awaitable[None] | None:
         """Fill ``result``; returns what is left to await when only the catch-all probe is missing."""
         current = start = browser_url(url)  # what a reader's browser requests (backslashes, dot segments, non-ASCII)
-        jar: _RedirectJar | None = None
+        jar: RedirectJar | None = None
         #: (URL, cookies it would get): the same URL again with new cookies is not (yet) a loop ...
         seen: set[tuple[str, str | None]] = {(current, None)}
         #: ... but a visit past MAX_VISITS_PER_URL is, whatever the cookies (a cookie rotated on every hop).
@@ -683,12 +401,12 @@ class _Engine:
         #: bot wall with "auto"; ``walled`` is the first wall's reason once one answered.
         browser_like = self.options.impersonate == "always"
         walled: str | None = None
-        if self.options.probe_catch_all and _host(current) in self.busy_hosts:
+        if self.options.probe_catch_all and url_host(current) in self.busy_hosts:
             # On a host with several URLs in this run, the probe starts with the first page, not
             # after it: the page's verdict then does not wait for it. A host with one URL is
             # probed only when its page comes back as a 200 worth comparing.
             try:
-                if _is_deep(current):
+                if is_deep(current):
                     self._probe_for(current, give_up_at)
             except ValueError:
                 pass  # a URL urlsplit refuses: its fetch says why
@@ -697,7 +415,7 @@ class _Engine:
             if len(hops) > MAX_REDIRECTS:
                 break
             # A host already vetted this run needs no await (the common case after its first URL).
-            verdict = (None if _host(current) in self.resolver.vetted and not self.transport.proxies.any
+            verdict = (None if url_host(current) in self.resolver.vetted and not self.transport.proxies.any
                        else await self._vet(current))
             if verdict is not None:
                 result.verdict, result.reason = verdict
@@ -738,12 +456,12 @@ class _Engine:
                 if scheme not in ("http", "https"):
                     result.verdict, result.reason = "error", f"redirect to a non-web URL: {target[:100]}"
                     return
-                target = browser_url(_drop_fragment(target))
+                target = browser_url(drop_fragment(target))
                 by = ""
             else:
                 # Bodies drained only to keep a connection alive (images, JSON ...) are not judged.
-                judged = fetched.body and (_is_html(fetched.content_type) or fetched.status in SIGNATURE_STATUSES)
-                text = _decode(fetched.body, fetched.headers.get("content-type", "")) if judged else ""
+                judged = fetched.body and (is_html(fetched.content_type) or fetched.status in SIGNATURE_STATUSES)
+                text = decode_text(fetched.body, fetched.headers.get("content-type", "")) if judged else ""
                 obs = classify.Observation(url=url, final_url=current, status=fetched.status,
                                            headers=fetched.headers, text=text, hops=tuple(hops))
                 judgement = classify.judge(obs)
@@ -752,8 +470,8 @@ class _Engine:
                     # A bot wall: once more as a browser, with the cookies the wall set; that answer decides.
                     walled, browser_like = judgement.reason, True
                     if fetched.cookies:
-                        jar = jar or _RedirectJar()
-                        jar.store(_host(current), fetched.cookies)
+                        jar = jar or RedirectJar()
+                        jar.store(url_host(current), fetched.cookies)
                     continue
                 if walled is not None:
                     if judgement.verdict == "blocked":
@@ -765,16 +483,16 @@ class _Engine:
                             judgement.verdict, f"{judgement.reason} (to a browser-like second request; the first "
                             f"got a bot wall: {walled})", judgement.signature)
                 if judgement.verdict in ("ok", "redirect"):
-                    judgement = _unjudgeable(fetched) or judgement
-                elif fetched.status == 404 and judgement.verdict == "dead" and text and _script_routes_the_path(text):
+                    judgement = unjudgeable(fetched) or judgement
+                elif fetched.status == 404 and judgement.verdict == "dead" and text and script_routes_the_path(text):
                     judgement = classify.Judgement(
                         "error", "HTTP 404 from a page that hands the path to a script (a single-page app on static "
                         "hosting): what a reader sees depends on the script, so it could not be judged", "script-404")
                 # A page that sends its reader on at once (a redirect stub) is one more hop, like a 302. Not a
                 # bot wall's: its refresh is the challenge asking again (SiteGround's sgcaptcha).
-                refresh = (_refresh_target(current, fetched.headers, text)
+                refresh = (refresh_target(current, fetched.headers, text)
                            if 200 <= fetched.status < 300 and fetched.status != 204 and judgement.verdict != "blocked"
-                           and _is_html(fetched.content_type) else None)
+                           and is_html(fetched.content_type) else None)
                 if refresh is None or refresh.target is None:
                     result.verdict, result.reason = judgement.verdict, judgement.reason
                     result.signature = judgement.signature
@@ -787,7 +505,7 @@ class _Engine:
                         result.reason += f"; {refresh.note}"
                     if fetched.cut:
                         result.reason += f"; {fetched.cut}"
-                    if keep and text and 200 <= fetched.status < 300 and _is_html(fetched.content_type):
+                    if keep and text and 200 <= fetched.status < 300 and is_html(fetched.content_type):
                         # Bounded per page, and per run: past the budget only the page's start is kept.
                         limit = MAX_KEPT_BODY_CHARS if self.kept_chars < KEPT_BODY_BUDGET else KEPT_BODY_AFTER_BUDGET
                         result.body = text[:limit]
@@ -799,8 +517,8 @@ class _Engine:
                 refreshed = (refresh.kind, target)
             hops.append((fetched.status, target))
             if fetched.cookies:
-                jar = jar or _RedirectJar()
-                jar.store(_host(current), fetched.cookies)
+                jar = jar or RedirectJar()
+                jar.store(url_host(current), fetched.cookies)
             visit = (target, jar.header_for(target) if jar is not None else None)
             visits[target] = visits.get(target, 0) + 1
             if visit in seen or visits[target] > MAX_VISITS_PER_URL:
@@ -814,7 +532,7 @@ class _Engine:
 
     async def _vet(self, url: str) -> tuple[str, str] | None:
         """Resolve and apply the address policy; a verdict when the URL must not be fetched."""
-        name = _host(url)
+        name = url_host(url)
         if not name:
             return "error", "URL has no host"
         if self._proxied_remotely(url):
@@ -831,7 +549,7 @@ class _Engine:
         except Offline:
             return "unchecked", "offline: no network to resolve names"
         except NameNotFound:
-            private = _private_name(name)
+            private = private_name(name)
             if private:
                 # An intranet name answers only inside its network: not resolving from here says nothing.
                 return "unchecked", f"{private}: not resolvable from here"
@@ -840,20 +558,20 @@ class _Engine:
             return "error", str(exc)
         return None
 
-    def _probe_for(self, url: str, give_up_at: float, id_probe: bool = False) -> asyncio.Future[_Sibling | None]:
+    def _probe_for(self, url: str, give_up_at: float, id_probe: bool = False) -> asyncio.Future[Sibling | None]:
         """The (shared) catch-all probe of this URL's host, directory and shape, started if new.
 
         ``id_probe``: the sibling with the directory's digits randomised too
         (does the page depend on an id earlier in the path?), asked for only
         when the plain sibling got this very page.
         """
-        key = _probe_key(url)
+        key = probe_key(url)
         if id_probe:
             key += "\x00id"
-        host = self.host(_host(url))
+        host = self.host(url_host(url))
         probe = host.probes.get(key)
         if probe is None:
-            probe = host.probes[key] = asyncio.ensure_future(self._probe(_probe_plan(url), give_up_at, id_probe))
+            probe = host.probes[key] = asyncio.ensure_future(self._probe(probe_plan(url), give_up_at, id_probe))
         return probe
 
     def _catch_all(self, result: CheckResult, start: str, final: str, text: str, hops: list[tuple[int, str]],
@@ -868,12 +586,12 @@ class _Engine:
         sibling alone: only if a random URL lands on that home page too is
         the page gone.
         """
-        cross_home = result.signature == "redirect-to-home" and bool(hops) and _site(start) != _site(final)
+        cross_home = result.signature == "redirect-to-home" and bool(hops) and site_of(start) != site_of(final)
         if cross_home:
             probes = [(self._probe_for(start, give_up_at), start)]
         elif result.verdict in ("ok", "redirect"):
-            probes = [(self._probe_for(final, give_up_at), final)] if _is_deep(final) else []
-            if hops and _is_deep(start) and _directory(start).split("/", 3)[3] != _directory(final).split("/", 3)[3]:
+            probes = [(self._probe_for(final, give_up_at), final)] if is_deep(final) else []
+            if hops and is_deep(start) and directory_of(start).split("/", 3)[3] != directory_of(final).split("/", 3)[3]:
                 probes.append((self._probe_for(start, give_up_at), start))
         else:
             return None
@@ -898,8 +616,8 @@ class _Engine:
                 give_up_at: float) -> Awaitable[None] | None:
         """The verdict once the probes answered; an awaitable when an id probe must answer first."""
         if cross_home:
-            sibling = _outcome(probes[0][0])
-            if sibling is not None and sibling.fingerprint is not None and _same_page(sibling.final_url, final):
+            sibling = probe_outcome(probes[0][0])
+            if sibling is not None and sibling.fingerprint is not None and same_page(sibling.final_url, final):
                 result.reason += " (a random URL there is sent to it too)"
                 return None
             permanent = all(status in classify.PERMANENT_REDIRECTS for status, _ in hops)
@@ -911,34 +629,34 @@ class _Engine:
             return None
         mine: frozenset[int] | None = None
 
-        def got_this_page(sibling: _Sibling) -> bool:
+        def got_this_page(sibling: Sibling) -> bool:
             """Did the random sibling land here, or get a page like this one? (Fingerprinted once, if asked.)"""
             nonlocal mine
-            if _same_page(sibling.final_url, final):
+            if same_page(sibling.final_url, final):
                 return True
             if mine is None:
                 mine = classify.fingerprint(text, classify.path_words(final))
             return classify.same_as_sibling(mine, sibling.fingerprint)
 
         for probe, page in probes:
-            sibling = _outcome(probe)
+            sibling = probe_outcome(probe)
             if sibling is None or sibling.fingerprint is None:
                 continue  # the site answers a random URL as missing (or not at all): not a catch-all
             if not got_this_page(sibling):
                 continue
             # A random sibling got this page.
-            if _names_this_page(sibling, start, final, text):
+            if names_this_page(sibling, start, final, text):
                 continue  # ... because the site sends any slug here to the page itself (id + decorative slug)
-            if _script_shell(text):
+            if script_shell(text):
                 result.signature = "script-shell"
                 result.reason = ("a script-rendered page: the site sends the same script shell for any URL here, "
                                  "so its content could not be judged")
                 return None
-            if _probe_plan(page).directory_has_digits:
+            if probe_plan(page).directory_has_digits:
                 ids = self._probe_for(page, give_up_at, id_probe=True)
                 if not ids.done():
                     return self._settle_when([ids], result, start, final, text, hops, probes, False, give_up_at)
-                other = _outcome(ids)
+                other = probe_outcome(ids)
                 if other is None or other.fingerprint is None:
                     continue  # a random id is missing: the page depends on its id, which exists
                 if not got_this_page(other):
@@ -948,7 +666,7 @@ class _Engine:
             return None
         return None
 
-    async def _probe(self, plan: "_ProbePlan", give_up_at: float, id_probe: bool = False) -> _Sibling | None:
+    async def _probe(self, plan: "ProbePlan", give_up_at: float, id_probe: bool = False) -> Sibling | None:
         """What the site answers for a random sibling URL of ``plan``'s shape; None when it could not be asked."""
         url = asked = plan.sibling(id_probe)
         try:
@@ -956,28 +674,28 @@ class _Engine:
                 if await self._vet(url) is not None:
                     return None
 
-                fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and _is_html(t) else 0,
+                fetched = await self.fetch(url, lambda s, t: MAX_DECODED_BYTES if 200 <= s < 300 and is_html(t) else 0,
                                            None, 0, give_up_at, urgent=True)
                 if fetched.location_problem:
                     return None
                 location = fetched.location
                 if location:
-                    url = browser_url(_drop_fragment(browser_join(url, location)))
+                    url = browser_url(drop_fragment(browser_join(url, location)))
                     if urlsplit(url).scheme not in ("http", "https"):
                         return None
                     continue
-                if not (200 <= fetched.status < 300) or not _is_html(fetched.content_type):
-                    return _Sibling(asked, url, fetched.status, None, None)
-                text = _decode(fetched.body, fetched.headers.get("content-type", "")) if fetched.body else ""
+                if not (200 <= fetched.status < 300) or not is_html(fetched.content_type):
+                    return Sibling(asked, url, fetched.status, None, None)
+                text = decode_text(fetched.body, fetched.headers.get("content-type", "")) if fetched.body else ""
                 # A random URL's stub that sends the reader on is followed, as the cited page's is.
-                refresh = _refresh_target(url, fetched.headers, text)
+                refresh = refresh_target(url, fetched.headers, text)
                 if refresh is not None and refresh.target is not None and refresh.target != url:
                     url = refresh.target
                     continue
                 if not text:
-                    return _Sibling(asked, url, fetched.status, None, None)
+                    return Sibling(asked, url, fetched.status, None, None)
                 drop = classify.path_words(asked) + classify.path_words(url)
-                return _Sibling(asked, url, fetched.status, classify.fingerprint(text, drop), _canonical(text, url))
+                return Sibling(asked, url, fetched.status, classify.fingerprint(text, drop), canonical_link(text, url))
         except (_Failure, ValueError):
             return None
         return None
@@ -986,26 +704,6 @@ class _Engine:
 def _backoff(attempt: int) -> float:
     """Exponential backoff with jitter, so retries from many tasks do not arrive together."""
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** attempt) * random.uniform(*BACKOFF_JITTER)
-
-
-_CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
-
-
-def _decode(body: bytes, content_type: str) -> str:
-    """Bytes -> text using the declared charset, a <meta> charset, then UTF-8 (never raises)."""
-    charset = None
-    match = _CHARSET.search(content_type)
-    if match:
-        charset = match.group(1)
-    else:
-        meta = _META_CHARSET.search(body[:2048])
-        if meta:
-            charset = meta.group(1).decode("ascii", "ignore")
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except LookupError:
-        return body.decode("utf-8", errors="replace")
 
 
 # --- running many ---
@@ -1046,7 +744,7 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
     resolver = Resolver(options)
     by_host: dict[str, list[str]] = {}
     for url in unique:
-        by_host.setdefault(_host(url), []).append(url)
+        by_host.setdefault(url_host(url), []).append(url)
     results: dict[str, CheckResult] = {}
     transport = _make_transport(options)
     try:
@@ -1114,7 +812,7 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
     unique = list(dict.fromkeys(urls))
     if not unique:
         return []
-    if options.offline is None and options.resolver is None and any(_needs_dns(u) for u in unique):
+    if options.offline is None and options.resolver is None and any(needs_dns(u) for u in unique):
         # Once for the whole run (and before any worker starts): a dead network is not a dead web.
         options = replace(options, offline=not network_available(PROBE_HOSTS, Proxies.from_env(options.proxy)))
     if options.offline and options.resolver is None:
@@ -1130,7 +828,7 @@ def _offline_first(unique: list[str], options: CheckOptions,
     """Offline: names cannot resolve, so answer those URLs at once and check only IP literals."""
     now = iso_z(utc_now())
     results: dict[str, CheckResult] = {}
-    literal = [u for u in unique if not _needs_dns(u)]
+    literal = [u for u in unique if not needs_dns(u)]
     for url in unique:
         if url not in literal:
             result = CheckResult(url=url, verdict="unchecked", reason="offline: no network to resolve names",
@@ -1157,7 +855,7 @@ def _worker_count(options: CheckOptions, unique: list[str]) -> int:
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1  # workers reuse the parent's imports and options through fork; elsewhere stay in one process
-    hosts = len({_host(u) for u in unique})
+    hosts = len({url_host(u) for u in unique})
     return max(1, min(wanted, hosts))
 
 
@@ -1165,7 +863,7 @@ def _shards(unique: list[str], workers: int) -> list[list[str]]:
     """Hosts dealt to workers, biggest first onto the lightest shard; a host never splits."""
     by_host: dict[str, list[str]] = {}
     for url in unique:
-        by_host.setdefault(_host(url), []).append(url)
+        by_host.setdefault(url_host(url), []).append(url)
     shards: list[list[str]] = [[] for _ in range(workers)]
     for host_urls in sorted(by_host.values(), key=len, reverse=True):
         min(shards, key=len).extend(host_urls)

@@ -1,4 +1,4 @@
-"""The cookies of one URL's redirect chain (why a link checker keeps any: :class:`_RedirectJar`).
+"""The cookies of one URL's redirect chain (why a link checker keeps any: :class:`RedirectJar`).
 
 Only what browsers would keep (RFC 6265's domain rules, no control
 characters), capped in count and size. The engine (:mod:`provenance.check`)
@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from .resolve import _host
+from .resolve import url_host
 from .retry import http_date
 from .urls import is_ip_literal
 
@@ -20,7 +20,7 @@ MAX_CHAIN_COOKIES = 50
 MAX_COOKIE_CHARS = 4096
 
 
-class _RedirectJar:
+class RedirectJar:
     """Cookies set along one URL's redirect chain, sent back along that chain only.
 
     Some sites answer a first visit by setting a cookie and redirecting to
@@ -70,7 +70,7 @@ class _RedirectJar:
 
     def header_for(self, url: str) -> str | None:
         """The Cookie header for a request to ``url``, or None."""
-        host = _host(url)
+        host = url_host(url)
         plain = not url[:6].lower().startswith("https:")
         pairs = [f"{name}={value}" for (domain, name), (value, host_only, secure) in self._cookies.items()
                  if (host == domain or (not host_only and host.endswith("." + domain))) and not (secure and plain)]
@@ -85,3 +85,7 @@ def _expired(date: str) -> bool:
     """A Set-Cookie ``Expires`` date in the past (an unreadable one is not); cookie dates may use dashes."""
     when = http_date(date.replace("-", " "))
     return when is not None and when <= datetime.now(timezone.utc)
+
+
+# The old private names, still read by tests and benchmarks.
+_RedirectJar = RedirectJar

@@ -13,7 +13,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .catchall import _drop_fragment
+from .catchall import drop_fragment
 from .classify import prose_words
 from .urls import C0_AND_SPACE, browser_join, browser_url
 
@@ -22,7 +22,7 @@ from .urls import C0_AND_SPACE, browser_join, browser_url
 MAX_REFRESH_DELAY = 10
 #: Characters of a page's start searched for a meta refresh (redirect stubs put it at the top; ~0.7 us per KB).
 REFRESH_SCAN_CHARS = 8192
-#: A page with more words of its own prose than this is read as it is, refresh or not (see _refresh_target).
+#: A page with more words of its own prose than this is read as it is, refresh or not (see refresh_target).
 REFRESH_MAX_WORDS = 150
 
 
@@ -46,7 +46,7 @@ _ATTRIBUTE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\
 _WORDS_READ = 65_536
 
 
-class _Refresh(NamedTuple):
+class RefreshTarget(NamedTuple):
     """A refresh that sends the reader on: where to (None: not followed, ``note`` says why), and how."""
 
     kind: str
@@ -54,7 +54,7 @@ class _Refresh(NamedTuple):
     note: str = ""
 
 
-def _parse_refresh(value: str) -> tuple[int, str] | None:
+def parse_refresh(value: str) -> tuple[int, str] | None:
     """``(delay, URL string)`` of a Refresh header or meta refresh, as browsers read it; None when ignored.
 
     "5", "0; url=/new", "0;URL='/new'", "0, /new" and "3 url = /new" are all
@@ -82,7 +82,7 @@ def _parse_refresh(value: str) -> tuple[int, str] | None:
 
 
 def _meta_refresh(text: str) -> tuple[int, str] | None:
-    """The page's first readable meta refresh in its first REFRESH_SCAN_CHARS, parsed (see _parse_refresh), or None.
+    """The page's first readable meta refresh in its first REFRESH_SCAN_CHARS, parsed (see parse_refresh), or None.
 
     A single substring test decides for almost every page; only a page
     that says "refresh" near its top is read further, outside comments,
@@ -106,13 +106,13 @@ def _meta_refresh(text: str) -> tuple[int, str] | None:
                 content = double or single or bare
         if equiv == "refresh" and content is not None:
             # The first meta refresh a browser can read is the one it acts on.
-            parsed = _parse_refresh(html.unescape(content))
+            parsed = parse_refresh(html.unescape(content))
             if parsed is not None:
                 return parsed
     return None
 
 
-def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | None:
+def refresh_target(url: str, headers: dict[str, str], text: str) -> RefreshTarget | None:
     """Where a 2xx HTML page sends its reader at once by a Refresh header or meta refresh; None: nowhere.
 
     Followed like a temporary redirect when the delay is at most
@@ -126,7 +126,7 @@ def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | 
     changes). The header is read before the page, as browsers do.
     """
     kind, value = "Refresh header", headers.get("refresh")
-    parsed = _parse_refresh(value) if value is not None else None
+    parsed = parse_refresh(value) if value is not None else None
     if parsed is None:
         kind, parsed = "meta refresh", _meta_refresh(text) if text else None
     if parsed is None:
@@ -138,10 +138,16 @@ def _refresh_target(url: str, headers: dict[str, str], text: str) -> _Refresh | 
         target = browser_join(url, location)
         scheme = urlsplit(target).scheme
     except ValueError:
-        return _Refresh(kind, None, f"its {kind} to {location[:100]!r} could not be read, so it was not followed")
+        return RefreshTarget(kind, None, f"its {kind} to {location[:100]!r} could not be read, so it was not followed")
     if scheme not in ("http", "https"):
-        return _Refresh(kind, None, f"its {kind} to a non-web URL ({target[:100]}) was not followed")
-    whole = browser_url(_drop_fragment(target))
+        return RefreshTarget(kind, None, f"its {kind} to a non-web URL ({target[:100]}) was not followed")
+    whole = browser_url(drop_fragment(target))
     if whole == url and (delay > 0 or "#" in target):
         return None  # the page reloads itself after a while, or moves to a place on itself
-    return _Refresh(kind, whole)
+    return RefreshTarget(kind, whole)
+
+
+# The old private names, still read by tests and benchmarks.
+_parse_refresh = parse_refresh
+_refresh_target = refresh_target
+_Refresh = RefreshTarget

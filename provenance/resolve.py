@@ -113,7 +113,7 @@ def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS, proxies: Proxies
 # --- a URL's host name ---
 
 @functools.lru_cache(maxsize=65_536)
-def _host(url: str) -> str:
+def url_host(url: str) -> str:
     """host_of, memoised: a URL's host is asked for at several steps of its check.
 
     A non-ASCII name is given as browsers and the pool send it (UTS 46
@@ -134,8 +134,8 @@ def _host(url: str) -> str:
     return host
 
 
-def _needs_dns(url: str) -> bool:
-    return _name_needs_dns(_host(url))
+def needs_dns(url: str) -> bool:
+    return _name_needs_dns(url_host(url))
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -169,7 +169,7 @@ PRIVATE_SUFFIXES: tuple[str, ...] = (
     "onion", "alt", "i2p")
 
 
-def _private_name(name: str) -> str | None:
+def private_name(name: str) -> str | None:
     """How ``name`` is private ('a private name (….local)', 'a single-label name (intranet)'), or None."""
     name = name.rstrip(".").lower()
     if not name or is_ip_literal(name):
@@ -249,7 +249,7 @@ class Resolver:
             if not self._exempt(address) and address_policy_refuses([address]):
                 return f"{name} is not a public address"
             return None
-        private = _private_name(name)
+        private = private_name(name)
         return f"{private} is an intranet name" if private else None
 
     def _exempt(self, address: str) -> bool:
@@ -285,3 +285,9 @@ class Resolver:
                                                        Proxies.from_env(self.options.proxy))
         self.offline = not await self._offline_check
         return self.offline
+
+
+# The old private names, still read by tests and benchmarks.
+_host = url_host
+_needs_dns = needs_dns
+_private_name = private_name

@@ -204,7 +204,7 @@ def host_of(url: str) -> str:
 
 
 #: One read of an absolute URL for the hot paths: the checker's host and directory keys
-#: (resolve._host, catchall._directory), the request target (fetch.split_url) and classify.is_deep.
+#: (resolve.url_host, catchall.directory_of), the request target (fetch.split_url) and classify.is_deep.
 #: Each is called for every request, and urlsplit costs 2-8 us a call. This regex costs
 #: about 0.25 us and finds everything with one pass over the URL.
 #:

@@ -12,7 +12,7 @@ import statistics
 import pytest
 
 from process_sim import Page, ProcessSim
-from provenance import check
+from provenance import check, politeness
 from provenance.check import CheckOptions, check_urls
 
 PAGE = "<html><head><title>Fine page</title></head><body><p>Plenty of text here.</p></body></html>"
@@ -77,7 +77,7 @@ def test_both_limits_together_with_a_probe(psim):
 
 
 def test_429_slows_the_host_for_the_rest_of_the_run(psim, monkeypatch):
-    monkeypatch.setattr(check, "SLOWED_INTERVAL", 0.3)
+    monkeypatch.setattr(politeness, "SLOWED_INTERVAL", 0.3)
     site = psim.site()
     first = site.sequence("/r/0", [(429, "slow down", {"Retry-After": "1"}), (200, PAGE, {})])
     rest = [site.page(f"/r/{i}", PAGE) for i in range(1, 5)]
