@@ -18,7 +18,8 @@ the most requests it saw in flight on one host, and the smallest gap it
 saw between two request starts on one host.
 
 Shapes: deep = 50 hosts x 100 URLs (politeness floor 100 x 50 ms = 5 s);
-broad = 250 hosts x 20 URLs (floor 1 s, so CPU decides).
+broad = 250 hosts x 20 URLs (floor 1 s, so CPU decides); big = 250 hosts x 200 URLs
+(50,000 URLs, floor 10 s: memory and sustained CPU; not in the default --shapes).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ sys.path.insert(0, str(HERE))
 
 from check_server import host_address  # noqa: E402
 
-SHAPES = {"deep": (50, 100), "broad": (250, 20)}
+SHAPES = {"deep": (50, 100), "broad": (250, 20), "big": (250, 200)}
 HOST_CONCURRENCY = 10
 HOST_INTERVAL_MS = 50
 #: Global requests in flight, the same for both tools.
