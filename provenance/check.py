@@ -268,11 +268,11 @@ class _Engine:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
                     decode, stale = True, False
                     for _ in range(3):
-                        await host.at_send(self.gate)
+                        token = await host.at_send(self.gate)
                         try:
                             await self.transport.get(url, want, addresses=addresses, headers=request_headers,
                                                      drain=SIGNATURE_BYTES, decode=decode, impersonate=impersonate,
-                                                     on_send=host.sent, answer=answer)
+                                                     on_send=lambda: host.sent(token), answer=answer)
                             break
                         except StaleConnection:
                             if stale:
@@ -282,6 +282,8 @@ class _Engine:
                             if not decode:
                                 raise
                             decode = False  # an unknown token (``UTF-8``): the body as it is, once more
+                        finally:
+                            host.settled(token)
                         answer = Answer(0, [])
             finally:
                 self.gate.release()

@@ -56,6 +56,8 @@ MAX_HEAD_BYTES = 256 * 1024
 IMPERSONATE_TARGET = "chrome"
 #: What a write callback returns to stop a transfer (libcurl's CURL_WRITEFUNC_ERROR).
 _STOP = 0xFFFFFFFF
+#: libcurl's CURL_SOCKET_TIMEOUT: "act on whatever timed out" (here: a transfer just added).
+_SOCKET_TIMEOUT = -1
 #: libcurl's CURL_PREREQFUNC_OK / CURL_PREREQFUNC_ABORT.
 _PREREQ_OK, _PREREQ_ABORT = 0, 1
 
@@ -528,7 +530,10 @@ class Transport:
         failure: CurlError | None = None
         try:
             try:
-                await multi.add_handle(curl)
+                done = multi.add_handle(curl)
+                # Start it now: curl_cffi's timer would start it on a later loop turn (or its 0.1 s tick).
+                multi.process_data(_SOCKET_TIMEOUT, 0)
+                await done
             except CurlError as exc:
                 failure = exc
                 if int(getattr(exc, "code", 0) or 0) == CurlECode.COULDNT_CONNECT:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
 
 from .catchall import Sibling
 
@@ -93,6 +94,8 @@ class Host(Permits):
         self._last_start = -1e9
         #: When the last request's bytes were written to its connection.
         self._last_sent = -1e9
+        #: The request handed to libcurl and not yet written (the next one waits for it), or None.
+        self._sending: asyncio.Future[None] | None = None
         #: No request starts before this (Retry-After).
         self.paused_until = 0.0
         #: Catch-all probes per directory and shape (see probe_plan): what a random sibling got, or None.
@@ -141,35 +144,53 @@ class Host(Permits):
         await gate.acquire()
         self._last_start = loop.time()
 
-    async def at_send(self, gate: Permits) -> None:
-        """Right before a request is written: keep the gap floor since the last request written.
+    async def at_send(self, gate: Permits) -> asyncio.Future[None]:
+        """Right before a request is handed to libcurl: keep the gap floor since the last request written.
 
-        ``start`` spaces the starts, but a start that must open a new
-        connection first is written later than one on a pooled connection,
-        and the server would see the two bunched; this keeps the floor at
-        the moment the bytes leave, which is what the server sees. The
+        ``start`` spaces the starts, but a request that must open a new
+        connection is written later than one on a pooled connection, and
+        the server would see the two bunched. So a request is handed over
+        only once the one before it to this host was written (libcurl's
+        pre-request callback calls :meth:`sent`), and the floor counts
+        from that moment, which is what the server sees. Returns the
+        token the caller passes to :meth:`sent` when its bytes leave and
+        to :meth:`settled` when its attempt ends (sent or not). The
         caller's global permit (``gate``) is not held while waiting, and
         is held again on return.
         """
         loop = asyncio.get_running_loop()
         floor = self.interval * MIN_GAP_FRACTION
-        for _ in range(100):  # bounded: each round waits for the floor to pass
-            now = loop.time()
-            ready_at = self._last_sent + floor
-            if now >= ready_at:
-                break
+        for _ in range(100):  # bounded: each round waits for a write or for the floor to pass
+            sending = self._sending
+            if sending is not None and not sending.done():
+                wait: Awaitable = asyncio.shield(sending)
+            else:
+                now = loop.time()
+                ready_at = self._last_sent + floor
+                if now >= ready_at:
+                    break
+                wait = asyncio.sleep(ready_at - now)
             gate.release()
             try:
-                await asyncio.sleep(ready_at - now)
+                await wait
                 await gate.acquire(urgent=True)  # back first in line: this request is under way
             except BaseException:
                 gate.reclaim()  # cancelled (a deadline): the caller gives the permit back on its way out
                 raise
         self._last_sent = loop.time()
+        token: asyncio.Future[None] = loop.create_future()
+        self._sending = token
+        return token
 
-    def sent(self) -> None:
-        """The request's bytes are leaving now (libcurl connected and is about to write): the gap counts from here."""
+    def sent(self, token: asyncio.Future[None]) -> None:
+        """The request's bytes are leaving now (connected, about to write): the gap counts from here."""
         self._last_sent = max(self._last_sent, asyncio.get_running_loop().time())
+        self.settled(token)
+
+    def settled(self, token: asyncio.Future[None]) -> None:
+        """The attempt that took ``token`` ended or wrote: the next request to this host may be handed over."""
+        if not token.done():
+            token.set_result(None)
 
     def slow_down(self, pause: float) -> None:
         """The host said 'too many requests': pause it and stay slower for the rest of the run."""

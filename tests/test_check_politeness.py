@@ -172,3 +172,32 @@ def test_waiting_for_the_gap_at_send_does_not_hold_the_global_permit():
         assert gate.active == 0
 
     asyncio.run(main())
+
+
+def test_a_request_is_handed_over_only_after_the_one_before_it_was_written():
+    """libcurl writes a request on a new connection only once connected: the next request to the host waits for
+    that write, and its floor counts from it, so the server never sees the two bunched."""
+    import asyncio
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        gate = check.Permits(4)
+        host = check.Host("h.example", 4, 0.1)
+        await gate.acquire()
+        first = await host.at_send(gate)
+        await gate.acquire()
+        second = asyncio.ensure_future(host.at_send(gate))
+        await asyncio.sleep(0.2)  # well past the floor: still waiting, the first is not written yet
+        assert not second.done()
+        written = loop.time()
+        host.sent(first)  # the first request's bytes leave now (slow connect)
+        token = await asyncio.wait_for(second, 1.0)
+        assert loop.time() - written >= 0.1 * check.MIN_GAP_FRACTION - 0.005, "the floor counts from the write"
+        # Near miss: an attempt that ends without writing (connection refused) frees the host at once.
+        await gate.acquire()
+        third = asyncio.ensure_future(host.at_send(gate))
+        await asyncio.sleep(0.01)
+        host.settled(token)
+        await asyncio.wait_for(third, 1.0)
+
+    asyncio.run(main())
