@@ -45,6 +45,7 @@ from curl_cffi import Curl, CurlError, CurlInfo, CurlOpt
 from curl_cffi._wrapper import ffi
 from curl_cffi._wrapper import lib as _curl_lib
 from curl_cffi.aio import AsyncCurl
+from curl_cffi.curl import _CallbackContext
 from curl_cffi.const import CurlECode, CurlHttpVersion, CurlMOpt
 
 from .network import Proxies, resolves_remotely
@@ -56,12 +57,12 @@ MAX_HEAD_BYTES = 256 * 1024
 IMPERSONATE_TARGET = "chrome"
 #: What a write callback returns to stop a transfer (libcurl's CURL_WRITEFUNC_ERROR).
 _STOP = 0xFFFFFFFF
-#: libcurl's CURL_SOCKET_TIMEOUT: "act on whatever timed out" (here: a transfer just added).
-_SOCKET_TIMEOUT = -1
 #: libcurl's CURL_PREREQFUNC_OK / CURL_PREREQFUNC_ABORT.
 _PREREQ_OK, _PREREQ_ABORT = 0, 1
 
 _ECONNREFUSED = _errno.ECONNREFUSED
+#: Long option values as libcurl's glue takes them (a pointer to the value), made once.
+_ZERO, _ONE = ffi.new("long *", 0), ffi.new("long *", 1)
 _HOST_NAME = re.compile(r"[a-z0-9._\-]+")
 #: Characters left as they are in a request target (everything else is percent-encoded, UTF-8).
 _TARGET_SAFE = "/:@!$&'()*+,;=-._~%?[]"
@@ -456,6 +457,7 @@ class Transport:
         self._header_lines = _header_lines(self.default_headers)
         self._encoding = _accept_encoding(self.default_headers) or ""
         self._multi: AsyncCurl | None = None
+        self._base: Curl | None = None
 
     def proxy_for(self, target: Target) -> str | None:
         return self.proxies.for_url(target.scheme, target.host)
@@ -466,36 +468,61 @@ class Transport:
             self._multi.setopt(CurlMOpt.MAXCONNECTS, self.max_connections)
         return self._multi
 
+    def _template(self) -> Curl:
+        """A handle with every option that is the same for each request; each request's handle is its copy.
+
+        curl_cffi's ``setopt`` costs ~40 us a call in Python; one
+        ``curl_easy_duphandle`` copies a dozen options in C (the copy shares
+        the template's header list, which lives as long as this transport).
+        """
+        if self._base is None:
+            base = self._base = Curl(cacert=self.ca_bundle)
+            base.setopt(CurlOpt.NOSIGNAL, 1)
+            base.setopt(CurlOpt.CAINFO, self.ca_bundle)
+            base.setopt(CurlOpt.PROXY_CAINFO, self.ca_bundle)
+            base.setopt(CurlOpt.HTTP_VERSION, CurlHttpVersion.V2TLS)  # HTTP/2 where ALPN offers it, else 1.1
+            if self._header_lines:
+                base.setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in self._header_lines])
+            base.setopt(CurlOpt.ACCEPT_ENCODING, self._encoding)  # sent, and decoded by libcurl
+            # The proxy is always set per handle ("" goes direct): libcurl must not read the environment itself.
+            base.setopt(CurlOpt.PROXY, "")
+            setopt = _curl_lib._curl_easy_setopt
+            setopt(base._curl, CurlOpt.HEADERFUNCTION, _curl_lib.write_callback)
+            setopt(base._curl, CurlOpt.WRITEFUNCTION, _curl_lib.write_callback)
+            setopt(base._curl, CurlOpt.PREREQFUNCTION, _prereq)
+        return self._base
+
     def _handle(self, target: Target, addresses: list[str] | None, proxy: str | None,
                 headers: dict[str, str] | None, decode: bool, impersonate: bool) -> Curl:
-        curl = Curl(cacert=self.ca_bundle)
-        setopt = curl.setopt
-        setopt(CurlOpt.URL, target.url.encode("ascii"))
-        setopt(CurlOpt.NOSIGNAL, 1)
-        setopt(CurlOpt.CAINFO, self.ca_bundle)
-        setopt(CurlOpt.PROXY_CAINFO, self.ca_bundle)
         if impersonate:
+            curl = self._template().duphandle()
+            curl.setopt(CurlOpt.HTTPHEADER, [])  # the profile's own headers, not the template's
             if curl.impersonate(_browser_profile(), default_headers=True) != 0:
                 raise FetchError(f"libcurl has no browser profile {_browser_profile()!r}", retry=False)
             lines = _header_lines(headers or {})
-            encoding = None  # the profile's own Accept-Encoding
+            if lines:
+                curl.setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in lines])
         else:
-            setopt(CurlOpt.HTTP_VERSION, CurlHttpVersion.V2TLS)  # HTTP/2 where ALPN offers it, else 1.1
-            lines = self._header_lines if headers is None else _header_lines(headers)
-            encoding = self._encoding if headers is None else (_accept_encoding(headers) or "")
-        if lines:
-            setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in lines])
-        if encoding is not None:
-            setopt(CurlOpt.ACCEPT_ENCODING, encoding)  # sent, and decoded by libcurl
+            curl = Curl(cacert=self.ca_bundle, handle=_curl_lib.curl_easy_duphandle(self._template()._curl))
+            if headers is not None:
+                lines = _header_lines(headers)
+                if lines:
+                    curl.setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in lines])
+                else:
+                    _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.HTTPHEADER, ffi.NULL)
+                curl.setopt(CurlOpt.ACCEPT_ENCODING, _accept_encoding(headers) or "")
+        curl._is_cert_set = True  # the template's CA options were copied (curl_cffi would set them again)
+        setopt = _curl_lib._curl_easy_setopt
+        handle = curl._curl
+        setopt(handle, CurlOpt.URL, target.url.encode("ascii"))
         if not decode:
-            setopt(CurlOpt.HTTP_CONTENT_DECODING, 0)
-        # The proxy is always set here ("" goes direct): libcurl must not read the environment a second way.
-        setopt(CurlOpt.PROXY, proxy or "")
+            setopt(handle, CurlOpt.HTTP_CONTENT_DECODING, _ZERO)
         if proxy:
-            setopt(CurlOpt.NOPROXY, "")
-            setopt(CurlOpt.SUPPRESS_CONNECT_HEADERS, 1)
+            setopt(handle, CurlOpt.PROXY, proxy.encode())
+            setopt(handle, CurlOpt.NOPROXY, b"")
+            setopt(handle, CurlOpt.SUPPRESS_CONNECT_HEADERS, _ONE)
         if addresses:
-            setopt(CurlOpt.RESOLVE, _resolve_entries(target, addresses))
+            curl.setopt(CurlOpt.RESOLVE, _resolve_entries(target, addresses))
         return curl
 
     async def get(self, url: str | Target, want: WantBody, *, addresses: list[str] | None,
@@ -521,19 +548,20 @@ class Transport:
         allowed = None if proxy is not None else frozenset(_canonical_ip(a) for a in addresses or ())
         answer = answer if answer is not None else Answer(0, [])
         transfer = _Transfer(curl, want, drain, allowed, on_send, answer)
-        curl.setopt(CurlOpt.HEADERFUNCTION, transfer.header)
-        curl.setopt(CurlOpt.WRITEFUNCTION, transfer.write)
+        # curl_cffi's own C callbacks call these (and keep an exception a callback raised for the await);
+        # the handles must live as long as the transfer, so the Curl object holds them.
+        setopt = _curl_lib._curl_easy_setopt
+        curl._header_handle = ffi.new_handle(_CallbackContext(transfer.header))
+        curl._write_handle = ffi.new_handle(_CallbackContext(transfer.write))
         transfer.handle = ffi.new_handle(transfer)
-        _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.PREREQFUNCTION, _prereq)
-        _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.PREREQDATA, transfer.handle)
+        setopt(curl._curl, CurlOpt.HEADERDATA, curl._header_handle)
+        setopt(curl._curl, CurlOpt.WRITEDATA, curl._write_handle)
+        setopt(curl._curl, CurlOpt.PREREQDATA, transfer.handle)
         multi = self._multi_handle()
         failure: CurlError | None = None
         try:
             try:
-                done = multi.add_handle(curl)
-                # Start it now: curl_cffi's timer would start it on a later loop turn (or its 0.1 s tick).
-                multi.process_data(_SOCKET_TIMEOUT, 0)
-                await done
+                await multi.add_handle(curl)
             except CurlError as exc:
                 failure = exc
                 if int(getattr(exc, "code", 0) or 0) == CurlECode.COULDNT_CONNECT:
@@ -579,3 +607,6 @@ class Transport:
         if self._multi is not None:
             multi, self._multi = self._multi, None
             await multi.close()
+        if self._base is not None:
+            base, self._base = self._base, None
+            base.close()
