@@ -162,7 +162,7 @@ class Host(Permits):
         floor = self.interval * MIN_GAP_FRACTION
         for _ in range(100):  # bounded: each round waits for a write or for the floor to pass
             sending = self._sending
-            if sending is not None and not sending.done():
+            if sending is not None and floor > 0 and not sending.done():  # no gap to keep: nothing to wait for
                 wait: Awaitable = asyncio.shield(sending)
             else:
                 now = loop.time()
