@@ -446,3 +446,57 @@ def test_a_plain_403_earns_no_second_request(sim):
     seen: list[dict[str, str]] = []
     r = one(site.route("/p", _page(b"<html><title>No</title></html>", status=403, seen=seen)), allow_private=True)
     assert r.verdict == "blocked" and len(seen) == 1
+
+
+# --- 8. the engine's guarantees on libcurl ---
+
+def test_a_name_is_connected_to_only_at_the_address_the_policy_approved(sim):
+    """The engine's own lookup is pinned into libcurl (CURLOPT_RESOLVE): ``pinned.test`` exists nowhere else."""
+    site = sim.site()
+    site.route("/p", _page())
+    asked: list[str] = []
+
+    async def lookup(name: str) -> list[str]:
+        asked.append(name)
+        return [site.host]
+
+    r = one(f"http://pinned.test:{site.port}/p", allow_private=True, offline=False, resolver=lookup)
+    assert (r.verdict, r.status) == ("ok", 200), r.reason
+    assert asked == ["pinned.test"] and site.stats.requests == 1
+
+
+def test_a_connection_to_an_address_not_approved_is_refused_before_the_request_is_sent():
+    """The pre-request check (CURLOPT_PREREQFUNCTION) refuses any connected address the policy did not approve."""
+    from provenance import fetch
+
+    calls: list[str] = []
+    transfer = fetch._Transfer(None, lambda s, h: 0, 0, frozenset({"127.0.0.5", "::1"}), lambda: calls.append("sent"),
+                               fetch.Answer(0, []))
+    assert transfer.prereq(b"127.0.0.6") == fetch._PREREQ_ABORT and "not approved" in transfer.refused
+    assert calls == []
+    transfer = fetch._Transfer(None, lambda s, h: 0, 0, frozenset({"127.0.0.5", "::1"}), lambda: calls.append("sent"),
+                               fetch.Answer(0, []))
+    assert transfer.prereq(b"0:0::1") == fetch._PREREQ_OK and calls == ["sent"]  # one address, two spellings
+
+
+def test_a_timeout_while_the_body_drips_keeps_what_came_and_closes_the_connection(raw):
+    closed: list[bool] = []
+
+    async def drip(conn):
+        request = await conn.request()
+        if request is None:
+            return
+        await conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n" + PAGE[:200])
+        closed.append(await conn.wait_client_close(timeout=8.0))
+
+    srv = RawServer(drip)
+    asyncio.run_coroutine_threadsafe(srv.start(), raw.loop).result(10)
+    raw.servers.append(srv)
+    r = one(srv.url("/drip"), allow_private=True, timeout=1.0)
+    assert r.verdict in ("ok", "error") and "cut off" in r.reason, r.reason
+    for _ in range(100):  # bounded: the server notices the close within a few tenths of a second
+        if closed:
+            break
+        import time
+        time.sleep(0.05)
+    assert closed == [True], "the cancelled transfer closed its connection"
