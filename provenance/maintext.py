@@ -61,9 +61,24 @@ _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
 
 
+_DEEP_TAG = re.compile(r"<(/?)(?:%s)(?=[\s/>])" % "|".join(sorted(_DEEP_TAGS)), re.I)
+
+
+def _deeper_than_limit(markup: str) -> bool:
+    """Do block containers in ``markup`` nest deeper than MAX_HTML_DEPTH (a quick upper-bound scan)?"""
+    if len(_DEEP_TAG.findall(markup)) <= MAX_HTML_DEPTH:
+        return False  # fewer tags than the limit cannot nest past it
+    depth = 0
+    for closing in _DEEP_TAG.findall(markup):
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > MAX_HTML_DEPTH:
+            return True
+    return False
+
+
 def guard_depth(html: str) -> str:
     """Flatten pathologically deep markup (see :data:`MAX_HTML_DEPTH`) to its text, links and paragraphs."""
-    if html.count("<") < MAX_HTML_DEPTH:
+    if html.count("<") < MAX_HTML_DEPTH or not _deeper_than_limit(html):
         return html
     markup = _SCRIPT_OR_STYLE.sub(" ", html)  # "<div>" inside JavaScript strings is not nesting
     depth = deepest = 0
