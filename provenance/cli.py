@@ -409,6 +409,59 @@ def browse(db: DbOpt = DEFAULT_DB,
     raise typer.Exit(code)
 
 
+def _setting_commands(group) -> dict:
+    """The commands whose options are config keys (every one but ``config`` itself)."""
+    return {name: cmd for name, cmd in group.commands.items() if name != "config"}
+
+
+@app.command("config")
+def config_command(ctx: typer.Context,
+                   commands: Annotated[Optional[list[str]], typer.Argument(help="Commands to show (default: all).")] = None,
+                   json_out: JsonOpt = False) -> None:
+    """Print the effective settings of each command and where each came from.
+
+    Sources, strongest first: the command line, the environment, the config
+    file, the default. Example: provenance config audit --config ci.toml
+    """
+    from .config import Config, effective_settings
+
+    known = _setting_commands(ctx.parent.command if ctx.parent else typer.main.get_command(app))
+    unknown = [c for c in commands or [] if c not in known]
+    if unknown:
+        fail(f"unknown command(s): {', '.join(unknown)} (use: {', '.join(known)})")
+    loaded = _loaded_config[0] or Config()
+    chosen = {name: cmd for name, cmd in known.items() if not commands or name in commands}
+    settings = effective_settings(chosen, loaded)
+    if json_out:
+        emit_json({"config_file": str(loaded.path) if loaded.path else None,
+                   "settings": [s.to_dict() for s in settings]})
+        return
+    if loaded.path:
+        typer.echo(f"# config file: {loaded.path}" + (f" [{loaded.table}]" if loaded.table else ""))
+    else:
+        typer.echo("# no config file (looked for --config, $PROVENANCE_CONFIG, ./provenance.toml, "
+                   "[tool.provenance] in ./pyproject.toml)")
+    current = None
+    for s in settings:
+        if s.command != current:
+            current = s.command
+            typer.echo(f"\n[{current}]")
+        typer.echo(f"{s.key} = {_toml_value(s.value)}  # {s.source}")
+
+
+def _toml_value(value: object) -> str:
+    """A setting as TOML would write it (None, which TOML lacks, as a comment-like word)."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"provenance {__version__}")
@@ -417,7 +470,10 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
-                                                        help="Show the version.")] = False) -> None:
+                                                        help="Show the version.")] = False,
+                 config: Annotated[Optional[Path], typer.Option(
+                     "--config", help="Config file (TOML; default ./provenance.toml, else [tool.provenance] in "
+                     "./pyproject.toml; also $PROVENANCE_CONFIG). Accepted before or after the command.")] = None) -> None:
     """Audit where an article's claims come from.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -446,6 +502,37 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
+#: The config file main() read (the config command shows it).
+_loaded_config: list = [None]
+
+
+def _take_config_arg(args: list[str]) -> tuple[list[str], Optional[str]]:
+    """``--config PATH`` (or ``--config=PATH``) taken out of the arguments wherever it stands.
+
+    The file must be read before click parses anything, because its values
+    become the options' defaults; ``--`` ends the search.
+    """
+    out: list[str] = []
+    found: Optional[str] = None
+    rest = iter(range(len(args)))
+    for i in rest:
+        arg = args[i]
+        if arg == "--":
+            out += args[i:]
+            break
+        if arg == "--config":
+            if i + 1 >= len(args):
+                err.print("error: --config needs a file path", markup=False)
+                sys.exit(2)
+            found = args[i + 1]
+            next(rest, None)
+        elif arg.startswith("--config="):
+            found = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+    return out, found
+
+
 def main() -> None:
     """Entry point: usage errors become one line on stderr and exit 2, as the contract says."""
     try:  # typer >= 0.20 vendors click as typer._click; older releases use click itself
@@ -453,8 +540,18 @@ def main() -> None:
     except ImportError:  # pragma: no cover - depends on the installed typer
         from click import exceptions as click  # type: ignore[no-redef]
 
+    from .config import ConfigError, load_config
+
+    args, config_path = _take_config_arg(sys.argv[1:])
+    command = typer.main.get_command(app)
     try:
-        code = app(standalone_mode=False)
+        settings = load_config(_setting_commands(command), config_path)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    _loaded_config[0] = settings
+    try:
+        code = command.main(args, prog_name="provenance", standalone_mode=False, default_map=settings.default_map)
     except click.NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else "usage: provenance --help")
         sys.exit(2)
