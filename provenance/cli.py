@@ -63,6 +63,10 @@ AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit l
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", metavar="REGEX", help="Leave out links matching this regular expression (searched anywhere in the URL; repeatable; wins over --include). Left out: 'unchecked', never requested.")]
+IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", metavar="REGEX", help="Check only links matching one of these regular expressions (repeatable).")]
+JunitOpt = Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Also write JUnit XML for CI: a testcase per cited link, failures = the --fail-on verdicts (default dead,soft404).")]
+FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -104,6 +108,39 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
                         timeout=timeout, retries=retries, allow_private=allow_private,
                         user_agent=user_agent or DEFAULT_USER_AGENT)
+
+
+def link_filter(include: Optional[list[str]], exclude: Optional[list[str]]):
+    """--include / --exclude compiled; a bad pattern is one line and exit 2."""
+    from .filters import LinkFilter
+
+    try:
+        return LinkFilter.from_patterns(include or (), exclude or ())
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def junit_target(path: Optional[Path]) -> Optional[Path]:
+    """--junit checked before the run: finding an unwritable path after an hour of checks is too late."""
+    if path is None:
+        return None
+    from .junit import check_writable
+
+    problem = check_writable(path)
+    if problem:
+        fail(problem)
+    return path
+
+
+def write_junit(path: Optional[Path], suites) -> None:
+    if path is None:
+        return
+    from .junit import write_junit as write
+
+    try:
+        write(path, suites)
+    except OSError as exc:
+        fail(f"cannot write --junit {path}: {exc.strerror or exc}")
 
 
 def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
@@ -183,19 +220,33 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None,
+          junit: JunitOpt = None, fail_on: FailOnOpt = None) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
     """
+    fail_set = _parse_verdicts(fail_on)
+    links = link_filter(include, exclude)
+    junit = junit_target(junit)
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
+    if links:
+        from .filters import check_filtered
+
+        run = lambda keep, progress=None: check_filtered(keep, links, lambda k: check_urls(k, options, progress), progress)  # noqa: E731
+    else:
+        run = lambda keep, progress=None: check_urls(keep, options, progress)  # noqa: E731
     if quiet:  # no view at all: its terminal test alone would import rich
-        results = check_urls(targets, options)
+        results = run(targets)
     else:
         with _ProgressView() as view:
-            results = check_urls(targets, options, view.counter("check", len(set(targets))))
+            results = run(targets, view.counter("check", len(set(targets))))
+    if junit is not None:
+        from .junit import check_suite
+
+        write_junit(junit, [check_suite(results, fail_set)])
     if json_out:
         emit_json([r.to_dict() for r in results])
     else:
@@ -204,6 +255,8 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     _skip_teardown[0] = True
     if skipped:
         raise typer.Exit(2)
+    if fail_set and any(r.verdict in fail_set for r in results):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -248,9 +301,12 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           recheck_after: Annotated[Optional[str], typer.Option("--recheck-after", help="Re-check URLs older than this (e.g. 1d, 12h).")] = None,
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
-          fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
+          fail_on: FailOnOpt = None,
           save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None, junit: JunitOpt = None,
+          confirm_after: Annotated[int, typer.Option("--confirm-after", min=1, metavar="N", help="Failing checks (dead or soft404) before a link is confirmed dead.")] = 3,
+          confirm_days: Annotated[float, typer.Option("--confirm-days", min=0.0, metavar="D", help="Days at least between two failing checks that count towards --confirm-after.")] = 3.0,
+          wait: Annotated[float, typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for another audit on the same database before giving up (exit 2).")] = 5.0) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -259,11 +315,20 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     from .ingest import InputError
     from .store import StoreError
 
+    from datetime import timedelta
+
+    from .store import RotPolicy
+
     fail_set = _parse_verdicts(fail_on)
+    junit = junit_target(junit)
+    for name, value in (("--confirm-days", confirm_days), ("--wait", wait)):
+        if not math.isfinite(value) or value > 36500:
+            fail(f"{name} must be a finite number (at most 36500), not {value}")
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
         wayback=wayback_options(wayback_url, timeout, retries, user_agent),
+        links=link_filter(include, exclude), rot=RotPolicy(confirm_after, timedelta(days=confirm_days)), lock_wait=wait,
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
@@ -279,6 +344,10 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
         summary = ", ".join(f"{n} {v}" for v, n in sorted(run["verdicts"].items(), key=lambda kv: VERDICTS.index(kv[0])))
         err.print(f"run {run['id']}: {run['articles']} articles, {run['claims']} claims, {run['urls']} URLs"
                   f"{' (offline)' if run['offline'] else ''}: {summary or 'no links'}; reports in {reports}/")
+    if junit is not None:
+        from .junit import audit_suites
+
+        write_junit(junit, audit_suites(result, fail_set))
     if result.errors:
         raise typer.Exit(2)
     if fail_set and result.has_verdicts(fail_set):

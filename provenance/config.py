@@ -32,6 +32,8 @@ PYPROJECT_TABLE = ("tool", "provenance")
 CONFIG_ENV = "PROVENANCE_CONFIG"
 #: Parameters that are not settings: help, the version flag, the config option itself.
 NOT_SETTINGS = frozenset({"help", "version", "config"})
+#: Keys whose values are regular expressions: checked when the file is read, so the error names the file.
+REGEX_KEYS = frozenset({"exclude", "include"})
 
 
 class ConfigError(Exception):
@@ -249,6 +251,13 @@ def _coerce(path: Path, text: str, key: str, value: Any, param: click.Parameter)
             converted.append(param.type.convert(item, param, None))
         except click.BadParameter as exc:
             raise ConfigError(f"{where}: '{key}' = {_plain(item)!r}: {exc.message}") from None
+    if key in REGEX_KEYS:
+        from .filters import compile_patterns
+
+        try:
+            compile_patterns(items, key)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if many:
         return items
     return items[0]

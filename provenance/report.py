@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .filters import is_left_out
 from .models import VERDICTS
 
 #: Longest sentence shown in full; longer ones are cut on a word boundary around the anchor.
@@ -386,6 +387,9 @@ def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: di
     cv.reason = state.get("reason") or ""
     cv.checked_at = state.get("checked_at") or state.get("last_checked")
     cv.rechecked = bool(own and own.get("verdict") != "unchecked")
+    if own and is_left_out(own.get("reason")):  # --exclude/--include left it out this run: say so, not an old verdict
+        cv.verdict, cv.status, cv.final_url, cv.reason = "unchecked", None, None, own.get("reason") or ""
+        cv.checked_at = own.get("checked_at")
     cv.host = u.get("host")
     if is_latest:
         cv.failures = u.get("failures")
@@ -629,7 +633,8 @@ def render_article(article: ArticleView, run: RunView) -> str:
         for c in article.links:
             drift = {True: "yes", False: "no", None: "–"}[c.drift]
             snap = md_link(c.snapshot_date or "archived", c.snapshot_url) if c.snapshot_url else "–"
-            lines.append(f"| {c.position} | `{c.verdict}` | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
+            left_out = f" ({escape_md(c.reason)})" if is_left_out(c.reason) else ""
+            lines.append(f"| {c.position} | `{c.verdict}`{left_out} | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
                          f"| {table_cell(md_link(short_url(c.url or '', 50), c.url))} | {table_cell(snap)} |")
     else:
         lines.append("No cited links.")

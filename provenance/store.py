@@ -11,7 +11,7 @@ Tables (primary key first):
               options (JSON), offline, articles, claims, urls, verdicts (JSON, per claim),
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
-              recovered, new_drift, pid
+              recovered, new_drift, pid, urls_excluded (links left out by --exclude/--include)
 ``articles``  id; path (unique: how people see the file, relative to the working folder when
               under it), resolved_path (unique: the real absolute path, the article's identity), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
@@ -86,7 +86,7 @@ COLUMNS: dict[str, dict[str, type]] = {
              "articles": int, "claims": int, "urls": int, "verdicts": str, "urls_checked": int, "urls_fresh": int,
              "snapshot_lookups": int, "articles_extracted": int, "articles_unchanged": int,
              "articles_removed": int, "newly_failing": int, "newly_confirmed_dead": int, "recovered": int,
-             "new_drift": int, "pid": int},
+             "new_drift": int, "pid": int, "urls_excluded": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
