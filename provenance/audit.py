@@ -326,8 +326,8 @@ class _Run:
 
     def active_links(self) -> list[tuple[int, str, str]]:
         """(claim id, url, article date or "") of every link claim in the current articles."""
-        return [(r[0], r[1], r[2] or "") for r in self.db.execute(
-            "select c.id, c.url, a.published from claims c join articles a on a.id = c.article_id "
+        return [(r[0], r[1], store.cited_date(r[2], r[3])) for r in self.db.execute(
+            "select c.id, c.url, a.published, a.first_seen from claims c join articles a on a.id = c.article_id "
             "where a.removed_at is null and c.kind = 'link' and c.url is not null order by c.id").fetchall()]
 
     # ------------------------------------------------------------------ what needs the network
@@ -549,7 +549,7 @@ class _Run:
                         cr.rot = "confirmed dead"
                     elif u.get("failures"):
                         cr.rot = f"failing ({u['failures']} of {checks_needed})"
-                    s = snaps.get((claim.url, a["published"] or ""))
+                    s = snaps.get((claim.url, store.cited_date(a["published"], a["first_seen"])))
                     if s:
                         cr.snapshot = Snapshot(url=claim.url, timestamp=s["timestamp"], snapshot_url=s["snapshot_url"],
                                                status=s["status"], reason=s["reason"] or "")
