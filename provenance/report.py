@@ -727,7 +727,8 @@ def render_article(article: ArticleView, run: RunView) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_index(data: ReportData) -> str:
+def render_index(data: ReportData, charts: list | None = None) -> str:
+    """``index.md``; ``charts`` (charts.Chart, written beside it) are embedded after the totals."""
     run = data.run
     lines = ["# provenance audit", ""]
     if run.id is not None:
@@ -754,6 +755,8 @@ def render_index(data: ReportData) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
+    for chart in charts or []:
+        lines += ["", f"![{escape_md(chart.alt)}]({chart.name})"]
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
               "| unchecked | attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
@@ -821,9 +824,12 @@ def render_reports(db: sqlite_utils.Database | Path, reports_dir: Path, run_id: 
     data = load_view(db, run_id)
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    from .charts import write_charts
+
+    charts = write_charts(data.articles, reports_dir)
+    written: list[Path] = []  # the Markdown files (the charts beside index.md are charts.ROT_CHART, DOMAIN_CHART)
     files = [(f"{a.slug}.md", render_article(a, data.run)) for a in data.articles]
-    files += [("index.md", render_index(data)), ("changes.md", render_changes(data))]
+    files += [("index.md", render_index(data, charts)), ("changes.md", render_changes(data))]
     for name, text in files:
         path = reports_dir / name
         path.write_text(f"{text}\n{GENERATED_MARK}\n", encoding="utf-8")
