@@ -54,9 +54,9 @@ class LinkFilter:
         """Why ``url`` is left out (quoting the pattern), or None when it is checked."""
         for pattern in self.exclude:
             if pattern.search(url):
-                return f"{EXCLUDED} {pattern.pattern!r}"
+                return f"{EXCLUDED} '{pattern.pattern}'"  # as typed: repr would double every backslash
         if self.include and not any(p.search(url) for p in self.include):
-            shown = " or ".join(repr(p.pattern) for p in self.include)
+            shown = " or ".join(f"'{p.pattern}'" for p in self.include)
             return f"{NOT_INCLUDED} {shown}"
         return None
 
