@@ -13,7 +13,6 @@ its sources the way users expect: command line > environment variable >
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -208,6 +207,8 @@ def _line_of(text: str, key: str, table: bool = False) -> str:
 
 
 def _unknown(path: Path, text: str, key: str, known: list[str], why: str, section: str = "", table: bool = False) -> str:
+    import difflib  # only for this message
+
     near = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
     hint = f" (did you mean '{near[0]}'?)" if near else ""
     place = f" in [{section}]" if section else ""
