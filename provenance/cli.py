@@ -232,17 +232,11 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
-    if links:
-        from .filters import check_filtered
-
-        run = lambda keep, progress=None: check_filtered(keep, links, lambda k: check_urls(k, options, progress), progress)  # noqa: E731
-    else:
-        run = lambda keep, progress=None: check_urls(keep, options, progress)  # noqa: E731
     if quiet:  # no view at all: its terminal test alone would import rich
-        results = run(targets)
+        results = _check_some(targets, options, links)
     else:
         with _ProgressView() as view:
-            results = run(targets, view.counter("check", len(set(targets))))
+            results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
     if junit is not None:
         from .junit import check_suite
 
@@ -257,6 +251,15 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
         raise typer.Exit(2)
     if fail_set and any(r.verdict in fail_set for r in results):
         raise typer.Exit(1)
+
+
+def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
+    """check_urls, with the links --exclude/--include leave out answered 'unchecked' and never requested."""
+    if not links:
+        return check_urls(targets, options, progress)
+    from .filters import check_filtered
+
+    return check_filtered(targets, links, lambda keep: check_urls(keep, options, progress), progress)
 
 
 @app.command()
@@ -312,18 +315,16 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     Example: provenance audit seeds/ --fail-on dead,soft404
     """
     from .audit import AuditOptions, run_audit
-    from .ingest import InputError
-    from .store import StoreError
-
     from datetime import timedelta
 
-    from .store import RotPolicy
+    from .ingest import InputError
+    from .store import RotPolicy, StoreError
 
     fail_set = _parse_verdicts(fail_on)
     junit = junit_target(junit)
-    for name, value in (("--confirm-days", confirm_days), ("--wait", wait)):
-        if not math.isfinite(value) or value > 36500:
-            fail(f"{name} must be a finite number (at most 36500), not {value}")
+    for name, value, most in (("--confirm-days", confirm_days, 36500), ("--wait", wait, 86400)):
+        if not math.isfinite(value) or value > most:
+            fail(f"{name} must be a finite number, at most {most}, not {value}")
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
