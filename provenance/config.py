@@ -134,7 +134,7 @@ def load_config(commands: Mapping[str, click.Command], explicit: str | Path | No
                 config.default_map.setdefault(key, {})[params[sub].name] = _coerce(path, text, sub, subvalue, params[sub])
                 config.origins[(key, params[sub].name)] = f"{where} [{table + '.' if table else ''}{key}]"
             continue
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key not in every_key:
             raise ConfigError(_unknown(path, text, key, list(every_key) + list(commands),
                                        "it is neither a command nor an option", table=True))
         if key not in every_key:

@@ -181,6 +181,7 @@ def test_file_values_reach_the_command_and_the_command_line_wins(tmp_path, sim):
     ("[audit]\nwayback = 'x'\n", ["provenance.toml:2", "unknown key 'wayback' in [audit]"]),
     ("[check]\nreports = 'x'\n", ["unknown key 'reports' in [check]", "'check' does not take it"]),
     ("[nosuch]\nx = 1\n", ["provenance.toml:1", "unknown key 'nosuch'"]),
+    ("timeout = {a = 1}\n", ["provenance.toml:1", "'timeout' must be a number, not a table"]),
 ])
 def test_bad_config_is_one_line_naming_file_and_key(tmp_path, text, needles):
     (tmp_path / "provenance.toml").write_text(text)
@@ -217,3 +218,15 @@ def test_load_config_errors_are_config_errors(tmp_path):
     (tmp_path / "provenance.toml").write_text("nosuch = 1\n")
     with pytest.raises(ConfigError, match="unknown key 'nosuch'"):
         load_config(commands(), cwd=tmp_path, environ={})
+
+
+def test_arguments_are_keys_too(tmp_path):
+    """`paths = [...]` gives audit (and extract) their inputs, so a newsroom's job is just `provenance audit`."""
+    (tmp_path / "arts").mkdir()
+    (tmp_path / "arts" / "a.md").write_text("# A\n\nNo links.\n")
+    (tmp_path / "provenance.toml").write_text('paths = ["arts"]\n\n[audit]\nquiet = true\njson = true\n')
+    proc = run("audit", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [a["path"] for a in data["articles"]] == ["arts/a.md"]
+    assert proc.stderr == ""  # quiet from the file
