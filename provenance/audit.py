@@ -34,7 +34,7 @@ from typing import Any
 from . import __version__, check, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
-from .filters import LinkFilter, left_out_results
+from .filters import LinkFilter, is_left_out, left_out_results
 from .ingest import InputError, InputScan, display_path, read_bytes, scan_inputs
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
 from .store import GOOD_VERDICTS, RotPolicy
@@ -173,6 +173,19 @@ class AuditResult:
             "articles": [{**{k: v for k, v in a.to_dict().items() if k != "claims"},
                           "claims": [cr.to_dict() for cr in crs]} for a, crs in self.articles],
         }
+
+    def not_checked(self) -> Counter:
+        """Why URLs this run set out to check could not be (offline, address policy): reason -> URLs.
+
+        Links --exclude/--include left out are not counted: nobody meant to check them.
+        """
+        why: dict[str, str] = {}
+        for _a, crs in self.articles:
+            for cr in crs:
+                c = cr.check
+                if cr.checked_now and c is not None and c.verdict == "unchecked" and not is_left_out(c.reason):
+                    why[c.url] = report.reason_group(c.reason)
+        return Counter(why.values())
 
     def has_verdicts(self, verdicts: set[str]) -> bool:
         return any(cr.claim.kind == "link" and (cr.check.verdict if cr.check else "unchecked") in verdicts

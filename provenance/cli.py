@@ -343,8 +343,14 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     elif not quiet:
         run = result.to_dict()["run"]
         summary = ", ".join(f"{n} {v}" for v, n in sorted(run["verdicts"].items(), key=lambda kv: VERDICTS.index(kv[0])))
+        missed = result.not_checked()
+        offline = run["offline"] and sum(missed.values()) >= run["urls_checked"]  # "offline" only if nothing was checked
         err.print(f"run {run['id']}: {run['articles']} articles, {run['claims']} claims, {run['urls']} URLs"
-                  f"{' (offline)' if run['offline'] else ''}: {summary or 'no links'}; reports in {reports}/")
+                  f"{' (offline)' if offline else ''}: {summary or 'no links'}; reports in {reports}/")
+        if missed and not offline:
+            why = "; ".join(f"{reason} ({n})" for reason, n in missed.most_common())
+            err.print(f"not checked: {sum(missed.values())} of {run['urls_checked']} URLs due this run: {why}",
+                      markup=False)
     if junit is not None:
         from .junit import audit_suites
 

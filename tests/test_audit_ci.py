@@ -346,3 +346,27 @@ def test_undated_article_snapshots_are_for_the_day_first_seen(world, tmp_path):
     view = report.load_view(tmp_path / "p.db")
     undated = next(a for a in view.articles if a.title == "Undated note")
     assert undated.cited_date == "2026-03-01"
+
+
+def test_cli_summary_says_offline_only_when_nothing_was_checked(sim, tmp_path):
+    site = sim.site()
+    live = site.page("/live")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text(f"# A\n\nOne [page]({live}) and a [named one](https://news.example.com/story).\n")
+    (docs / "b.md").write_text("# B\n\nOnly a [named one](https://news.example.org/other).\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROVENANCE_PROBE_HOSTS": "probe.invalid"}
+
+    def audit(*paths: Path, db: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "provenance", "audit", *map(str, paths), "--db",
+                               str(tmp_path / db), "--reports", str(tmp_path / f"r-{db}"), "--allow-private",
+                               "--retries", "0", "--wayback-url", site.base_url], capture_output=True, text=True,
+                              cwd=ROOT, env=env, timeout=90)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    partial = audit(docs / "a.md", db="a.db")
+    assert "(offline)" not in partial
+    assert "not checked: 1 of 2 URLs due this run: offline: no network to resolve names (1)" in partial
+    full = audit(docs / "b.md", db="b.db")
+    assert "(offline)" in full and "not checked:" not in full
