@@ -230,3 +230,15 @@ def test_arguments_are_keys_too(tmp_path):
     data = json.loads(proc.stdout)
     assert [a["path"] for a in data["articles"]] == ["arts/a.md"]
     assert proc.stderr == ""  # quiet from the file
+
+
+def test_config_text_output_names_the_file_and_sources(tmp_path):
+    (tmp_path / "provenance.toml").write_text("[audit]\nconfirm-days = 2\n")
+    proc = run("config", "audit", "check", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "# config file: provenance.toml"
+    assert "[audit]" in lines and "[check]" in lines and "[report]" not in lines
+    assert "confirm-days = 2  # config file (provenance.toml [audit])" in lines
+    assert "host-interval = 0.2  # default" in lines
+    one_line_error(run("config", "nosuch", cwd=tmp_path), "unknown command(s): nosuch")
