@@ -153,7 +153,8 @@ def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, us
 
 @app.command()
 def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.", readable=False)],
-            json_out: JsonOpt = False) -> None:
+            json_out: JsonOpt = False,
+            text: Annotated[bool, typer.Option("--text", help="With --json: add each article's main text as \"text\".")] = False) -> None:
     """Claims per article, no network.
 
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
@@ -175,7 +176,7 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
             err.print(f"skipped: {exc}", markup=False)
             failed = True
     if json_out:
-        emit_json([a.to_dict() for a in articles])
+        emit_json([a.to_dict(include_text=text) for a in articles])
     else:
         for a in articles:
             links = sum(1 for c in a.claims if c.kind == "link")

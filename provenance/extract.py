@@ -185,6 +185,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     _apply_front_matter(article, doc.front_matter)
     if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
         article.format = "text"
+    main: maintext.MainText | None = None
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
         base = article.canonical_url
@@ -205,6 +206,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
+    article.text = main.text if main is not None and main.text else "\n".join(block.text for block in blocks)
     article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
     return article
 
@@ -1141,6 +1143,17 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
         return None
 
 
+def _note_sources(note: Footnote, base: str | None) -> list[str]:
+    """The links of a note that name its sources: the ones leaving the site when there are any.
+
+    A Wikipedia reference links the publication's own article, its archive
+    copy and its DOI, but also wiki pages about the publisher or "doi"
+    itself; those are the encyclopedia's navigation, not the source.
+    """
+    external = [href for href in note.hrefs if not _same_site(href, base)]
+    return external or note.hrefs
+
+
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
             footnotes: dict[str, Footnote]) -> list[Claim]:
     """Link and attribution claims of the content blocks, in reading order.
@@ -1188,7 +1201,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             note = footnotes.get(span.href.strip()[1:]) if span.href.strip().startswith("#") else None
             if note is not None and note.mem_id not in block.path:
                 used_notes.add(note.mem_id)
-                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in note.hrefs)
+                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in _note_sources(note, base))
             else:
                 expanded.append(span)
         for span in expanded:
