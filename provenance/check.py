@@ -53,7 +53,7 @@ from .fetch import Answer, FetchError, StaleConnection, Transport, UnknownEncodi
 from .judge import Fetched, content_type_of, decode_text, fetched_from, header_dict, is_html, unjudgeable
 from .politeness import MAX_HOST_INTERVAL as MAX_HOST_INTERVAL, MIN_GAP_FRACTION as MIN_GAP_FRACTION
 from .politeness import SLOWED_INTERVAL as SLOWED_INTERVAL, Host as Host, Permits as Permits
-from .network import Proxies, ca_bundle, resolves_remotely
+from .network import Proxies, ca_bundle, resolves_remotely, shown
 from .options import BROWSER_HEADERS as BROWSER_HEADERS, DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
 from .options import CheckOptions as CheckOptions
 from .models import CheckResult, iso_z, utc_now
@@ -831,10 +831,12 @@ def _offline_first(unique: list[str], options: CheckOptions,
     now = iso_z(utc_now())
     results: dict[str, CheckResult] = {}
     literal = [u for u in unique if not needs_dns(u)]
+    proxies = Proxies.from_env(options.proxy)
+    reason = ("offline: no network to resolve names" if not proxies.any
+              else f"offline: the proxy ({shown(proxies.https or proxies.http or '')}) reaches none of the probe names")
     for url in unique:
         if url not in literal:
-            result = CheckResult(url=url, verdict="unchecked", reason="offline: no network to resolve names",
-                                 checked_at=now)
+            result = CheckResult(url=url, verdict="unchecked", reason=reason, checked_at=now)
             results[url] = result
             if progress is not None:
                 progress(result)

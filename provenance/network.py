@@ -118,6 +118,13 @@ class Proxies:
         return False
 
 
+def shown(proxy: str) -> str:
+    """A proxy URL fit for a report or a log: its user name and password left out."""
+    scheme, _, rest = proxy.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path}"
+
+
 def resolves_remotely(proxy: str) -> bool:
     """Does this proxy look the target's name up itself (so no local DNS is asked)?"""
     return proxy.split("://", 1)[0].lower() in REMOTE_RESOLVING

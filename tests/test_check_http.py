@@ -500,3 +500,15 @@ def test_a_timeout_while_the_body_drips_keeps_what_came_and_closes_the_connectio
         import time
         time.sleep(0.05)
     assert closed == [True], "the cancelled transfer closed its connection"
+
+
+def test_a_proxy_that_reaches_nothing_means_offline_and_its_password_is_not_shown(monkeypatch):
+    monkeypatch.setattr(resolve, "_network_cache", {})
+    with ProxyServer() as proxy:  # knows no names: the probe names are out of reach through it
+        monkeypatch.setattr(check, "PROBE_HOSTS", ("probe.test",))
+        secret = proxy.url.replace("http://", "http://newsroom:s3cret@")
+        [r] = check_urls(["https://example.org/a"], CheckOptions(**FAST, proxy=secret))
+        assert r.verdict == "unchecked" and "proxy" in r.reason, r.reason
+        assert "s3cret" not in r.reason and "newsroom" not in r.reason
+        assert ("CONNECT", "probe.test:443") in proxy.seen
+    assert network.shown("socks5h://u:p@host:1080/x") == "socks5h://host:1080/x"
