@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .check import DEFAULT_USER_AGENT, CheckOptions, check_urls
+from .options import DEFAULT_USER_AGENT, CheckOptions
 from .options import IMPERSONATE_MODES
 from .defaults import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS
 from .models import VERDICTS
@@ -284,6 +284,8 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
 
 def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
     """check_urls, with the links --exclude/--include leave out answered 'unchecked' and never requested."""
+    from .check import check_urls  # libcurl is loaded only by the commands that go online (~80 ms)
+
     if not links:
         return check_urls(targets, options, progress)
     from .filters import check_filtered
