@@ -389,6 +389,14 @@ def _canonical_ip(address: str) -> str:
         return address
 
 
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def _resolve_entries(target: Target, addresses: list[str]) -> list[str]:
     """CURLOPT_RESOLVE lines pinning ``target``'s name to ``addresses`` (a trailing-dot name pinned both ways)."""
     listed = ",".join(f"[{a}]" if ":" in a else a for a in addresses)
@@ -521,7 +529,7 @@ class Transport:
             setopt(handle, CurlOpt.PROXY, proxy.encode())
             setopt(handle, CurlOpt.NOPROXY, b"")
             setopt(handle, CurlOpt.SUPPRESS_CONNECT_HEADERS, _ONE)
-        if addresses:
+        if addresses and not _is_literal(target.host):  # an address in the URL is connected to as it is
             curl.setopt(CurlOpt.RESOLVE, _resolve_entries(target, addresses))
         return curl
 
