@@ -5,29 +5,34 @@ How a run goes (``check_urls``):
 * URLs are de-duplicated and grouped by host. Big runs are split by host
   over worker processes (one host always stays in one process, so its
   politeness limits stay exact); each process runs one asyncio event loop
-  (uvloop where installed, see USE_UVLOOP) with one keep-alive connection
-  pool (:class:`provenance.wire.Wire`; ``HttpxTransport`` is its httpx face).
+  (uvloop where installed, see USE_UVLOOP) with one libcurl connection
+  pool (:class:`provenance.fetch.Transport`, curl_cffi's multi handle).
 * Each host gets up to ``host_concurrency`` workers (run by a bounded pool
-  of tasks) and one :class:`Host` that owns its politeness: its permits,
-  its schedule of request starts ``host_interval`` apart, a pause set by
-  ``Retry-After``, and its catch-all probes. Permits are taken *before* a
-  request enters the pool, so the pool never holds a queue.
+  of tasks) and one :class:`provenance.politeness.Host` that owns its
+  politeness: its permits, its schedule of request starts
+  ``host_interval`` apart, the floor kept when the bytes leave, a pause
+  set by ``Retry-After``, and its catch-all probes. Permits are taken
+  *before* a request is handed to libcurl, so libcurl never holds a queue.
 * Every hop resolves its name once per run through :class:`Resolver`,
-  which applies the address policy to the resolved addresses and hands the
-  same addresses to the connector (no second lookup an attacker could
-  answer differently).
-* A fetch is a streamed GET (HEAD says too little for soft-404 judgement);
-  bodies are read only when a verdict needs them, within byte and
-  decompression caps. :mod:`provenance.classify` turns what was seen into
-  a verdict; catch-all sites are caught by probing a random sibling URL
-  once per host and directory.
+  which applies the address policy to the resolved addresses; libcurl is
+  pinned to those same addresses (no second lookup an attacker could
+  answer differently). Behind a proxy that resolves names, nothing is
+  looked up here and the policy judges what the URL itself says.
+* A fetch is a GET (HEAD says too little for soft-404 judgement); bodies
+  are read only when a verdict needs them, within a decoded-size cap.
+  :mod:`provenance.judge` reads the answer, :mod:`provenance.classify`
+  turns it into a verdict; catch-all sites are caught by probing a random
+  sibling URL once per host and directory; a bot wall earns one
+  browser-like second request (``CheckOptions.impersonate``).
 
 This module is the engine and its public API; the stages it calls are
-plain functions and dataclasses of their own: :mod:`provenance.resolve`
-(names, the address policy, "is there a network"), :mod:`provenance.cookies`
-(a redirect chain's cookies) and :mod:`provenance.catchall` (probe plans,
-random siblings and the page tests of catch-all detection). Their public
-names are re-exported here.
+plain functions and dataclasses of their own: :mod:`provenance.options`
+(``CheckOptions``), :mod:`provenance.fetch` (libcurl), :mod:`provenance.network`
+(proxies, CA bundle), :mod:`provenance.politeness`, :mod:`provenance.judge`,
+:mod:`provenance.resolve` (names, the address policy, "is there a network"),
+:mod:`provenance.cookies` (a redirect chain's cookies) and
+:mod:`provenance.catchall` (probe plans, random siblings and the page tests
+of catch-all detection). Their public names are re-exported here.
 
 Every limit is a constant here (or in the stage module it belongs to,
 re-exported here) or a :class:`CheckOptions` field.
