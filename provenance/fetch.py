@@ -581,6 +581,7 @@ class Transport:
                 raise
         finally:
             curl.close()
+            transfer.handle = transfer.curl = None  # no cycle left for the collector (it runs rarely in a check)
         return self._answer(transfer, failure, proxy is not None)
 
     @staticmethod
