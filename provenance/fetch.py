@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import errno as _errno
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -389,6 +390,7 @@ def _canonical_ip(address: str) -> str:
         return address
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
