@@ -120,7 +120,7 @@ class CheckResult:
 
 @dataclass
 class Snapshot:
-    """The Wayback capture chosen for a URL near a date (timestamp None: none)."""
+    """The capture (Wayback or another archive's memento) chosen for a URL near a date (timestamp None: none)."""
 
     url: str
     timestamp: str | None = None  # YYYYMMDDhhmmss
@@ -130,6 +130,8 @@ class Snapshot:
     #: True when the lookup itself failed (network, 429, deadline): worth asking
     #: again next run, so not to be cached like a definite "no good capture".
     failed: bool = False
+    #: The web archive holding the capture ("web.archive.org", "arquivo.pt"); None when there is none.
+    archive: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,7 @@ class Snapshot:
             "timestamp": self.timestamp,
             "snapshot_url": self.snapshot_url,
             "status": self.status,
+            "archive": self.archive,
         }
 
     @property
