@@ -11,7 +11,7 @@ Tables (primary key first):
               options (JSON), offline, articles, claims, urls, verdicts (JSON, per claim),
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
-              recovered, new_drift, pid
+              recovered, new_drift, pid, back
 ``articles``  id; path (unique: how people see the file, relative to the working folder when
               under it), resolved_path (unique: the real absolute path, the article's identity), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
@@ -20,16 +20,19 @@ Tables (primary key first):
               ``unchecked``), status, final_url, reason, signature, first_checked,
               last_checked, last_attempt, last_attempt_verdict, failures (failing checks
               counted towards rot), first_failed, last_failed, confirmed_dead_at,
-              snapshot_timestamp, snapshot_url
+              snapshot_timestamp, snapshot_url, snapshot_archive, back_at (when a link
+              confirmed dead last answered again; its rot state started over then)
 ``claims``    id; article_id -> articles, kind, url -> urls, anchor, sentence, source,
               position, fragment, drift (1/0/null), live_score, snapshot_score,
               drift_reason, drift_judged_at, drift_since (when drift was first seen)
 ``checks``    id; run_id -> runs, url -> urls, verdict, status, final_url, reason,
               attempts, elapsed_ms, checked_at, previous_verdict, change (new |
-              newly_failing | newly_confirmed_dead | recovered | changed | null),
+              newly_failing | newly_confirmed_dead | recovered | back | changed | null;
+              back: a link confirmed dead answers again),
               failures (count after this check), counted (1 if it counted towards rot)
 ``snapshots`` (url, date); timestamp, snapshot_url, status, reason, outcome
-              (found | none | error), looked_up_at
+              (found | none | error), looked_up_at, archive (the web archive holding the
+              capture: web.archive.org, arquivo.pt ...)
 ``meta``      key; value: schema_version, rot_checks, rot_gap_days
 
 Views: ``claim_status`` (every live claim with its URL's state, snapshot and
@@ -86,7 +89,7 @@ COLUMNS: dict[str, dict[str, type]] = {
              "articles": int, "claims": int, "urls": int, "verdicts": str, "urls_checked": int, "urls_fresh": int,
              "snapshot_lookups": int, "articles_extracted": int, "articles_unchanged": int,
              "articles_removed": int, "newly_failing": int, "newly_confirmed_dead": int, "recovered": int,
-             "new_drift": int, "pid": int},
+             "new_drift": int, "pid": int, "back": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
@@ -94,7 +97,8 @@ COLUMNS: dict[str, dict[str, type]] = {
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
-             "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str},
+             "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str, "snapshot_archive": str,
+             "back_at": str},
     "claims": {"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str, "source": str,
                "position": int, "fragment": str, "drift": int, "live_score": float, "snapshot_score": float,
                "drift_reason": str, "drift_judged_at": str, "drift_since": str},
@@ -102,7 +106,7 @@ COLUMNS: dict[str, dict[str, type]] = {
                "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
                "failures": int, "counted": int},
     "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
-                  "outcome": str, "looked_up_at": str},
+                  "outcome": str, "looked_up_at": str, "archive": str},
     "meta": {"key": str, "value": str},
 }
 PKS: dict[str, Any] = {"runs": "id", "articles": "id", "urls": "url", "claims": "id", "checks": "id",
@@ -118,7 +122,7 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("claims", ("drift",), False),
     ("checks", ("url",), False), ("checks", ("run_id",), False), ("checks", ("change",), False),
     ("urls", ("verdict",), False), ("urls", ("host",), False), ("urls", ("last_checked",), False),
-    ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False),
+    ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False), ("snapshots", ("archive",), False),
 )
 #: Name -> SQL of every view; replaced when the SQL changes.
 VIEWS: dict[str, str] = {
@@ -130,7 +134,8 @@ select c.id as claim_id, a.id as article_id, a.path, a.title, a.published, c.kin
             when u.failures > 0 then 'failing (' || u.failures || ' of '
                  || coalesce((select value from meta where key = 'rot_checks'), '3') || ')'
        end as rot,
-       s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since
+       s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since,
+       s.archive as snapshot_archive
 from claims c join articles a on a.id = c.article_id
 left join urls u on u.url = c.url
 left join snapshots s on s.url = c.url and s.date = coalesce(a.published, '')
@@ -150,7 +155,8 @@ select claim_id, article_id, path, title, position, anchor, sentence, url, verdi
             when confirmed_dead_at is not null then 'confirmed dead: cite the snapshot or a new source'
             when verdict in ('dead', 'soft404') then 'failing: cite the snapshot if it stays down'
             else 'drift: the live page no longer carries the claim; cite the snapshot' end as why,
-       case when verdict = 'redirect' then final_url else snapshot_url end as replacement
+       case when verdict = 'redirect' then final_url else snapshot_url end as replacement,
+       case when verdict = 'redirect' then null else snapshot_archive end as replacement_archive
 from claim_status
 where kind = 'link' and (verdict in ('dead', 'soft404', 'redirect') or confirmed_dead_at is not null or drift = 1)""",
     "url_changes": """
@@ -620,7 +626,11 @@ def next_url_state(row: dict[str, Any] | None, result: CheckResult, now: datetim
             update["confirmed_dead_at"] = stamp
             change = "newly_confirmed_dead"
     elif result.verdict in GOOD_VERDICTS:
-        if failures or confirmed:
+        if confirmed:
+            # Resurrection: a link confirmed dead answers again. Reported as back, and its rot state starts over.
+            change = "back"
+            update["back_at"] = stamp
+        elif failures:
             change = "recovered"
         failures = 0
         update.update({"first_failed": None, "last_failed": None, "confirmed_dead_at": None})
@@ -704,6 +714,16 @@ def snapshot_outcome(snapshot: Snapshot) -> str:
     return "error" if getattr(snapshot, "failed", False) else "none"
 
 
+def snapshot_archive(snapshot: Snapshot) -> str | None:
+    """The archive holding a capture: as the lookup named it, else its URL's host (rows from before archives)."""
+    if not snapshot.timestamp:
+        return None
+    if snapshot.archive:
+        return snapshot.archive
+    host = _host(snapshot.snapshot_url or "")
+    return (host[4:] if host.startswith("www.") else host) or None
+
+
 def snapshot_rows(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["url"], r["date"]): r for r in db.query("select * from snapshots")}
 
@@ -717,14 +737,15 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
         cur.executemany("insert into urls (url, host) values (?, ?) on conflict(url) do nothing",
                         [(u, _host(u)) for u in {k[0] for k in found}])
         cur.executemany(
-            "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
+            "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at, archive) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
             "snapshot_url = excluded.snapshot_url, status = excluded.status, reason = excluded.reason, "
-            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at",
-            [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp)
-             for (url, date), s in found.items()])
-        cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ? where url = ?",
-                        [(s.timestamp, s.snapshot_url, url) for (url, _d), s in found.items() if s.timestamp])
+            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, archive = excluded.archive",
+            [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp,
+              snapshot_archive(s)) for (url, date), s in found.items()])
+        cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ?, snapshot_archive = ? where url = ?",
+                        [(s.timestamp, s.snapshot_url, snapshot_archive(s), url)
+                         for (url, _d), s in found.items() if s.timestamp])
 
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
