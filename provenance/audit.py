@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import __version__, check, report, store, support, wayback
+from . import __version__, check, memento, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
 from .ingest import InputError, InputScan, display_path, read_bytes, scan_inputs
@@ -94,6 +94,8 @@ class AuditOptions:
     reports_dir: Path = DEFAULT_REPORTS
     check: check.CheckOptions = field(default_factory=check.CheckOptions)
     wayback: wayback.WaybackOptions = field(default_factory=wayback.WaybackOptions)
+    #: Other web archives (Memento TimeMaps), asked when the Wayback has no good capture on or before the date.
+    memento: memento.MementoOptions = field(default_factory=memento.MementoOptions)
     #: "1d" or "1d,6h" (working, failing); None: the defaults above.
     recheck_after: str | None = None
     #: Re-extract every article and re-check every URL now.
@@ -143,7 +145,8 @@ class ClaimResult:
                 "reason": self.check.reason if self.check else "",
                 "checked_at": self.check.checked_at if self.check else None,
                 "rot": self.rot,
-                "snapshot": ({"timestamp": self.snapshot.timestamp, "snapshot_url": self.snapshot.snapshot_url}
+                "snapshot": ({"timestamp": self.snapshot.timestamp, "snapshot_url": self.snapshot.snapshot_url,
+                              "archive": self.snapshot.archive}
                              if self.snapshot and self.snapshot.timestamp else None),
                 "drift": self.drift.drift if self.drift else None,
             })
@@ -388,7 +391,9 @@ class _Run:
                 self.say(f"Wayback: time budget ({budget:g}s) used; {len(lookups) - done} lookups left for the next run")
                 break
             batch = lookups[start:start + step]
-            found = wayback.find_snapshots([(u, d or None) for u, d in batch], w)
+            # The Wayback first; other archives (Memento) for what it has no good capture of on or before the date.
+            found = memento.find_snapshots([(u, d or None) for u, d in batch], w,
+                                           replace(self.options.memento, offline=self.offline))
             store.save_snapshots(self.db, {(u, d or ""): s for (u, d), s in found.items()}, self.now())
             done += len(batch)
             self.stats["snapshot_lookups"] += len(batch)
@@ -427,7 +432,7 @@ class _Run:
                 r.checked_at = stamp
             drifts = self.judge(results, citing)
             changes = store.save_checks(self.db, self.run_id, results, self.now(), o.rot, drifts)
-            for key in ("newly_failing", "newly_confirmed_dead", "recovered", "new_drift"):
+            for key in ("newly_failing", "newly_confirmed_dead", "recovered", "new_drift", "back"):
                 self.stats[key] += changes.get(key, 0)
             for r in results:
                 r.body = None  # bodies are only needed for drift; do not hold thousands in memory
@@ -449,12 +454,18 @@ class _Run:
                 row = snaps.get((r.url, date))
                 snap = None
                 if row and row["timestamp"] and r.body is not None and r.verdict in GOOD_VERDICTS:
-                    snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200)
+                    snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200,
+                                    archive=row.get("archive"))
                     wanted[wayback.snapshot_key(snap) or ""] = snap
                 plan.append((claim_id, r, snap))
         htmls: dict[str, str | None] = {}
         if wanted and self.wayback_reachable():
-            htmls = wayback.fetch_snapshot_htmls(list(wanted.values()), self.options.wayback)
+            w = self.options.wayback
+            ours = [s for s in wanted.values() if memento.is_wayback_snapshot(s, w)]
+            others = [s for s in wanted.values() if not memento.is_wayback_snapshot(s, w)]
+            htmls = wayback.fetch_snapshot_htmls(ours, w) if ours else {}
+            if others:  # another archive's memento: its replay URL as it is, under that archive's politeness
+                htmls.update(memento.fetch_memento_htmls(others, replace(self.options.memento, offline=self.offline)))
         claims = self._claims([cid for cid, _r, _s in plan])
         out = []
         for claim_id, r, snap in plan:
@@ -535,7 +546,10 @@ class _Run:
                     s = snaps.get((claim.url, a["published"] or ""))
                     if s:
                         cr.snapshot = Snapshot(url=claim.url, timestamp=s["timestamp"], snapshot_url=s["snapshot_url"],
-                                               status=s["status"], reason=s["reason"] or "")
+                                               status=s["status"], reason=s["reason"] or "",
+                                               archive=s.get("archive") or (store.snapshot_archive(
+                                                   Snapshot(claim.url, s["timestamp"], s["snapshot_url"]))
+                                                   if s["timestamp"] else None))
                     if c["drift_judged_at"]:
                         cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
                                          c["snapshot_score"], c["drift_reason"] or "")
@@ -546,7 +560,7 @@ class _Run:
         stats = {k: int(self.stats.get(k, 0)) for k in ("urls_checked", "urls_fresh", "snapshot_lookups",
                                                          "articles_extracted", "articles_unchanged", "articles_removed",
                                                          "newly_failing", "newly_confirmed_dead", "recovered",
-                                                         "new_drift")}
+                                                         "new_drift", "back")}
         ordered = Counter({v: verdicts[v] for v in VERDICTS if verdicts.get(v)})
         return AuditResult(self.run_id, run["started_at"], self.offline, combined, self.errors, ordered, stats)
 

@@ -62,6 +62,7 @@ RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="Retri
 AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit loopback and private addresses (tests, intranets).")]
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
+ArchivesOpt = Annotated[Optional[str], typer.Option("--archives", help="Memento TimeMap bases of other web archives, comma-separated (BASE + URL is a TimeMap; an aggregator is one more base); asked when the Wayback has no good capture on or before the date. Default: $PROVENANCE_ARCHIVES, else a documented list of public archives ('default'); '' turns them off.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 
 
@@ -112,6 +113,18 @@ def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, us
 
     extra = {"user_agent": user_agent} if user_agent else {}
     return WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries, **extra)
+
+
+def memento_options(archives: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
+    """Other archives' options from the shared flags; a bad --archives value is a one-line error."""
+    from .memento import MementoOptions, parse_archives
+
+    try:
+        bases = parse_archives(archives)
+    except ValueError as exc:
+        fail(str(exc))
+    extra = {"user_agent": user_agent} if user_agent else {}
+    return MementoOptions(archives=bases, timeout=timeout, retries=min(retries, 1), **extra)
 
 
 @app.command()
@@ -211,12 +224,13 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
              json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
              retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-             allow_private: AllowPrivateOpt = False) -> None:
-    """Closest good Wayback snapshot for URLs.
+             allow_private: AllowPrivateOpt = False, archives: ArchivesOpt = None) -> None:
+    """Closest good snapshot for URLs: the Wayback's, else another web archive's (Memento).
 
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
-    from .wayback import find_snapshots, parse_date, validate_base_url
+    from .memento import find_snapshots
+    from .wayback import parse_date, validate_base_url
 
     targets, skipped = _read_url_list(urls, None)
     try:
@@ -225,7 +239,7 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     except ValueError as exc:
         fail(str(exc))
     options = wayback_options(wayback_url, timeout, retries, user_agent)
-    found = find_snapshots([(u, date) for u in targets], options)
+    found = find_snapshots([(u, date) for u in targets], options, memento_options(archives, timeout, retries, user_agent))
     snaps = [found[(u, date)] for u in targets]
     if json_out:
         emit_json([s.to_dict() for s in snaps])
@@ -250,7 +264,7 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
           fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
           save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, archives: ArchivesOpt = None) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -264,6 +278,7 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
         wayback=wayback_options(wayback_url, timeout, retries, user_agent),
+        memento=memento_options(archives, timeout, retries, user_agent),
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()

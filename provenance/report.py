@@ -46,6 +46,8 @@ LOST_VERDICTS = ("dead", "soft404")
 UNSURE_VERDICTS = ("blocked", "error")
 #: Verdicts counted as "OK" in the health line (a redirect works, but its citation should be updated).
 OK_VERDICTS = ("ok", "redirect")
+#: Archive names of the Wayback Machine: its snapshots need no "(archive)" note, their URL says it.
+WAYBACK_ARCHIVES = frozenset({"web.archive.org", "archive.org", "wayback.archive.org"})
 
 #: Problem kinds in the order a report lists them (worst first), with a heading word.
 PROBLEM_ORDER = ("dead", "soft404", "drift", "blocked", "error", "redirect")
@@ -88,6 +90,8 @@ class ClaimView:
     confirmed_dead_at: str | None = None
     snapshot_url: str | None = None
     snapshot_timestamp: str | None = None
+    #: The web archive holding the snapshot (None: unknown, a database from before archives were named).
+    snapshot_archive: str | None = None
     drift: bool | None = None
     live_score: float | None = None
     snapshot_score: float | None = None
@@ -193,6 +197,8 @@ class Changes:
     newly_failing: list[URLChange] = field(default_factory=list)
     newly_confirmed_dead: list[URLChange] = field(default_factory=list)
     recovered: list[URLChange] = field(default_factory=list)
+    #: Links confirmed dead that answer again (resurrection): their rot state started over.
+    back: list[URLChange] = field(default_factory=list)
     new_drift: list[tuple[ArticleView, ClaimView]] = field(default_factory=list)
     drift_is_current: bool = False  # True when history is missing and drift lists every drifted claim
 
@@ -399,8 +405,10 @@ def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: di
     snap = snaps.get((cv.url or "", article.published or "")) or any_snap.get(cv.url or "")
     if snap:
         cv.snapshot_url, cv.snapshot_timestamp = snap.get("snapshot_url"), snap.get("timestamp")
+        cv.snapshot_archive = snap.get("archive")
     elif u.get("snapshot_url"):
         cv.snapshot_url, cv.snapshot_timestamp = u.get("snapshot_url"), u.get("snapshot_timestamp")
+        cv.snapshot_archive = u.get("snapshot_archive")
 
 
 def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView],
@@ -416,7 +424,7 @@ def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView
     labelled = "change" in _cols(db, "checks")
     before = _url_states(db, previous.id) if previous and not labelled else {}
     buckets = {"newly_failing": changes.newly_failing, "newly_confirmed_dead": changes.newly_confirmed_dead,
-               "recovered": changes.recovered}
+               "recovered": changes.recovered, "back": changes.back}
     for url in sorted(citing):
         own = this_run.get(url)
         if not own or own.get("verdict") == "unchecked":
@@ -589,7 +597,7 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
     if c.final_url and c.final_url != c.url and c.verdict == "redirect":
         lines.append(f"- Replace with: {md_link(short_url(c.final_url), c.final_url)}")
     if c.snapshot_url:
-        lines.append(f"- Snapshot: {md_link(c.snapshot_date or 'archived copy', c.snapshot_url)}")
+        lines.append(f"- Snapshot: {md_link(c.snapshot_date or 'archived copy', c.snapshot_url)}{_archive_note(c)}")
         if c.problem in ("dead", "soft404", "drift", "blocked"):
             # data-versiondate is the date of linking: the article's date, else the snapshot's.
             markup = robust_link(c.url or "", c.anchor or "", c.snapshot_url, c.snapshot_date, published)
@@ -600,6 +608,14 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
                      + ": look for another source")
     lines.append("")
     return lines
+
+
+def _archive_note(c: ClaimView) -> str:
+    """" (arquivo.pt)" after a snapshot held by another archive than the Wayback Machine ("" for the Wayback)."""
+    archive = c.snapshot_archive
+    if not archive or archive in WAYBACK_ARCHIVES:
+        return ""
+    return f" ({escape_md(archive)})"
 
 
 def render_article(article: ArticleView, run: RunView) -> str:
@@ -628,7 +644,7 @@ def render_article(article: ArticleView, run: RunView) -> str:
         lines += ["| # | verdict | drift | claim | source | snapshot |", "|---:|---|---|---|---|---|"]
         for c in article.links:
             drift = {True: "yes", False: "no", None: "–"}[c.drift]
-            snap = md_link(c.snapshot_date or "archived", c.snapshot_url) if c.snapshot_url else "–"
+            snap = md_link(c.snapshot_date or "archived", c.snapshot_url) + _archive_note(c) if c.snapshot_url else "–"
             lines.append(f"| {c.position} | `{c.verdict}` | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
                          f"| {table_cell(md_link(short_url(c.url or '', 50), c.url))} | {table_cell(snap)} |")
     else:
@@ -706,10 +722,14 @@ def render_changes(data: ReportData) -> str:
         lines.append(f"Run {run.id} ({run.started_at or 'unknown'}) is the first run: everything failing is new.")
     if run.offline:
         lines += ["", "> [!WARNING]", "> This run was offline: nothing could be re-checked, so nothing changed."]
+    back = f"{len(ch.back)} back, " if ch.back else ""
     lines += ["", f"**{len(ch.newly_failing)} newly failing, {len(ch.newly_confirmed_dead)} newly confirmed dead, "
-              f"{len(ch.recovered)} recovered, {len(ch.new_drift)} new drift.**", ""]
+              f"{back}{len(ch.recovered)} recovered, {len(ch.new_drift)} new drift.**", ""]
     lines += ["## Newly failing", ""] + _change_lines(ch.newly_failing, "reason")
     lines += ["## Newly confirmed dead", ""] + _change_lines(ch.newly_confirmed_dead, "none")
+    if ch.back:  # resurrection: shown only when it happened, so reports of ordinary runs read as before
+        lines += ["## Back", "", "Links confirmed dead that answer again; their rot count starts over.", ""]
+        lines += _change_lines(ch.back, "reason")
     lines += ["## Recovered", ""] + _change_lines(ch.recovered, "reason")
     lines += ["## New drift", ""]
     if ch.drift_is_current and ch.new_drift:
