@@ -96,9 +96,8 @@ RESOLVE_TIMEOUT = 5.0
 MAX_TIMEMAP_BYTES = 16 * 1024 * 1024
 #: TimeMap pages followed per URL and archive (``rel="timemap"`` links to further pages).
 MAX_TIMEMAP_PAGES = 5
-#: Mementos kept per side of the date per archive while streaming: the candidates to replay.
-KEEP_PER_SIDE = 3
-#: Replays tried per URL over all archives before giving up (each is a polite request).
+#: Replays tried per URL over all archives before giving up (each is a polite request); as many
+#: mementos per side of the date are kept per archive while a TimeMap streams by.
 MAX_REPLAYS = 4
 #: Redirect hops followed inside an archive when replaying a memento (never off it).
 MAX_REPLAY_REDIRECTS = 5
@@ -304,31 +303,32 @@ class Candidate:
 class _Closest:
     """Keeps, while a TimeMap streams by, the few mementos closest to the date on each side."""
 
-    def __init__(self, day: str | None, keep: int = KEEP_PER_SIDE) -> None:
+    def __init__(self, day: str | None, keep: int = MAX_REPLAYS) -> None:
         self.end = wayback._day_end(day) if day else None
         self.keep = keep
-        self.before: list[tuple[str, str]] = []  # min-heap: the latest `keep` on or before the date
-        self.after: list[tuple[str, str]] = []   # min-heap of negated order: the earliest `keep` after it
+        self.before: list[tuple[str, str, str]] = []  # min-heap: the latest `keep` on or before the date
+        self.after: list[tuple[str, str, str]] = []   # min-heap of negated order: the earliest `keep` after it
         self.seen = 0
 
-    def add(self, ts: str, url: str) -> None:
+    def add(self, ts: str, uri: str, where: str) -> None:
+        """A memento at ``ts``; ``uri`` as the TimeMap wrote it, resolved against ``where`` only if kept."""
         self.seen += 1
         if self.end is None or ts <= self.end:
-            item = (ts, url)
+            item = (ts, uri, where)
             if len(self.before) < self.keep:
                 heapq.heappush(self.before, item)
             elif item > self.before[0]:
                 heapq.heapreplace(self.before, item)
         else:
-            neg = (_negate(ts), url)
+            neg = (_negate(ts), uri, where)
             if len(self.after) < self.keep:
                 heapq.heappush(self.after, neg)
             elif neg > self.after[0]:
                 heapq.heapreplace(self.after, neg)
 
     def candidates(self, source: str) -> list[Candidate]:
-        return ([Candidate(ts, u, source) for ts, u in self.before]
-                + [Candidate(_negate(n), u, source) for n, u in self.after])
+        return ([Candidate(ts, urljoin(w, u), source) for ts, u, w in self.before]
+                + [Candidate(_negate(n), urljoin(w, u), source) for n, u, w in self.after])
 
 
 def _negate(ts: str) -> str:
@@ -503,7 +503,7 @@ async def read_timemap(client: httpx.AsyncClient, hosts: _Hosts, base: str, url:
     """Stream ``base + url`` (and its further pages, to a bound); keep the mementos closest to ``day``."""
     options = hosts.options
     result = TimeMapResult(base)
-    closest = _Closest(day)
+    closest = _Closest(day, max(1, options.max_replays))
     queue = [base + url]
     seen: set[str] = set()
     while queue:
@@ -531,7 +531,7 @@ async def read_timemap(client: httpx.AsyncClient, hosts: _Hosts, base: str, url:
                     if "memento" in rels:
                         ts = memento_timestamp(link.params.get("datetime"))
                         if ts:
-                            closest.add(ts, urljoin(where, link.uri))
+                            closest.add(ts, link.uri, where)
                     elif ("timemap" in rels or "next" in rels) and "self" not in rels:
                         kind = link.params.get("type", _LINK_FORMAT).lower()
                         target = urljoin(where, link.uri)
