@@ -89,7 +89,7 @@ ARCHIVE_RETRIES = 1
 #: Failed attempts in a row (no answer: refused, timeout, 5xx) before an archive host is skipped for the batch.
 ARCHIVE_BREAKER = 2
 #: Seconds the archive lookups of one batch may take, whatever happens.
-ARCHIVE_DEADLINE = 120.0
+ARCHIVE_DEADLINE = wayback.DEFAULT_DEADLINE
 #: Seconds to resolve an archive's name before it is skipped as offline.
 RESOLVE_TIMEOUT = 5.0
 #: Most bytes read of one TimeMap page (about 100,000 mementos); the rest is cut, what was read counts.
