@@ -235,3 +235,27 @@ def test_offline_archives_that_need_dns_are_skipped(fake, archives):
     assert lost.failed and "archive.invalid" in lost.reason and "does not resolve" in lost.reason
     offline = lookup(fake, [named], (URL, DATE), offline=True)[(URL, DATE)]
     assert offline.failed and "offline" in offline.reason
+
+
+def test_each_archive_host_gets_at_most_two_requests_at_once_and_spacing(fake, archives):
+    a, b = archives(), archives()
+    urls = [f"https://example.org/many{i}" for i in range(8)]
+    for u in urls:
+        a.add(u, "20241101000000")
+        b.add(u, "20241001000000")
+    # The archives answer slowly, so a client that ignored the limit would have all 8 in flight at once.
+    for archive in (a, b):
+        slow = archive.site.default
+
+        async def delayed(request, slow=slow):
+            import asyncio
+            await asyncio.sleep(0.05)
+            return await slow(request)
+
+        archive.site.default = delayed
+    found = lookup(fake, [a.timemap_base, b.timemap_base], *[(u, DATE) for u in urls], interval=0.05)
+    assert all(found[(u, DATE)].timestamp == "20241101000000" for u in urls)
+    for archive in (a, b):
+        assert archive.site.stats.requests >= len(urls)
+        assert archive.site.stats.peak <= memento.ARCHIVE_CONCURRENCY
+        assert archive.site.stats.min_gap() >= 0.04  # starts spaced by the interval (load only widens gaps)
