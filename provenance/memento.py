@@ -109,8 +109,8 @@ MAX_RETRY_AFTER = 30.0
 MAX_ENTRY_CHARS = 64 * 1024
 
 _LINK_FORMAT = "application/link-format"
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                        "dec"), 1)}
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                                "nov", "dec"), 1)}
 _RFC1123 = re.compile(r"\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2}):(\d{2})\s*(?:GMT|UTC|Z|\+0000)?\s*$")
 #: One link-format entry: <uri> then ;-separated parameters, quoted or bare. Parameters cannot hold '<' or ','
 #: outside quotes, so an entry is complete once a top-level ',' (or the end of the answer) follows.
@@ -217,10 +217,10 @@ class Link:
 
 def _link(uri: str, params_text: str) -> Link:
     params: dict[str, str] = {}
-    for match in _PARAM.finditer(params_text):
-        name = match.group(1).lower()
-        value = match.group(2) if match.group(2) is not None else (match.group(3) or "")
-        params.setdefault(name, value)
+    for name, quoted, bare in _PARAM.findall(params_text):
+        name = name.lower()
+        if name not in params:  # the first of a repeated parameter counts
+            params[name] = quoted or bare
     return Link(uri.strip(), params)
 
 
@@ -272,11 +272,12 @@ def memento_timestamp(value: str | None) -> str | None:
     if not value:
         return None
     match = _RFC1123.match(value)
-    if match:
+    if match:  # the form archives write, read without the email parser (a TimeMap may list 100,000)
         day, mon, year, hh, mm, ss = match.groups()
         month = _MONTHS.get(mon.lower())
-        if month and 1 <= int(day) <= 31 and int(hh) < 24 and int(mm) < 60 and int(ss) < 62:
-            return f"{year}{month:02d}{int(day):02d}{hh}{mm}{min(int(ss), 59):02d}"
+        day = day.zfill(2)
+        if month and "01" <= day <= "31" and hh < "24" and mm < "60" and ss < "62":
+            return f"{year}{month}{day}{hh}{mm}{ss if ss < '60' else '59'}"
         return None
     try:
         moment = parsedate_to_datetime(value)
