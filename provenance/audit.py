@@ -391,14 +391,15 @@ class _Run:
                 self.say(f"Wayback: time budget ({budget:g}s) used; {len(lookups) - done} lookups left for the next run")
                 break
             batch = lookups[start:start + step]
-            # The Wayback first; other archives (Memento) for what it has no good capture of on or before the date.
-            found = memento.find_snapshots([(u, d or None) for u, d in batch], w,
-                                           replace(self.options.memento, offline=self.offline))
+            found = wayback.find_snapshots([(u, d or None) for u, d in batch], w)
+            # Only the Wayback saying "not now" ends the stage; another archive's trouble is per URL (not cached).
+            failed = sum(1 for s in found.values() if getattr(s, "failed", False))
+            # Other archives (Memento) for what the Wayback has no good capture of on or before the date.
+            found = memento.improve(found, w, replace(self.options.memento, offline=self.offline))
             store.save_snapshots(self.db, {(u, d or ""): s for (u, d), s in found.items()}, self.now())
             done += len(batch)
             self.stats["snapshot_lookups"] += len(batch)
             self.tell("snapshot", done, len(lookups))
-            failed = sum(1 for s in found.values() if getattr(s, "failed", False))
             if failed and failed * 2 >= len(batch) and done < len(lookups):
                 self.say(f"Wayback: {failed} of {len(batch)} lookups failed; {len(lookups) - done} left for the next run")
                 break

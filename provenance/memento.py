@@ -649,20 +649,26 @@ def find_snapshots(requests: Sequence[tuple[str, str | None]], wayback_options: 
     archive could not be asked.
     """
     wayback_options = wayback_options or wayback.WaybackOptions()
-    options = options or MementoOptions()
     keys = list(dict.fromkeys((str(u), d) for u, d in requests))
     if not keys:
         return {}
-    found = wayback.find_snapshots(keys, wayback_options)
+    return improve(wayback.find_snapshots(keys, wayback_options), wayback_options, options)
+
+
+def improve(found: dict[Key, Snapshot], wayback_options: wayback.WaybackOptions,
+            options: MementoOptions | None = None) -> dict[Key, Snapshot]:
+    """The Wayback's answers (``wayback.find_snapshots``), improved by the other archives where it had
+    no good capture on or before the date; every found snapshot names its archive."""
+    options = options or MementoOptions()
     wayback_archive = archive_name(wayback_options.base_url)
     for snap in found.values():
         if snap.timestamp and not snap.archive:
             snap.archive = wayback_archive
-    need = [k for k in keys if not good_enough(found.get(k), _day(k[1]))]
+    need = [k for k, snap in found.items() if not good_enough(snap, _day(k[1]))]
+    out = dict(found)
     if need and options.archives:
-        others = find_mementos(need, options, {k: found.get(k) for k in need})
-        found.update(others)
-    return found
+        out.update(find_mementos(need, options, {k: found.get(k) for k in need}))
+    return out
 
 
 def _day(date: str | None) -> str | None:
@@ -730,7 +736,7 @@ async def _lookup(client: httpx.AsyncClient, hosts: _Hosts, key: Key, incumbent:
     if incumbent is not None and incumbent.failed:
         problems.insert(0, f"Wayback: {incumbent.reason}")
     candidates = [c for c in order_candidates([c for m in maps for c in m.candidates], day)
-                  if _beats(c, incumbent, day)]
+                  if _beats(c, incumbent, day) and urlsplit(c.url).scheme in ("http", "https")]
     rejected: list[str] = []
     for candidate in candidates[:max(0, options.max_replays)]:
         replay = await check_replay(client, hosts, candidate.url, deadline_at)
