@@ -253,9 +253,9 @@ def test_each_archive_host_gets_at_most_two_requests_at_once_and_spacing(fake, a
             return await slow(request)
 
         archive.site.default = delayed
-    found = lookup(fake, [a.timemap_base, b.timemap_base], *[(u, DATE) for u in urls], interval=0.05)
+    found = lookup(fake, [a.timemap_base, b.timemap_base], *[(u, DATE) for u in urls], interval=0.1)
     assert all(found[(u, DATE)].timestamp == "20241101000000" for u in urls)
     for archive in (a, b):
         assert archive.site.stats.requests >= len(urls)
         assert archive.site.stats.peak <= memento.ARCHIVE_CONCURRENCY
-        assert archive.site.stats.min_gap() >= 0.04  # starts spaced by the interval (load only widens gaps)
+        assert archive.site.stats.min_gap() >= 0.05  # starts spaced by the interval, less the loopback's jitter
