@@ -117,6 +117,17 @@ def test_a_good_wayback_capture_before_the_date_means_no_archive_is_asked(fake, 
     assert a.calls.timemap == 0
 
 
+def test_archives_are_asked_when_the_wayback_cannot_answer(fake, archives):
+    a = archives()
+    a.add(URL, "20241101000000")
+    fake.fail("cdx", 503)
+    fake.fail("available", 503)
+    found = lookup(fake, [a.timemap_base], (URL, DATE), ("https://example.org/none", DATE))
+    assert found[(URL, DATE)].timestamp == "20241101000000" and not found[(URL, DATE)].failed
+    none = found[("https://example.org/none", DATE)]
+    assert none.timestamp is None and none.failed and "Wayback" in none.reason  # not cached: ask again next run
+
+
 def test_a_wayback_capture_after_the_date_loses_to_a_memento_before_it(fake, archives):
     a = archives()
     fake.add(URL, "20250101000000")
