@@ -147,10 +147,12 @@ def test_replays_that_are_not_good_are_passed_over(fake, archives):
     a.add(URL, "20241118000000", redirect_to=f"/web/20241118000001/{URL}")  # redirects inside the archive to a 404
     a.add(URL, "20241117000000", body=SOFT_404)                   # a "not found" page answered with 200
     a.add(URL, "20241116000000", body=BOT_WALL)                   # a bot wall
+    a.add(URL, "20241115000000", redirect_to=f"{fake.base_url}/live")  # leaves the archive: never followed
     good = a.add(URL, "20241001000000")
-    snap = lookup(fake, [a.timemap_base], (URL, DATE), max_replays=5)[(URL, DATE)]
+    snap = lookup(fake, [a.timemap_base], (URL, DATE), max_replays=6)[(URL, DATE)]
     assert snap.timestamp == "20241001000000" and snap.snapshot_url == good
     assert f"/web/20241118000001/{URL}" in a.calls.paths  # the redirect was followed inside the archive
+    assert "/live" not in fake.site.stats.paths
     # With fewer replays allowed than bad mementos, no snapshot: said, and cacheable (the archives answered).
     fewer = lookup(fake, [a.timemap_base], (URL, DATE), max_replays=2)[(URL, DATE)]
     assert fewer.timestamp is None and not fewer.failed and "HTTP 404" in fewer.reason
