@@ -31,9 +31,9 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -798,8 +798,3 @@ def fetch_memento_htmls(snapshots: Sequence[Snapshot], options: MementoOptions |
     except TimeoutError:
         return {u: None for u in wanted}
 
-
-def describe_archives(bases: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(name, base) for each TimeMap base, for ``--help`` texts and docs."""
-    for base in bases:
-        yield archive_name(base) or base, base
