@@ -84,7 +84,7 @@ def test_a_bad_archives_value_is_one_line_and_exit_2(fake):
 
 def _audit(tmp_path: Path, fake: FakeWayback, docs: Path, bases: list[str]):
     return run_audit([docs], AuditOptions(
-        db_path=tmp_path / "p.db", reports_dir=tmp_path / "reports",
+        db_path=tmp_path / "provenance.db", reports_dir=tmp_path / "reports",
         check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False),
         wayback=WaybackOptions(base_url=fake.base_url, retries=0, timeout=5),
         memento=MementoOptions(archives=bases, retries=0, timeout=5)))
@@ -105,7 +105,7 @@ def test_audit_cites_another_archives_memento_for_a_dead_link(sim, fake, archive
     text = report.read_text()
     assert f"- Snapshot: [2024-11-02]({memento}) ({archive.site.host})" in text
     assert f'data-versionurl="{memento}"' in text
-    db = store.open_store(tmp_path / "p.db")
+    db = store.open_store(tmp_path / "provenance.db")
     try:
         assert [r["archive"] for r in db.query("select archive from snapshots")] == [archive.site.host]
         assert next(db.query("select snapshot_archive from claim_status"))["snapshot_archive"] == archive.site.host
@@ -113,6 +113,28 @@ def test_audit_cites_another_archives_memento_for_a_dead_link(sim, fake, archive
             == archive.site.host
     finally:
         db.close()
+    # datasette facets the snapshots by archive (db/metadata.yml), and the canned query names it.
+    facets = _datasette(tmp_path / "provenance.db", "/provenance/snapshots.json?_extra=facet_results")["facet_results"]
+    facets = facets.get("results", facets)
+    assert [v["value"] for v in facets["archive"]["results"]] == [archive.site.host]
+    [row] = _datasette(tmp_path / "provenance.db", "/provenance/links_needing_replacement.json?_shape=array")
+    assert row["archive"] == archive.site.host and row["snapshot_url"] == memento
+
+
+def _datasette(db: Path, path: str):
+    import asyncio
+
+    import yaml
+    from datasette.app import Datasette
+
+    ds = Datasette(files=[str(db)], metadata=yaml.safe_load((ROOT / "db" / "metadata.yml").read_text()))
+
+    async def fetch():
+        response = await ds.client.get(path)
+        assert response.status_code == 200, response.text[:300]
+        return response.json()
+
+    return asyncio.run(fetch())
 
 
 def test_drift_is_judged_against_the_memento(sim, fake, archive, tmp_path):
@@ -141,7 +163,7 @@ def test_a_failed_archive_is_not_cached_and_is_asked_again(sim, fake, archive, t
     first = _audit(tmp_path, fake, docs, [archive.timemap_base])
     [claim] = [c for a in first.to_dict()["articles"] for c in a["claims"]]
     assert claim["snapshot"] is None
-    db = store.open_store(tmp_path / "p.db")
+    db = store.open_store(tmp_path / "provenance.db")
     try:
         assert next(db.query("select outcome from snapshots"))["outcome"] == "error"
     finally:
