@@ -105,6 +105,8 @@ MAX_REPLAY_REDIRECTS = 5
 MAX_REPLAY_BYTES = 2 * 1024 * 1024
 #: Longest Retry-After honoured; longer means "not this batch".
 MAX_RETRY_AFTER = 30.0
+#: Longest memento URL taken from a TimeMap.
+MAX_MEMENTO_URL_CHARS = 8192
 #: Longest a buffered, unfinished link-format entry may grow before it is dropped as junk.
 MAX_ENTRY_CHARS = 64 * 1024
 
@@ -528,6 +530,8 @@ async def read_timemap(client: httpx.AsyncClient, hosts: _Hosts, base: str, url:
 
             def take(links: list[Link]) -> None:
                 for link in links:
+                    if len(link.uri) > MAX_MEMENTO_URL_CHARS:
+                        continue  # no archive writes such a URL; asking for it would only cost a failure
                     rels = link.rels
                     if "memento" in rels:
                         ts = memento_timestamp(link.params.get("datetime"))
@@ -536,7 +540,7 @@ async def read_timemap(client: httpx.AsyncClient, hosts: _Hosts, base: str, url:
                     elif ("timemap" in rels or "next" in rels) and "self" not in rels:
                         kind = link.params.get("type", _LINK_FORMAT).lower()
                         target = urljoin(where, link.uri)
-                        if _LINK_FORMAT in kind and target not in (page, where):
+                        if _LINK_FORMAT in kind and target not in (page, where) and len(found_next) < options.max_pages:
                             found_next.append(target)
 
             async for chunk in response.aiter_bytes():

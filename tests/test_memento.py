@@ -272,3 +272,31 @@ def test_each_archive_host_gets_at_most_two_requests_at_once_and_spacing(fake, a
         assert archive.site.stats.requests >= len(urls)
         assert archive.site.stats.peak <= memento.ARCHIVE_CONCURRENCY
         assert archive.site.stats.min_gap() >= 0.05  # starts spaced by the interval, less the loopback's jitter
+
+
+def test_hostile_timemaps_give_no_mementos_never_an_error_or_a_hang(fake, sim):
+    from aiohttp import web
+
+    site = sim.site()
+    pages = {"n": 0}
+
+    async def hostile(request: web.Request) -> web.StreamResponse:
+        path = request.raw_path
+        if "junk" in path:
+            return web.Response(body=bytes(range(256)) * 64, content_type="application/link-format")
+        if "html" in path:
+            return web.Response(text="<html><body><a href='/x'>Welcome</a> <b>not a timemap</b></body></html>",
+                                content_type="text/html")
+        # Every page links to a next page, for ever; each also lists a URL no archive would write.
+        pages["n"] += 1
+        n = pages["n"]
+        return web.Response(text=f'<{site.base_url}/endless/{n}/x>; rel="timemap"; type="application/link-format",\n'
+                                 f'<http://{"a" * 10_000}/>; rel="memento"; datetime="Tue, 20 Nov 2012 08:30:00 GMT"',
+                            content_type="application/link-format")
+
+    site.default = hostile
+    base = f"{site.base_url}/"
+    found = lookup(fake, [base], ("junk", DATE), ("html", DATE), ("endless", DATE))
+    for key in (("junk", DATE), ("html", DATE), ("endless", DATE)):
+        assert found[key].timestamp is None and not found[key].failed, found[key]
+    assert pages["n"] == memento.MAX_TIMEMAP_PAGES  # the endless chain of pages is followed to the bound
