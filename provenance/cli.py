@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -63,6 +64,7 @@ AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit l
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", envvar="PROVENANCE_CLUSTER", help="Dask scheduler (e.g. tcp://scheduler:8786) whose workers check the host shards; needs provenance[cluster].")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -104,6 +106,25 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
                         timeout=timeout, retries=retries, allow_private=allow_private,
                         user_agent=user_agent or DEFAULT_USER_AGENT)
+
+
+@contextmanager
+def cluster_session(address: Optional[str]):
+    """Connect to the Dask scheduler before anything is checked (exit 2 in one line if it cannot be used),
+    yield its address for CheckOptions.cluster, and disconnect afterwards. No address: local, no Dask import."""
+    if not address:
+        yield None
+        return
+    from .cluster import ClusterError, connect, disconnect, parse_address
+
+    try:
+        connect(address)
+    except ClusterError as exc:
+        fail(str(exc))
+    try:
+        yield parse_address(address)
+    finally:
+        disconnect()
 
 
 def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
@@ -183,7 +204,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, cluster: ClusterOpt = None) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
@@ -191,11 +212,12 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
-    if quiet:  # no view at all: its terminal test alone would import rich
-        results = check_urls(targets, options)
-    else:
-        with _ProgressView() as view:
-            results = check_urls(targets, options, view.counter("check", len(set(targets))))
+    with cluster_session(cluster) as options.cluster:
+        if quiet:  # no view at all: its terminal test alone would import rich
+            results = check_urls(targets, options)
+        else:
+            with _ProgressView() as view:
+                results = check_urls(targets, options, view.counter("check", len(set(targets))))
     if json_out:
         emit_json([r.to_dict() for r in results])
     else:
@@ -250,7 +272,7 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
           fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
           save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, cluster: ClusterOpt = None) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -268,7 +290,7 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
     try:
-        with view:
+        with cluster_session(cluster) as options.check.cluster, view:
             result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else view, log=log)
     except (InputError, StoreError) as exc:
         fail(str(exc))

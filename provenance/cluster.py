@@ -40,8 +40,7 @@ import queue
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -183,19 +182,6 @@ def disconnect() -> None:
     """Close every client this process opened (the scheduler then forgets their tasks)."""
     while _clients:
         _close(_clients.popitem()[1])
-
-
-@contextmanager
-def session(address: str | None) -> Iterator[str | None]:
-    """Connect first (ClusterError before any work), yield the parsed address, always disconnect."""
-    if not address:
-        yield None
-        return
-    connect(address)
-    try:
-        yield parse_address(address)
-    finally:
-        disconnect()
 
 
 def _close(client) -> None:
