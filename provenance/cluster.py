@@ -152,9 +152,17 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
     except ImportError:
         raise ClusterError("--cluster needs Dask's distributed: pip install 'provenance[cluster]'") from None
     try:
+        # distributed's Client bounds its connect but not the scheduler's first answer (a port that accepts
+        # and never speaks hangs it): ask for the scheduler's identity first, every step under one deadline.
+        asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
         client = Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_one_line(exc) or 'timed out'}") from None
+    except ClusterError:
+        raise
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: "
+                           f"{_one_line(exc) if str(exc).strip() else f'no answer in {timeout:g} s'}") from None
+    except Exception as exc:  # noqa: BLE001 - a foreign server on that port answers garbage
+        raise ClusterError(f"no Dask scheduler at {address}: {_one_line(exc)}") from None
     try:
         if not client.nthreads():
             try:
@@ -176,6 +184,22 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
         raise
     _clients[address] = client
     return client
+
+
+async def _identity(address: str, timeout: float) -> dict:
+    """The scheduler's answer to "identity": proof that a Dask scheduler, not just a socket, is there."""
+    from distributed.comm import connect as comm_connect
+    from distributed.security import Security
+
+    comm = await comm_connect(address, timeout=timeout, **Security().get_connection_args("client"))
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        answer = await comm.read()
+    finally:
+        comm.abort()
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise ClusterError(f"no Dask scheduler at {address} (something else answers there)")
+    return answer
 
 
 def disconnect() -> None:
