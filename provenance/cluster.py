@@ -245,10 +245,12 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
 
     slots = sum(client.nthreads().values()) or 1
     run = uuid.uuid4().hex[:16]
-    # The shard carries the run's options and nothing else of the caller's; workers check one shard each.
-    shard_options = replace(options, cluster=None, workers=1)
-    shards = [Shard(run, i, urls_, shard_options)
-              for i, urls_ in enumerate(plan_shards(unique, slots * SHARDS_PER_SLOT))]
+    planned = plan_shards(unique, slots * SHARDS_PER_SLOT)
+    # The shard carries the run's options and nothing else of the caller's. --concurrency keeps its meaning
+    # (in flight at once, all hosts) and is shared out as the local engine shares it over its processes.
+    shard_options = replace(options, cluster=None, workers=1,
+                            concurrency=max(1, options.concurrency // min(len(planned), slots)))
+    shards = [Shard(run, i, urls_, shard_options) for i, urls_ in enumerate(planned)]
     events: queue.SimpleQueue = queue.SimpleQueue()
     topic = _topic(run)
     client.subscribe_topic(topic, events.put)
