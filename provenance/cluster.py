@@ -18,8 +18,11 @@ How a cluster run goes (:func:`check_on_cluster`, called by
   headers): no database path, no article, no Wayback setting, no
   environment. On the worker it runs the engine's own
   ``check.check_urls_async`` in an event loop of its own.
-* Progress: a shard sends slim results (URL, verdict, status) in batches as
-  Dask events on a topic of the run; the caller reports each URL once.
+* Progress: a shard sends what it finished in batches as Dask events on one
+  topic (PROGRESS_TOPIC), each URL as its index in the shard (4 bytes) and
+  its verdict (1 byte): the scheduler keeps a topic's last events (Dask's
+  ``events-log-length``), so they must stay small. The caller reports each
+  URL once.
   The results themselves (with page bodies for the drift judge) come back
   as the task's value, and only a finished task's value counts: a shard
   whose worker died and ran again elsewhere gives each URL once.
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from array import array
 import socket
 import time
 import uuid
@@ -45,7 +49,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from . import __version__, check
-from .models import CheckResult, iso_z, utc_now
+from .models import VERDICTS, CheckResult, iso_z, utc_now
 from .resolve import _host
 
 #: Seconds to reach the scheduler (and for its workers to answer) before the run gives up, exit 2.
@@ -56,8 +60,10 @@ WORKER_WAIT = 10.0
 #: shards would only wait for the first (per-host politeness, not CPU, sets most runs' pace).
 SHARDS_PER_SLOT = 1
 #: Results a shard sends per progress event, and the longest it holds one back (seconds).
-PROGRESS_BATCH = 64
+PROGRESS_BATCH = 256
 PROGRESS_EVERY = 0.5
+#: The Dask event topic of every run's progress (one topic: the scheduler keeps each topic it ever saw).
+PROGRESS_TOPIC = "provenance-progress"
 #: Seconds between a running shard's looks at whether it was cancelled.
 STOP_POLL_SECONDS = 0.5
 #: Seconds between the caller's looks at its tasks (progress is drained at least this often).
@@ -78,7 +84,7 @@ class ClusterError(Exception):
 class Shard:
     """One Dask task's work: a run's token, the shard's number, its hosts' URLs and the run's options."""
 
-    #: Names the run's tasks, its progress topic and its stop event.
+    #: Names the run's tasks and its stop event, and marks its progress events.
     run: str
     index: int
     urls: list[str]
@@ -252,7 +258,7 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
                             concurrency=max(1, options.concurrency // min(len(planned), slots)))
     shards = [Shard(run, i, urls_, shard_options) for i, urls_ in enumerate(planned)]
     events: queue.SimpleQueue = queue.SimpleQueue()
-    topic = _topic(run)
+    topic = PROGRESS_TOPIC
     client.subscribe_topic(topic, events.put)
     told: set[str] = set()
 
@@ -269,8 +275,10 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
             return
         while True:
             _stamp, message = event
-            for url, verdict, status in message.get("results", ()):
-                tell(CheckResult(url=url, verdict=verdict, status=status))
+            if isinstance(message, dict) and message.get("run") == run:  # other callers' runs share the topic
+                shard = shards[message["shard"]]
+                for at, code in zip(array("I", message["at"]), message["verdicts"]):
+                    tell(CheckResult(url=shard.urls[at], verdict=VERDICTS[code]))
             try:
                 event = events.get_nowait()
             except queue.Empty:
@@ -348,10 +356,6 @@ def _cancel(client, event_type, run: str, futures: list) -> None:
         pass
 
 
-def _topic(run: str) -> str:
-    return f"provenance-progress-{run}"
-
-
 def _stop_name(run: str) -> str:
     return f"provenance-stop-{run}"
 
@@ -376,18 +380,22 @@ def _run_shard(shard: Shard) -> list[CheckResult]:
     worker = get_worker()
     key = worker.get_current_task()
     stop = Event(_stop_name(shard.run))
-    topic = _topic(shard.run)
-    batch: list[list] = []
+    index = {url: i for i, url in enumerate(shard.urls)}
+    codes = {verdict: i for i, verdict in enumerate(VERDICTS)}
+    batch, verdicts = array("I"), bytearray()
     sent = [time.monotonic()]
 
     def flush() -> None:
         if batch:
-            worker.log_event(topic, {"shard": shard.index, "results": list(batch)})
-            batch.clear()
+            worker.log_event(PROGRESS_TOPIC, {"run": shard.run, "shard": shard.index, "at": batch.tobytes(),
+                                              "verdicts": bytes(verdicts)})
+            del batch[:]
+            verdicts.clear()
         sent[0] = time.monotonic()
 
     def report(result: CheckResult) -> None:
-        batch.append([result.url, result.verdict, result.status])
+        batch.append(index[result.url])
+        verdicts.append(codes[result.verdict])
         if len(batch) >= PROGRESS_BATCH or time.monotonic() - sent[0] >= PROGRESS_EVERY:
             flush()
 
