@@ -211,6 +211,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = WAIT
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
+def test_check_command_on_the_cluster_prints_progress_on_stderr_and_json_on_stdout(dask, web):
+    import json
+
+    sites = [web.site(default=Page(ARTICLE)) for _ in range(3)]
+    urls = [s.url(f"/cli/{i}") for s in sites for i in range(4)]
+    done = run_cli("check", *urls, "--allow-private", "--json", "--retries", "0", env={"PROVENANCE_CLUSTER": dask.address})
+    assert done.returncode == 0, done.stderr
+    assert [r["url"] for r in json.loads(done.stdout)] == urls
+    assert f"check: {len(urls)}/{len(urls)}" in done.stderr.splitlines()
+
+
 def test_unreachable_scheduler_is_exit_2_in_one_line_before_any_check(web, tmp_path):
     site = web.site(default=Page(ARTICLE))
     port = cluster_free_port()
