@@ -172,7 +172,7 @@ def test_a_worker_killed_mid_run_costs_only_time(dask, web):
         dask.add_worker()
 
 
-def test_audit_on_the_cluster_writes_each_url_once(dask, web, sim, tmp_path):
+def test_audit_on_the_cluster_writes_each_url_once_though_a_worker_dies(dask, web, sim, tmp_path):
     import sqlite3
 
     from fake_wayback import FakeWayback
@@ -182,18 +182,30 @@ def test_audit_on_the_cluster_writes_each_url_once(dask, web, sim, tmp_path):
     sites = [web.site(default=Page(ARTICLE, delay=0.02)) for _ in range(3)]
     docs = tmp_path / "articles"
     docs.mkdir()
-    urls = [s.url(f"/story/{i}") for s in sites for i in range(5)]
+    urls = [s.url(f"/story/{i}") for s in sites for i in range(12)]
     (docs / "a.md").write_text("---\ntitle: A\ndate: 2024-03-01\n---\n\n"
                                + "\n\n".join(f"The council said so, [source {i}]({u})." for i, u in enumerate(urls)),
                                encoding="utf-8")
     db = tmp_path / "p.db"
+    killed: list[str] = []
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if stage == "check" and done == 4 and not killed:
+            killed.append(sorted(dask.client.nthreads())[0])
+            dask.kill_worker(killed[0])
+
     fw = FakeWayback(sim)  # the archive is asked by the caller, never by the workers
     try:
-        audit_options = AuditOptions(db_path=db, reports_dir=tmp_path / "reports", check=options(dask, probe_catch_all=False),
+        audit_options = AuditOptions(db_path=db, reports_dir=tmp_path / "reports",
+                                     check=options(dask, probe_catch_all=False, host_concurrency=1, host_interval=0.05),
                                      wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=10))
-        result = run_audit([docs], audit_options)
+        result = run_audit([docs], audit_options, progress=progress)
     finally:
         fw.close()
+        if killed:
+            dask.wait_for_workers(1)
+            dask.add_worker()
+    assert killed, "the run ended before a worker could be killed"
     assert result.verdicts["ok"] == len(urls)
     conn = sqlite3.connect(db)
     try:
@@ -201,6 +213,7 @@ def test_audit_on_the_cluster_writes_each_url_once(dask, web, sim, tmp_path):
     finally:
         conn.close()
     assert sorted(u for u, _n in rows) == sorted(urls) and {n for _u, n in rows} == {1}
+    assert sum(s.requests for s in web.stats().sites.values()) > len(urls)  # a shard ran twice
 
 
 # ---------------------------------------------------------------- the command line
