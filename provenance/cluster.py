@@ -145,6 +145,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
     client = _clients.get(address)
     if client is not None and getattr(client, "status", "") == "running":
         return client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ClusterError("--cluster needs Dask's distributed: pip install 'provenance[cluster]'") from None
     parts = urlsplit(address)
     if parts.scheme in ("tcp", "tls"):
         # Dask retries a refused connection until its timeout; a plain connect says "nobody there" at once.
@@ -153,10 +157,6 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
         except OSError as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {address}: "
                                f"{getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ClusterError("--cluster needs Dask's distributed: pip install 'provenance[cluster]'") from None
     try:
         # distributed's Client bounds its connect but not the scheduler's first answer (a port that accepts
         # and never speaks hangs it): ask for the scheduler's identity first, every step under one deadline.

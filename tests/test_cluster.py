@@ -260,6 +260,15 @@ def test_a_scheduler_that_never_answers_times_out_in_one_line():
     assert "\n" not in str(caught.value)
 
 
+def test_without_the_cluster_extra_the_error_says_what_to_install():
+    code = ("import sys; sys.modules['distributed'] = None\n"
+            "from provenance import cluster\n"
+            "try:\n    cluster.connect('tcp://127.0.0.1:1')\n"
+            "except cluster.ClusterError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=WAIT)
+    assert "pip install 'provenance[cluster]'" in done.stdout, done.stderr
+
+
 def test_ctrl_c_cancels_the_cluster_tasks(dask, web, tmp_path):
     sites = [web.site(default=Page(ARTICLE)) for _ in range(2)]
     urls = [s.url(f"/c/{i}") for s in sites for i in range(100)]
