@@ -260,6 +260,19 @@ def test_a_scheduler_that_never_answers_times_out_in_one_line():
     assert "\n" not in str(caught.value)
 
 
+def test_a_scheduler_without_workers_is_one_line(monkeypatch):
+    monkeypatch.setattr(cluster, "WORKER_WAIT", 1.0)
+    with DaskCluster(workers=0) as empty:
+        with pytest.raises(cluster.ClusterError, match="has no workers"):
+            cluster.connect(empty.address)
+
+
+def test_workers_of_another_version_are_refused_before_any_check(dask, monkeypatch):
+    monkeypatch.setattr(cluster, "__version__", "9.9.9")
+    with pytest.raises(cluster.ClusterError, match="run provenance .*, this is 9.9.9"):
+        cluster.connect(dask.address)
+
+
 def test_without_the_cluster_extra_the_error_says_what_to_install():
     code = ("import sys; sys.modules['distributed'] = None\n"
             "from provenance import cluster\n"
