@@ -295,13 +295,18 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
             drain(TICK_SECONDS)
             for future in [f for f in pending if f.done()]:
                 shard = pending.pop(future)
-                if future.status == "finished":
-                    for result in future.result():
-                        results[result.url] = result
-                else:
+                try:
+                    finished = future.result() if future.status == "finished" else None
+                except Exception:  # noqa: BLE001 - lost on the way back (its worker died): judged below
+                    finished = None
+                if finished is None:
                     why = _failure(future)
                     for url in shard.urls:
                         failed[url] = why
+                else:
+                    for result in finished:
+                        results[result.url] = result
+                        tell(result)  # the shard is done: its URLs count now, not when the last event comes
                 future.release()
             if client.status == "running":
                 lost_since = None
@@ -335,12 +340,15 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
 
 
 def _failure(future) -> str:
+    """Why a shard's URLs are unchecked, in one line."""
     if future.status == "cancelled":
         return "run cut short: cluster task cancelled"
     try:
         exc = future.exception(timeout=CONNECT_TIMEOUT)
     except Exception as lost:  # noqa: BLE001 - the scheduler itself went away
         exc = lost
+    if exc is None:
+        return "run cut short: the cluster shard's results were lost on the way back"
     return f"run cut short: cluster shard failed ({_one_line(exc)})"
 
 

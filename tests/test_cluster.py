@@ -172,6 +172,29 @@ def test_a_worker_killed_mid_run_costs_only_time(dask, web):
         dask.add_worker()
 
 
+def _failing_shard(shard):
+    raise RuntimeError("boom")
+
+
+def test_a_shard_that_fails_leaves_its_urls_unchecked_and_says_why(dask, web, monkeypatch):
+    site = web.site(default=Page(ARTICLE))
+    urls = [site.url(f"/f/{i}") for i in range(3)]
+    monkeypatch.setattr(cluster, "_run_shard", _failing_shard)
+    told: list[str] = []
+    results = check_urls(urls, options(dask), lambda r: told.append(r.url))
+    assert [r.verdict for r in results] == ["unchecked"] * 3
+    assert all(r.reason.startswith("run cut short: cluster shard failed (") for r in results), results[0].reason
+    assert sorted(told) == sorted(urls)
+    assert web.stats().sites[site.base_url].requests == 0
+
+
+def test_a_worker_refuses_a_shard_from_another_version(dask):
+    shard = cluster.Shard("r", 0, ["http://127.0.0.1:9/"], options(), version="0.0.0")
+    future = dask.client.submit(cluster._run_shard, shard, pure=False)
+    with pytest.raises(cluster.ShardRefused, match="the caller 0.0.0"):
+        future.result(timeout=WAIT)
+
+
 def test_audit_on_the_cluster_writes_each_url_once_though_a_worker_dies(dask, web, sim, tmp_path):
     import sqlite3
 
