@@ -305,7 +305,9 @@ def test_without_the_cluster_extra_the_error_says_what_to_install():
     assert "pip install 'provenance[cluster]'" in done.stdout, done.stderr
 
 
-def test_ctrl_c_cancels_the_cluster_tasks(dask, web, tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)],
+                         ids=["ctrl-c", "caller-killed"])
+def test_ctrl_c_or_a_dead_caller_cancels_the_cluster_tasks(dask, web, tmp_path, sig, code):
     sites = [web.site(default=Page(ARTICLE)) for _ in range(2)]
     urls = [s.url(f"/c/{i}") for s in sites for i in range(100)]
     listing = tmp_path / "urls.txt"
@@ -320,9 +322,9 @@ def test_ctrl_c_cancels_the_cluster_tasks(dask, web, tmp_path):
         while requests() < 10:
             assert time.monotonic() < deadline and proc.poll() is None, "the run never got going"
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _out, err = proc.communicate(timeout=WAIT)
-        assert proc.returncode == 130, err
+        assert proc.returncode == code, err
         # The workers stop asking: the count settles well before the 200 URLs (20 s at 0.2 s apart) are done.
         deadline = time.monotonic() + WAIT
         last, since = requests(), time.monotonic()
