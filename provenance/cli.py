@@ -114,21 +114,22 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
 
 @contextmanager
 def cluster_session(address: Optional[str]):
-    """Connect to the Dask scheduler before anything is checked (exit 2 in one line if it cannot be used),
-    yield its address for CheckOptions.cluster, and disconnect afterwards. No address: local, no Dask import."""
+    """Connect to the Dask scheduler before anything is checked (exit 2 in one line if it cannot be used, then
+    or later), yield its address for CheckOptions.cluster, and disconnect afterwards. No address: local, no Dask."""
     if not address:
         yield None
         return
-    from .cluster import ClusterError, connect, disconnect, parse_address
+    from .cluster import ClusterError, connect, disconnect, parse_address, quiet_dask_logs
 
+    quiet_dask_logs()
     try:
         connect(address)
-    except ClusterError as exc:
+        try:
+            yield parse_address(address)
+        finally:
+            disconnect()
+    except ClusterError as exc:  # at the start, or the scheduler lost for good between audit batches
         fail(str(exc))
-    try:
-        yield parse_address(address)
-    finally:
-        disconnect()
 
 
 def link_filter(include: Optional[list[str]], exclude: Optional[list[str]]):

@@ -208,6 +208,20 @@ async def _identity(address: str, timeout: float) -> dict:
     return answer
 
 
+def quiet_dask_logs() -> None:
+    """Keep Dask's own log records (reconnect tracebacks, warnings) off a command's stderr: the command says
+    what went wrong in one line. For the command line; a library user keeps Dask's logging as configured."""
+    import logging
+
+    try:
+        import distributed  # noqa: F401 - importing it configures its loggers; set them after that
+    except ImportError:
+        return
+    names = [n for n in logging.root.manager.loggerDict if n == "distributed" or n.startswith("distributed.")]
+    for name in names or ["distributed"]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def disconnect() -> None:
     """Close every client this process opened (the scheduler then forgets their tasks)."""
     while _clients:
@@ -216,7 +230,8 @@ def disconnect() -> None:
 
 def _close(client) -> None:
     try:
-        client.close(timeout=CONNECT_TIMEOUT)
+        # A client that lost its scheduler would spend the whole timeout trying to say goodbye.
+        client.close(timeout=CONNECT_TIMEOUT if client.status == "running" else 1.0)
     except Exception:  # noqa: BLE001 - closing must not mask the run's own outcome
         pass
 
@@ -300,7 +315,7 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
                 except Exception:  # noqa: BLE001 - lost on the way back (its worker died): judged below
                     finished = None
                 if finished is None:
-                    why = _failure(future)
+                    why = _failure(future, client)
                     for url in shard.urls:
                         failed[url] = why
                 else:
@@ -339,8 +354,10 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
     return out
 
 
-def _failure(future) -> str:
+def _failure(future, client) -> str:
     """Why a shard's URLs are unchecked, in one line."""
+    if client.status != "running":
+        return "run cut short: lost the Dask scheduler"
     if future.status == "cancelled":
         return "run cut short: cluster task cancelled"
     try:

@@ -116,8 +116,9 @@ class DaskCluster:
 
     def close(self) -> None:
         if self._client is not None:
+            alive = self.scheduler is not None and self.scheduler.poll() is None
             try:
-                self._client.close(timeout=STOP_TIMEOUT)
+                self._client.close(timeout=STOP_TIMEOUT if alive else 1.0)  # no scheduler: no goodbye to wait for
             except Exception:  # noqa: BLE001 - stopping must not raise in teardown
                 pass
             self._client = None

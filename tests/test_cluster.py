@@ -172,6 +172,38 @@ def test_a_worker_killed_mid_run_costs_only_time(dask, web):
         dask.add_worker()
 
 
+def test_a_scheduler_lost_mid_run_cuts_the_run_short_in_one_line(web, tmp_path):
+    import json
+
+    sites = [web.site(default=Page(ARTICLE)) for _ in range(2)]
+    urls = [s.url(f"/l/{i}") for s in sites for i in range(40)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    with DaskCluster(workers=1) as own:
+        proc = subprocess.Popen([sys.executable, "-m", "provenance", "check", "--from", str(listing), "--json",
+                                 "--allow-private", "--host-concurrency", "1", "--host-interval", "0.1",
+                                 "--retries", "0", "--cluster", own.address],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + WAIT
+            while sum(s.requests for s in web.stats().sites.values()) < 6:
+                assert time.monotonic() < deadline and proc.poll() is None, "the run never got going"
+                time.sleep(0.1)
+            own.scheduler.kill()
+            out, err = proc.communicate(timeout=WAIT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=WAIT)
+    assert proc.returncode == 0, err
+    results = json.loads(out)
+    assert [r["url"] for r in results] == urls
+    cut = [r for r in results if r["verdict"] == "unchecked"]
+    assert cut and {r["reason"] for r in cut} == {"run cut short: lost the Dask scheduler"}
+    assert "Traceback" not in err and "distributed" not in err, err
+    assert f"check: {len(urls)}/{len(urls)}" in err.splitlines()
+
+
 def _failing_shard(shard):
     raise RuntimeError("boom")
 
