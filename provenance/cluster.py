@@ -22,8 +22,7 @@ How a cluster run goes (:func:`check_on_cluster`, called by
   topic (PROGRESS_TOPIC), each URL as its index in the shard (4 bytes) and
   its verdict (1 byte): the scheduler keeps a topic's last events (Dask's
   ``events-log-length``), so they must stay small. The caller reports each
-  URL once.
-  The results themselves (with page bodies for the drift judge) come back
+  URL once. The results themselves (with page bodies for the drift judge) come back
   as the task's value, and only a finished task's value counts: a shard
   whose worker died and ran again elsewhere gives each URL once.
 * Faults: Dask re-runs a lost worker's tasks (up to its
@@ -40,10 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from array import array
 import socket
 import time
 import uuid
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -72,8 +71,6 @@ TICK_SECONDS = 0.2
 LOST_SCHEDULER_GRACE = 30.0
 #: Address schemes Dask's comms speak that a user may name (tls:// takes its certificates from Dask's config).
 SCHEMES = ("tcp", "tls", "ws", "wss")
-#: Environment variable naming the scheduler (what --cluster sets).
-CLUSTER_ENV = "PROVENANCE_CLUSTER"
 
 
 class ClusterError(Exception):
