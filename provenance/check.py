@@ -162,6 +162,8 @@ class CheckOptions:
     keep_body: bool = True
     #: Networks (CIDR) the address policy lets through without allow_private, e.g. one intranet.
     allowed_networks: tuple[str, ...] = ()
+    #: A Dask scheduler (tcp://host:8786) whose workers run the host shards (provenance.cluster); None: local.
+    cluster: str | None = None
 
 
 _stamp: tuple[int, str] = (-1, "")
@@ -1242,6 +1244,10 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
         options = replace(options, offline=not network_available())
     if options.offline and options.resolver is None:
         return _offline_first(unique, options, progress)
+    if options.cluster:
+        from .cluster import check_on_cluster  # only runs that name a cluster import Dask
+
+        return check_on_cluster(unique, options, progress)
     workers = _worker_count(options, unique)
     if workers <= 1:
         return _run(check_urls_async(unique, options, progress))

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -64,6 +65,7 @@ WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROV
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 ArchivesOpt = Annotated[Optional[str], typer.Option("--archives", envvar="PROVENANCE_ARCHIVES", help="Memento TimeMap bases of other web archives, comma-separated (BASE + URL is a TimeMap; an aggregator is one more base); asked when the Wayback has no good capture on or before the date. Default: $PROVENANCE_ARCHIVES, else a documented list of public archives ('default'); '' turns them off.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", envvar="PROVENANCE_CLUSTER", help="Dask scheduler (e.g. tcp://scheduler:8786) whose workers check the host shards; needs provenance[cluster].")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", metavar="REGEX", help="Leave out links matching this regular expression (searched anywhere in the URL; repeatable; wins over --include). Left out: 'unchecked', never requested.")]
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", metavar="REGEX", help="Check only links matching one of these regular expressions (repeatable).")]
 JunitOpt = Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Also write JUnit XML for CI: a testcase per cited link, failures = the --fail-on verdicts (default dead,soft404).")]
@@ -109,6 +111,26 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
                         timeout=timeout, retries=retries, allow_private=allow_private,
                         user_agent=user_agent or DEFAULT_USER_AGENT)
+
+
+@contextmanager
+def cluster_session(address: Optional[str]):
+    """Connect to the Dask scheduler before anything is checked (exit 2 in one line if it cannot be used, then
+    or later), yield its address for CheckOptions.cluster, and disconnect afterwards. No address: local, no Dask."""
+    if not address:
+        yield None
+        return
+    from .cluster import ClusterError, connect, disconnect, parse_address, quiet_dask_logs
+
+    quiet_dask_logs()
+    try:
+        connect(address)
+        try:
+            yield parse_address(address)
+        finally:
+            disconnect()
+    except ClusterError as exc:  # at the start, or the scheduler lost for good between audit batches
+        fail(str(exc))
 
 
 def link_filter(include: Optional[list[str]], exclude: Optional[list[str]]):
@@ -239,7 +261,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None,
-          junit: JunitOpt = None, fail_on: FailOnOpt = None) -> None:
+          junit: JunitOpt = None, fail_on: FailOnOpt = None, cluster: ClusterOpt = None) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
@@ -250,11 +272,12 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
-    if quiet:  # no view at all: its terminal test alone would import rich
-        results = _check_some(targets, options, links)
-    else:
-        with _ProgressView() as view:
-            results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
+    with cluster_session(cluster) as options.cluster:
+        if quiet:  # no view at all: its terminal test alone would import rich
+            results = _check_some(targets, options, links)
+        else:
+            with _ProgressView() as view:
+                results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
     if junit is not None:
         from .junit import check_suite
 
@@ -329,7 +352,8 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           confirm_after: Annotated[int, typer.Option("--confirm-after", min=1, metavar="N", help="Failing checks (dead or soft404) before a link is confirmed dead.")] = 3,
           confirm_days: Annotated[float, typer.Option("--confirm-days", min=0.0, metavar="D", help="Days at least between two failing checks that count towards --confirm-after.")] = 3.0,
           wait: Annotated[float, typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for another audit on the same database before giving up (exit 2).")] = 5.0,
-          archives: ArchivesOpt = None) -> None:
+          archives: ArchivesOpt = None,
+          cluster: ClusterOpt = None) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -355,7 +379,7 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
     try:
-        with view:
+        with cluster_session(cluster) as options.check.cluster, view:
             result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else view, log=log)
     except (InputError, StoreError) as exc:
         fail(str(exc))
