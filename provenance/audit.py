@@ -112,6 +112,21 @@ class AuditOptions:
     snapshot_budget: float | None = SNAPSHOT_BUDGET
     #: Names resolved to decide whether the machine is offline; None: $PROVENANCE_PROBE_HOSTS, else check.PROBE_HOSTS.
     probe_hosts: tuple[str, ...] | None = None
+    #: Articles on the web (issue 16): article URLs, sitemaps (or a site's root) and RSS/Atom feeds.
+    urls: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    #: YYYY-MM-DD: listed articles dated (lastmod / published) before it are left out.
+    since: str | None = None
+    #: Most web articles one run takes.
+    limit: int | None = None
+    #: Fetch articles that robots.txt disallows (one's own site).
+    ignore_robots: bool = False
+
+    @property
+    def web(self) -> bool:
+        """True when articles come from the web: then seeds/ is not the default input."""
+        return bool(self.urls or self.sitemaps or self.feeds)
 
 
 def probe_hosts(options: AuditOptions) -> tuple[str, ...]:
@@ -291,6 +306,8 @@ class _Run:
                 try:
                     article = extract_file(path)
                     article.path = display
+                    if row is None and article.canonical_url:
+                        store.adopt_web_article(self.db, article.canonical_url, name)  # one article, one record
                     pending.append((article, sha, name))
                     present.append(name)
                 except InputError as exc:
@@ -299,6 +316,8 @@ class _Run:
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)
+        if self.options.web:
+            self.ingest_web(present, unchanged, shown, now)
         store.touch_articles(self.db, unchanged, self.run_id, now, shown)
         self.stats["articles_unchanged"] = len(unchanged)
         # Only files deleted from the audited folders are retired: unreadable files and folders keep their
@@ -307,6 +326,78 @@ class _Run:
             self.db, [str(ingest_real(p)) for p in self.files], now, roots=self.scan.roots,
             unreadable=self.scan.unreadable)
         return present
+
+    def ingest_web(self, present: list[str], unchanged: list[int], shown: list[str], now: datetime) -> None:
+        """Articles from URLs, sitemaps and feeds: fetched conditionally, extracted when new or changed.
+
+        Offline, nothing is fetched: the last audited version of every article
+        these inputs named before is kept, and the run says so. An article
+        that fails is an error (exit 2) and keeps its last audited version.
+        """
+        from . import sources, webarticles
+
+        o = self.options
+        needs_dns = any(check._needs_dns(u) for u in [*o.urls, *o.sitemaps, *o.feeds])
+        if o.check.offline is not None:
+            offline = o.check.offline
+        else:
+            offline = needs_dns and not check.network_available(probe_hosts(o))
+        known_sources = store.source_rows(self.db)
+        if offline:
+            rows = [r for r in known_sources.values()
+                    if r["url"] in o.urls or r["via"] in o.sitemaps or r["via"] in o.feeds]
+            self.say(f"offline: web articles not fetched; the last audited version of {len(rows)} kept")
+            self.stats["web_articles_kept_offline"] = len(rows)
+            self._keep_web([r["article"] for r in rows if r["article"]], present, unchanged, shown)
+            return
+        fetch_options = replace(o.check, offline=False if not needs_dns else o.check.offline)
+        robots = sources.Robots(fetch_options, ignore=o.ignore_robots)
+        listing = sources.list_articles(o.urls, o.sitemaps, o.feeds, fetch_options, since=o.since, limit=o.limit,
+                                        robots=robots)
+        for message in listing.errors:
+            self._skip(message, "")
+        if listing.bad_entries:
+            self.say(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped")
+        self.stats["web_bad_entries"] = listing.bad_entries
+        versions = {r["resolved_path"]: r["extractor_version"] for r in
+                    self.db.query("select resolved_path, extractor_version from articles where resolved_path is not null")}
+        stamp = iso_z(now)
+        items = webarticles.fetch_articles(listing.entries, fetch_options, known_sources, robots, force=o.force,
+                                           now=stamp, run_id=self.run_id,
+                                           versions=lambda key: versions.get(self._article_key(key) or ""))
+        pending: list[tuple[Article, str, str]] = []
+        keep: list[str] = []
+        for item in items:
+            if item.error:
+                self._skip(item.error, item.entry.url)
+                old = known_sources.get(item.entry.url, {}).get("article")
+                if old:
+                    keep.append(old)  # a failed fetch keeps the last audited version
+            elif item.unchanged and item.identity:
+                keep.append(item.identity)
+            elif item.article is not None and item.identity:
+                row = store.article_for_url(self.db, item.identity)
+                key = row["resolved_path"] if row and row["resolved_path"] else item.identity
+                pending.append((item.article, item.sha, key))
+                present.append(key)
+        self._save_articles(pending, now)
+        self.stats["web_articles_unchanged"] = sum(1 for i in items if i.unchanged)
+        store.save_sources(self.db, [i.source for i in items if i.source])
+        self._keep_web(keep, present, unchanged, shown)
+
+    def _article_key(self, identity: str) -> str | None:
+        """The resolved_path of the article a web identity names (a file's, when the file came first)."""
+        row = store.article_for_url(self.db, identity)
+        return row["resolved_path"] if row else None
+
+    def _keep_web(self, identities: list[str], present: list[str], unchanged: list[int], shown: list[str]) -> None:
+        for identity in dict.fromkeys(identities):
+            row = store.article_for_url(self.db, identity)
+            if row is None or row["resolved_path"] in present:
+                continue
+            present.append(row["resolved_path"] or row["path"])
+            unchanged.append(row["id"])
+            shown.append(row["path"])
 
     def _skip(self, message: str, _name: str) -> None:
         self.errors.append(message)
@@ -547,6 +638,7 @@ class _Run:
                                                          "articles_extracted", "articles_unchanged", "articles_removed",
                                                          "newly_failing", "newly_confirmed_dead", "recovered",
                                                          "new_drift")}
+        stats.update({k: int(v) for k, v in self.stats.items() if k.startswith("web_")})
         ordered = Counter({v: verdicts[v] for v in VERDICTS if verdicts.get(v)})
         return AuditResult(self.run_id, run["started_at"], self.offline, combined, self.errors, ordered, stats)
 

@@ -533,9 +533,9 @@ async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want
             if left_over or not complete():
                 fetched.cut = f"body cut off at {want} bytes"
             return
-        if raw >= MAX_BODY_BYTES:
+        if raw >= max(MAX_BODY_BYTES, want):  # a caller may want more (fetch_pages: a 50 MB sitemap)
             if not complete():
-                fetched.cut = f"body cut off at {MAX_BODY_BYTES} bytes on the wire"
+                fetched.cut = f"body cut off at {max(MAX_BODY_BYTES, want)} bytes on the wire"
             return
 
 
@@ -1372,3 +1372,154 @@ def _check_sharded(unique: list[str], options: CheckOptions, progress: Callable[
                 progress(result)
         out.append(result)
     return out
+
+
+# --- fetching whole pages (articles, sitemaps, feeds, robots.txt) through the same engine ---
+
+
+@dataclass
+class PageRequest:
+    """One page to fetch: its URL, extra request headers (If-None-Match ...) and the most decoded bytes wanted."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    max_bytes: int = MAX_DECODED_BYTES
+
+
+@dataclass
+class PageFetch:
+    """A fetched page: what the last hop answered, its headers and its (decoded, capped) body.
+
+    ``verdict`` uses the check's words (a 304 is ``ok``: the page is there,
+    unchanged); ``body`` is empty for failures and for 304s.
+    """
+
+    url: str
+    verdict: str = "unchecked"
+    status: int | None = None
+    final_url: str | None = None
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    #: ``(status, url)`` of each redirect followed.
+    hops: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+async def _fetch_page(engine: _Engine, request: PageRequest) -> PageFetch:
+    """GET one page under the engine's politeness, address policy, retries and caps, following redirects."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + engine.deadline
+    page = PageFetch(url=request.url)
+    current = browser_url(request.url)
+    hops: list[tuple[int, str]] = []
+    cap = max(1, request.max_bytes)
+
+    def want(status: int, _content_type: str) -> int:
+        if 200 <= status < 300:
+            return cap
+        return SIGNATURE_BYTES if status in SIGNATURE_STATUSES else 0
+
+    headers = {**(engine.send_headers or {}), **request.headers} if request.headers else None
+    for _hop in range(MAX_REDIRECTS + 1):
+        verdict = None if _host(current) in engine.resolver.vetted else await engine._vet(current)
+        if verdict is not None:
+            page.verdict, page.reason = verdict
+            page.final_url = current
+            return page
+        try:
+            fetched = await engine.fetch(current, want, None, engine.options.retries, give_up_at, headers=headers)
+        except _Failure as failure:
+            page.verdict, page.reason, page.final_url = "error", failure.reason, current
+            return page
+        page.status, page.headers, page.final_url, page.hops = fetched.status, fetched.headers, current, tuple(hops)
+        if fetched.location_problem:
+            page.verdict, page.reason = "error", fetched.location_problem
+            return page
+        if fetched.location:
+            try:
+                target = browser_url(_drop_fragment(browser_join(current, fetched.location)))
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise ValueError(target)
+            except ValueError:
+                page.verdict, page.reason = "error", f"bad redirect Location: {fetched.location[:100]!r}"
+                return page
+            hops.append((fetched.status, target))
+            if sum(1 for _s, u in hops if u == target) > 1:
+                page.verdict, page.reason = "error", f"redirect loop ({len(hops)} hops back to {target})"
+                return page
+            current = target
+            continue
+        if fetched.status == 304:
+            page.verdict, page.reason = "ok", "HTTP 304: not modified since the last fetch"
+            return page
+        text = _decode(bytes(fetched.body[:SIGNATURE_BYTES]), fetched.headers.get("content-type", "")) \
+            if fetched.body and _is_html(fetched.content_type) else ""
+        judgement = classify.judge(classify.Observation(url=request.url, final_url=current, status=fetched.status,
+                                                        headers=fetched.headers, text=text, hops=tuple(hops)))
+        page.verdict, page.reason = judgement.verdict, judgement.reason
+        if 200 <= fetched.status < 300:
+            if fetched.cut:
+                page.reason += f"; {fetched.cut}"
+            page.body = bytes(fetched.body)
+        return page
+    page.verdict, page.reason = "error", f"too many redirects (more than {MAX_REDIRECTS})"
+    return page
+
+
+async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptions,
+                            progress: Callable[[PageFetch], None] | None = None) -> list[PageFetch]:
+    """Fetch pages in this event loop with the checker's engine; results in input order."""
+    if not requests:
+        return []
+    resolver = Resolver(options)
+    transport = _make_transport(options, resolver)
+    try:
+        engine = _Engine(options, transport, resolver)
+        engine.gate = Permits(max(1, options.concurrency))
+
+        async def one(request: PageRequest) -> PageFetch:
+            loop = asyncio.get_running_loop()
+            page = PageFetch(url=request.url)
+            try:
+                async with _Deadline(loop.time() + engine.deadline):
+                    page = await _fetch_page(engine, request)
+            except TimeoutError:
+                page.verdict, page.reason = "error", f"gave up after {engine.deadline:g}s (time cap per URL)"
+            except Exception as exc:  # noqa: BLE001 - one odd page must not end the run
+                page.verdict, page.reason = "error", f"internal error: {type(exc).__name__}: {exc}"[:300]
+            if progress is not None:
+                progress(page)
+            return page
+
+        # Bounded: at most ``concurrency`` pages in flight; the engine keeps each host's own limits.
+        sem = asyncio.Semaphore(max(1, options.concurrency))
+
+        async def bounded(request: PageRequest) -> PageFetch:
+            async with sem:
+                return await one(request)
+
+        return list(await asyncio.gather(*(bounded(r) for r in requests)))
+    finally:
+        await transport.aclose()
+
+
+def fetch_pages(requests: Sequence[PageRequest], options: CheckOptions | None = None,
+                progress: Callable[[PageFetch], None] | None = None) -> list[PageFetch]:
+    """Fetch whole pages (articles, sitemaps, feeds, robots.txt) as checks are made: the same politeness,
+    address policy, retries, redirect limits and body caps; offline, names are not resolved (``unchecked``)."""
+    options = options or CheckOptions()
+    if not requests:
+        return []
+    if options.offline and options.resolver is None:
+        now_offline = [PageFetch(url=r.url, verdict="unchecked", reason="offline: no network to resolve names")
+                       for r in requests]
+        literal = [i for i, r in enumerate(requests) if not _needs_dns(r.url)]
+        if literal:
+            for i, page in zip(literal, _run(fetch_pages_async([requests[i] for i in literal], options, progress))):
+                now_offline[i] = page
+        return now_offline
+    return _run(fetch_pages_async(list(requests), options, progress))

@@ -182,7 +182,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         article.format = "text"
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
-        base = article.canonical_url
+        base = doc.base_url or article.canonical_url
     else:
         if article.format == "markdown":
             html = _render_markdown(doc.text)
@@ -193,7 +193,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         tree = LexborHTMLParser(_guard_depth(html))
         meta = _html_metadata(tree)
         _merge_metadata(article, meta)
-        base = _base_url(tree, article.canonical_url)
+        base = _base_url(tree, doc.base_url or article.canonical_url)
         blocks = _html_blocks(tree, page_mode, trace)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
