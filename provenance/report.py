@@ -202,6 +202,8 @@ class ReportData:
     run: RunView
     articles: list[ArticleView]
     changes: Changes
+    #: Article URLs the run could not fetch: {url, last_verdict, last_status, last_reason} (web input, issue 16).
+    fetch_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
@@ -370,7 +372,9 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
             view.claims.append(cv)
         articles.append(view)
     changes = _changes(db, run, articles, states, this_run)
-    return ReportData(run, articles, changes)
+    from .store import fetch_failures
+
+    return ReportData(run, articles, changes, fetch_failures(db, run.id))
 
 
 def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: dict[str, Any] | None,
@@ -671,6 +675,11 @@ def render_index(data: ReportData) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
+    if data.fetch_failures:
+        lines += ["", f"**{_plural(len(data.fetch_failures), 'article URL')} could not be fetched** "
+                  "(their last audited versions, if any, are kept):", ""]
+        lines += [f"- {md_link(short_url(f['url']), f['url'])}: `{f['last_verdict']}` "
+                  f"({escape_md(f['last_reason'] or '')})" for f in data.fetch_failures]
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
               "| unchecked | attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
