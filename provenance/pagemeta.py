@@ -1,11 +1,10 @@
-"""A fetched page's dates where its markup did not say them plainly: htmldate as the fallback.
+"""A fetched page's publication date: htmldate, the field's well-kept date finder (trafilatura's too).
 
 extract.py reads the metadata a page declares (``<meta>``, JSON-LD,
-``<time datetime>``, front matter); pages that only print their date in the
-text, in a URL or in an unusual attribute get it from htmldate, the
-field's well-kept date finder (also what trafilatura uses). The article's
-date picks the Wayback snapshot its citations are compared with, so a page
-with no date would fall back to "closest to now".
+``<time datetime>``, front matter); on real pages that is weaker than
+htmldate, which weighs the same markup against the printed dateline and the
+URL (see :func:`fill_metadata` for the measurement). The article's date
+picks the Wayback snapshot its citations are compared with.
 """
 
 from __future__ import annotations
@@ -34,7 +33,23 @@ def find_published(html: str, url: str | None = None) -> str | None:
     return found or None
 
 
+#: Declared dates outside these years are placeholders ("0001-01-01" in USA Today's JSON-LD), not dates.
+PLAUSIBLE_YEARS = range(1990, 2100)
+
+
+def plausible(day: str | None) -> bool:
+    return bool(day) and day[:4].isdigit() and int(day[:4]) in PLAUSIBLE_YEARS
+
+
 def fill_metadata(article: Article, html: str, url: str | None = None) -> None:
-    """Fill what the page's declared metadata left empty (today: the publication date)."""
-    if not article.published:
-        article.published = find_published(html, url)
+    """The publication date of a fetched page: htmldate first, the declared metadata when it finds none.
+
+    Measured on the 30 real pages whose URL carries their date (bench/bench_dates.py):
+    htmldate alone 27 right, 3 wrong; the declared metadata 21 right, 7 wrong (UTC
+    timestamps a day after the printed dateline, "0001-01-01" placeholders), 2 none.
+    """
+    found = find_published(html, url)
+    if plausible(found):
+        article.published = found
+    elif not plausible(article.published):
+        article.published = None
