@@ -136,6 +136,11 @@ def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force
         item.source = _source_row(item.entry, row, page, page.verdict, page.reason, now, run_id)
         return
     stored = row.get("article") if row else None
+    if page.not_modified and not stored:
+        # We asked unconditionally (or forgot what we had): a 304 then gives nothing to read.
+        item.error = f"article {url}: error (HTTP 304 with no stored version to keep)"
+        item.source = _source_row(item.entry, row, page, "error", "HTTP 304 with no stored version", now, run_id)
+        return
     if page.not_modified and stored:
         item.unchanged, item.identity, item.sha = True, stored, row.get("body_sha256") or ""
         item.source = _source_row(item.entry, row, page, "ok", page.reason, now, run_id, keep_validators=True)
