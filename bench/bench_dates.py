@@ -34,10 +34,12 @@ def main(root: Path) -> None:
         ours = extract_document(parse_document(key, data)).published
         html = data.decode("utf-8", errors="replace")
         theirs = find_published(html)
-        rows.append((key, want, ours, theirs, ours or theirs, theirs or ours))
+        with_url = find_published(html, item["url"])
+        rows.append((key, want, ours, theirs, ours or theirs, theirs or ours, with_url))
     print(f"{len(rows)} pages with a dated URL")
     for name, col in (("extract.py (meta, JSON-LD, <time>)", 2), ("htmldate alone", 3), ("extract.py, then htmldate", 4),
-                      ("htmldate, then extract.py (what web articles use)", 5)):
+                      ("htmldate, then extract.py (what web articles use)", 5),
+                      ("htmldate with the page URL (as audits run it)", 6)):
         right = sum(1 for r in rows if r[col] == r[1])
         wrong = sum(1 for r in rows if r[col] and r[col] != r[1])
         none = sum(1 for r in rows if not r[col])
