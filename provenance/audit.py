@@ -362,27 +362,32 @@ class _Run:
         versions = {r["resolved_path"]: r["extractor_version"] for r in
                     self.db.query("select resolved_path, extractor_version from articles where resolved_path is not null")}
         stamp = iso_z(now)
-        items = webarticles.fetch_articles(listing.entries, fetch_options, known_sources, robots, force=o.force,
-                                           now=stamp, run_id=self.run_id,
-                                           versions=lambda key: versions.get(self._article_key(key) or ""))
-        pending: list[tuple[Article, str, str]] = []
+        batches = webarticles.fetch_articles(listing.entries, fetch_options, known_sources, robots, force=o.force,
+                                             now=stamp, run_id=self.run_id,
+                                             versions=lambda key: versions.get(self._article_key(key) or ""))
         keep: list[str] = []
-        for item in items:
-            if item.error:
-                self._skip(item.error, item.entry.url)
-                old = known_sources.get(item.entry.url, {}).get("article")
-                if old:
-                    keep.append(old)  # a failed fetch keeps the last audited version
-            elif item.unchanged and item.identity:
-                keep.append(item.identity)
-            elif item.article is not None and item.identity:
-                row = store.article_for_url(self.db, item.identity)
-                key = row["resolved_path"] if row and row["resolved_path"] else item.identity
-                pending.append((item.article, item.sha, key))
-                present.append(key)
-        self._save_articles(pending, now)
-        self.stats["web_articles_unchanged"] = sum(1 for i in items if i.unchanged)
-        store.save_sources(self.db, [i.source for i in items if i.source])
+        done = 0
+        for items in batches:
+            pending: list[tuple[Article, str, str]] = []
+            for item in items:
+                if item.error:
+                    self._skip(item.error, item.entry.url)
+                    old = known_sources.get(item.entry.url, {}).get("article")
+                    if old:
+                        keep.append(old)  # a failed fetch keeps the last audited version
+                elif item.unchanged and item.identity:
+                    keep.append(item.identity)
+                elif item.article is not None and item.identity:
+                    row = store.article_for_url(self.db, item.identity)
+                    key = row["resolved_path"] if row and row["resolved_path"] else item.identity
+                    if key not in present:  # two URLs of one article (a redirect and its target): one record
+                        pending.append((item.article, item.sha, key))
+                        present.append(key)
+            self._save_articles(pending, now)  # each batch one transaction: a killed run keeps what it read
+            store.save_sources(self.db, [i.source for i in items if i.source])
+            self.stats["web_articles_unchanged"] += sum(1 for i in items if i.unchanged)
+            done += len(items)
+            self.tell("fetch", done, len(listing.entries))
         self._keep_web(keep, present, unchanged, shown)
 
     def _article_key(self, identity: str) -> str | None:

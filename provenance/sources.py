@@ -34,6 +34,8 @@ MAX_FEED_BYTES = 8 * 1024 * 1024
 MAX_ROBOTS_BYTES = 512 * 1024
 #: Most sitemaps read from one index tree (an index may list 50,000; a site with more is split over runs by --limit).
 MAX_SITEMAPS = 1000
+#: Sitemaps fetched per engine run (a 50 MB sitemap is possible, so only a few bodies at once).
+SITEMAP_FETCH_BATCH = 4
 #: Levels of sitemap indexes followed (an index of indexes is not in the protocol, but exists).
 MAX_SITEMAP_DEPTH = 3
 #: The product token matched against robots.txt ``User-agent`` lines.
@@ -339,29 +341,36 @@ def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: L
         queue = [(start, 0)]
     done: set[str] = set()
     while queue:
-        if len(done) >= MAX_SITEMAPS:
-            listing.errors.append(f"sitemap {start}: more than {MAX_SITEMAPS} sitemaps; the rest were not read")
-            break
-        url, depth = queue.pop(0)
-        if url in done:
-            continue
-        done.add(url)
-        page = fetch_pages([PageRequest(url, max_bytes=MAX_SITEMAP_BYTES)], options)[0]
-        if page.verdict not in ("ok", "redirect") or not page.body:
-            listing.errors.append(f"sitemap {url}: {page.verdict} ({page.reason or 'empty'})")
-            continue
-        listing.lists_read += 1
-        try:
-            for kind, loc, day in iter_sitemap(page.body):
-                target = _web_url(loc)
-                if target is None:
-                    listing.bad_entries += 1
-                elif kind == "sitemap":
-                    # A child sitemap last modified before --since lists nothing newer: not fetched at all.
-                    if depth + 1 <= MAX_SITEMAP_DEPTH and not (since and day and day < since):
-                        queue.append((target, depth + 1))
-                elif not add(Entry(target, day, start)):
-                    return False
-        except SourceError as exc:
-            listing.errors.append(f"sitemap {url}: {exc}")
+        # A few sitemaps per engine run: the engine spaces requests to one host, and only a few bodies are held.
+        batch: list[tuple[str, int]] = []
+        while queue and len(batch) < SITEMAP_FETCH_BATCH:
+            url, depth = queue.pop(0)
+            if url in done:
+                continue
+            if len(done) >= MAX_SITEMAPS:
+                listing.errors.append(f"sitemap {start}: more than {MAX_SITEMAPS} sitemaps; the rest were not read")
+                queue.clear()
+                break
+            done.add(url)
+            batch.append((url, depth))
+        pages = fetch_pages([PageRequest(u, max_bytes=MAX_SITEMAP_BYTES) for u, _d in batch], options)
+        for (url, depth), page in zip(batch, pages):
+            if page.verdict not in ("ok", "redirect") or not page.body:
+                listing.errors.append(f"sitemap {url}: {page.verdict} ({page.reason or 'empty'})")
+                continue
+            listing.lists_read += 1
+            try:
+                for kind, loc, day in iter_sitemap(page.body):
+                    target = _web_url(loc)
+                    if target is None:
+                        listing.bad_entries += 1
+                    elif kind == "sitemap":
+                        # A child sitemap last modified before --since lists nothing newer: not fetched at all.
+                        if depth + 1 <= MAX_SITEMAP_DEPTH and not (since and day and day < since):
+                            queue.append((target, depth + 1))
+                    elif not add(Entry(target, day, start)):
+                        return False
+            except SourceError as exc:
+                listing.errors.append(f"sitemap {url}: {exc}")
+            page.body = b""
     return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,8 @@ from .sources import Entry, Robots
 
 #: Most decoded bytes of one article page (a long Wikipedia article's HTML is 2-4 MB).
 MAX_ARTICLE_PAGE_BYTES = 10 * 1024 * 1024
+#: Articles fetched per engine run; their bodies are extracted and dropped before the next batch.
+FETCH_BATCH = 100
 #: Verdicts of a fetch that gave us the page (or told us it did not change).
 FETCHED = frozenset({"ok", "redirect"})
 
@@ -95,14 +97,23 @@ def article_from_page(page: PageFetch, name: str) -> Article:
 
 def fetch_articles(entries: Sequence[Entry], options: CheckOptions, known: dict[str, dict[str, Any]],
                    robots: Robots, force: bool = False, now: str = "", run_id: int | None = None,
-                   versions: Callable[[str], str | None] | None = None) -> list[WebArticle]:
-    """Fetch every listed article (robots.txt first) and extract the new and changed ones.
+                   versions: Callable[[str], str | None] | None = None,
+                   batch: int = FETCH_BATCH) -> Iterator[list[WebArticle]]:
+    """Fetch every listed article (robots.txt first) and extract the new and changed ones, batch by batch.
 
     ``known``: article_sources rows by URL (validators and the last body's
     hash); ``versions(identity)`` gives the extractor version that stored an
     article, so an upgrade re-extracts unchanged pages once. ``force``
-    fetches unconditionally and re-extracts everything.
+    fetches unconditionally and re-extracts everything. Pages are dropped
+    once extracted: a 50,000-article sitemap holds one batch of bodies at a time.
     """
+    for start in range(0, len(entries), max(1, batch)):
+        yield _fetch_batch(entries[start:start + max(1, batch)], options, known, robots, force, now, run_id, versions)
+
+
+def _fetch_batch(entries: Sequence[Entry], options: CheckOptions, known: dict[str, dict[str, Any]],
+                 robots: Robots, force: bool, now: str, run_id: int | None,
+                 versions: Callable[[str], str | None] | None) -> list[WebArticle]:
     if not robots.ignore:
         robots.load([e.url for e in entries])
     out: list[WebArticle] = []
@@ -124,6 +135,7 @@ def fetch_articles(entries: Sequence[Entry], options: CheckOptions, known: dict[
         waiting.append(item)
     for item, page in zip(waiting, fetch_pages(requests, options)):
         _settle(item, page, known.get(item.entry.url), force, versions, now, run_id)
+        page.body = b""  # extracted (or not needed): do not hold thousands of pages
     return out
 
 
@@ -182,6 +194,6 @@ def _source_row(entry: Entry, row: dict[str, Any] | None, page: PageFetch | None
 
 def extract_urls(entries: Sequence[Entry], options: CheckOptions, robots: Robots) -> tuple[list[Article], list[str]]:
     """For ``provenance extract``: each listed article fetched and extracted (no database); errors one line each."""
-    items = fetch_articles(entries, options, {}, robots, force=True)
+    items = [i for chunk in fetch_articles(entries, options, {}, robots, force=True) for i in chunk]
     articles = [i.article for i in items if i.article is not None]
     return articles, [i.error for i in items if i.error]

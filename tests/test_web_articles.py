@@ -376,3 +376,22 @@ def test_audit_url_does_not_add_seeds_and_a_404_exits_2(newsroom, wayback, tmp_p
     run = json.loads(proc.stdout)
     assert run["articles"] == [] and any("articles/gone" in e for e in run["run"]["errors"])
     assert "Traceback" not in proc.stderr
+
+
+def test_article_fetches_keep_the_hosts_limits_and_byte_caps(sim, wayback, tmp_path):
+    site = sim.site()
+    cited = sim.site().page("/s", PAGE)
+    urls = [site.page(f"/story-{i}", article_html(site.base_url, f"story-{i}", f"Story {i}", [cited]), delay=0.05)
+            for i in range(6)]
+    urls.append(site.endless("/endless"))
+    opts = options(tmp_path, wayback, urls=urls)
+    opts.check = CheckOptions(allow_private=True, retries=0, host_interval=0.0, host_concurrency=1, timeout=10,
+                              offline=False)
+    result = run_audit([], opts)
+    assert site.stats.peak == 1  # one at a time, as --host-concurrency 1 says
+    assert len(result.articles) == 7
+    from provenance.webarticles import MAX_ARTICLE_PAGE_BYTES
+
+    # The endless page was cut at the cap (plus what the loopback socket buffers held), not read on to the
+    # server's own 512 MB stop.
+    assert site.stats.streamed < 4 * MAX_ARTICLE_PAGE_BYTES
