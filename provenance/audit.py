@@ -235,7 +235,9 @@ class _Run:
     def go(self) -> AuditResult:
         o = self.options
         started = self.now()
-        self.run_id = store.start_run(self.db, {"paths": [str(p) for p in self.files][:1000], "force": o.force,
+        web = {k: v for k, v in (("urls", o.urls[:1000]), ("sitemaps", o.sitemaps), ("feeds", o.feeds),
+                                 ("since", o.since), ("limit", o.limit)) if v}
+        self.run_id = store.start_run(self.db, {"paths": [str(p) for p in self.files][:1000], **web, "force": o.force,
                                                 "recheck_after": o.recheck_after, "rot_checks": o.rot.checks,
                                                 "rot_gap_days": o.rot.gap.total_seconds() / 86400}, False, started)
         store.set_meta(self.db, {"rot_checks": o.rot.checks, "rot_gap_days": o.rot.gap.total_seconds() / 86400})

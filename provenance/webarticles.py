@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .check import CheckOptions, PageFetch, PageRequest, fetch_pages
@@ -169,12 +170,27 @@ def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force
             item.error = f"article {url}: {exc}"
             item.source = _source_row(item.entry, row, page, "error", str(exc), now, run_id)
             return
-        item.identity = article.canonical_url or page.final_url or url
+        item.identity = identity_of(article.canonical_url, page.final_url or url)
         article.canonical_url = article.canonical_url or item.identity
         article.path = item.identity
         item.article = article
     item.source = _source_row(item.entry, row, page, page.verdict, page.reason, now, run_id)
     item.source.update({"article": item.identity, "body_sha256": item.sha})
+
+
+def identity_of(canonical: str | None, final_url: str) -> str:
+    """An article's identity: its canonical URL, else the URL it answered at.
+
+    A canonical link to the site's home page from a deeper page is a
+    template's mistake, not the article's address: trusted, it would fold
+    every article of the site into one record.
+    """
+    if not canonical:
+        return final_url
+    home = urlsplit(canonical)
+    if home.path in ("", "/") and not home.query and urlsplit(final_url).path not in ("", "/"):
+        return final_url
+    return canonical
 
 
 def _source_row(entry: Entry, row: dict[str, Any] | None, page: PageFetch | None, verdict: str, reason: str,

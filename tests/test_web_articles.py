@@ -395,3 +395,13 @@ def test_article_fetches_keep_the_hosts_limits_and_byte_caps(sim, wayback, tmp_p
     # The endless page was cut at the cap (plus what the loopback socket buffers held), not read on to the
     # server's own 512 MB stop.
     assert site.stats.streamed < 4 * MAX_ARTICLE_PAGE_BYTES
+
+
+def test_a_canonical_link_to_the_home_page_does_not_fold_articles(sim, wayback, tmp_path):
+    site = sim.site()
+    cited = sim.site().page("/s", PAGE)
+    home = site.base_url + "/"
+    urls = [site.page(f"/story-{i}", article_html(site.base_url, f"story-{i}", f"Story {i}", [cited])
+                      .replace(f"{site.base_url}/articles/story-{i}", home)) for i in range(2)]
+    result = run_audit([], options(tmp_path, wayback, urls=urls))
+    assert sorted(articles_of(result)) == sorted(urls)
