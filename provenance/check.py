@@ -1479,7 +1479,6 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
     transport = _make_transport(options, resolver)
     try:
         engine = _Engine(options, transport, resolver)
-        engine.gate = Permits(max(1, options.concurrency))
 
         async def one(request: PageRequest) -> PageFetch:
             loop = asyncio.get_running_loop()

@@ -21,11 +21,12 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from . import attribution, content
+from . import attribution, content, maintext
 from .ingest import Document, read_document
 from .models import Article, Claim
 from .sentences import sentence_spans, split_sentences  # noqa: F401  (re-exported)
@@ -155,6 +156,8 @@ class Block:
     list_id: int | None = None
     #: mem_ids of the block-level elements from <body> down to this block (for main-content scoring).
     path: tuple[int, ...] = ()
+    #: The chrome rule of the innermost chrome element around the block (when chrome is marked, not skipped).
+    chrome: str | None = None
 
 
 @dataclass
@@ -180,6 +183,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     _apply_front_matter(article, doc.front_matter)
     if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
         article.format = "text"
+    page_mode = False
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
         base = doc.base_url or article.canonical_url
@@ -194,11 +198,12 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         meta = _html_metadata(tree)
         _merge_metadata(article, meta)
         base = _base_url(tree, doc.base_url or article.canonical_url)
-        blocks = _html_blocks(tree, page_mode, trace)
+        main = maintext.reduce_page(html, doc.base_url or article.canonical_url) if page_mode else None
+        blocks = _html_blocks(tree, page_mode, trace, main, base)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
-    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
+    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {}, page_mode)
     return article
 
 
@@ -490,6 +495,8 @@ class _BlockBuilder:
         self.path: list[int] = []
         #: Block-level elements seen, by mem_id (main-content scoring reads their tags and classes).
         self.nodes: dict[int, LexborNode] = {}
+        #: (mem_id, rule) of the chrome elements the walk is inside, innermost last (marking mode).
+        self.chrome: list[tuple[int, str]] = []
 
     def text(self, raw: str) -> None:
         if not raw:
@@ -563,13 +570,18 @@ class _BlockBuilder:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
-            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path)))
+            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
+                                     self.chrome[-1][1] if self.chrome else None))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
 
-def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> _BlockBuilder:
-    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome."""
+def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None,
+          mark_chrome: bool = False) -> _BlockBuilder:
+    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome.
+
+    With ``mark_chrome`` chrome is walked too, and its blocks carry the rule's name.
+    """
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
     for root in roots:
@@ -578,6 +590,9 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             node, leaving = stack.pop()
             if leaving:
                 builder.exit(node)
+                if builder.chrome and builder.chrome[-1][0] == node.mem_id:
+                    builder.flush()
+                    builder.chrome.pop()
                 continue
             budget -= 1
             if budget < 0:
@@ -591,7 +606,10 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None:
+                if rule is not None and mark_chrome:
+                    builder.flush()
+                    builder.chrome.append((node.mem_id, rule))
+                elif rule is not None:
                     if trace is not None:
                         for a in node.css("a[href]"):
                             trace.append(Rejected(f"chrome:{rule}", a.attributes.get("href"), " ".join((a.text() or "").split())))
@@ -608,15 +626,19 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
     return builder
 
 
-def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None) -> list[Block]:
+def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None,
+                 main: maintext.MainText | None = None, base: str | None = None) -> list[Block]:
     """Content blocks: chrome skipped, and on a full page only the main-text region kept."""
     body = tree.body
     if body is None:
         return []
-    builder = _walk([body], chrome_filter=True, trace=trace)
+    use_main = page_mode and main is not None and bool(main.text)
+    builder = _walk([body], chrome_filter=True, trace=trace, mark_chrome=use_main)
     blocks = builder.blocks
     if not page_mode:
         return blocks
+    if use_main:
+        return _drop_link_lists(_in_main_text(blocks, builder.nodes, maintext.MainTextIndex(main.text), trace, base), trace)
     blocks = _drop_headed_chrome(blocks, builder.nodes, trace)
     scored = [content.TextBlock(len(b.text), sum(s.end - s.start for s in b.links), b.text.count(","), b.path)
               for b in blocks]
@@ -630,6 +652,124 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
                 trace.extend(Rejected("outside-main-content", s.href, block.text[s.start:s.end]) for s in block.links)
         blocks = kept
     return _drop_link_lists(blocks, trace)
+
+
+#: A block is in the article when at least this share of its word shingles are in the main text.
+MAIN_COVERAGE = 0.6
+#: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
+#: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
+STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
+#: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
+#: link-dense paragraphs the reduction left out); chrome never joins this way.
+SANDWICH_GAP = 4
+#: Stories split into containers of one tag and class: once the main text holds this many characters
+#: of one such container kind, its siblings' blocks (not chrome) are the story too.
+SIBLING_MIN_CHARS = 400
+MIN_CONTEXT_WORDS = maintext.MIN_CONTEXT_WORDS
+
+
+def _site(url: str | None) -> str:
+    """The host of a URL without "www." and port, lower-cased ("" when it has none)."""
+    host = urlsplit(url or "").hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _same_site(href: str, base: str | None) -> bool:
+    """Does the link stay on the page's own site (relative links do)?"""
+    target = _site(href)
+    return not target or (base is not None and target == _site(base))
+
+
+def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: maintext.MainTextIndex,
+                  trace: list[Rejected] | None, base: str | None = None) -> list[Block]:
+    """The blocks of the article region, read off the page's main text (:mod:`provenance.maintext`).
+
+    A block belongs when most of its word shingles are in the main text (a
+    short block is judged by its context: one word, "Health", is in any
+    article, but the menu around it is not); then containers of the kind
+    the story is split into, and short runs between story blocks, join it;
+    same-site teaser paragraphs ("Plane passengers quarantined [NEWS]") leave.
+    """
+    inside = [_covered(block, nodes, index) for block in blocks]
+    _join_split_story(blocks, nodes, inside)
+    next_inside = [len(blocks) + SANDWICH_GAP + 1] * len(blocks)
+    upcoming = next_inside[0] if blocks else 0
+    for i in range(len(blocks) - 1, -1, -1):
+        next_inside[i] = upcoming
+        if inside[i]:
+            upcoming = i
+    kept: list[Block] = []
+    last_inside = -SANDWICH_GAP - 2
+    for i, block in enumerate(blocks):
+        if inside[i] and _is_teaser(block, base):
+            rule = "teaser"
+        elif inside[i]:
+            kept.append(block)
+            last_inside = i
+            continue
+        elif next_inside[i] - last_inside - 1 <= SANDWICH_GAP and block.chrome is None:
+            kept.append(block)
+            continue
+        else:
+            rule = "outside-main-text"
+        if trace is not None:
+            trace.extend(Rejected(rule, s.href, block.text[s.start:s.end]) for s in block.links)
+    return kept
+
+
+def _covered(block: Block, nodes: dict[int, LexborNode], index: maintext.MainTextIndex) -> bool:
+    """Is the block (or, when short, its nearest context of MIN_CONTEXT_WORDS words) in the main text?"""
+    if block.chrome is not None and block.chrome in STRONG_CHROME:
+        return False
+    if len(maintext.words(block.text)) >= MIN_CONTEXT_WORDS:
+        return index.coverage(block.text) >= MAIN_COVERAGE
+    if not block.links:
+        return False  # a short block without links changes no claim: skip the context walk
+    for mem_id in reversed(block.path):
+        node = nodes.get(mem_id)
+        if node is None:
+            continue
+        cover = index.context_coverage(mem_id, node)
+        if cover is not None:
+            return cover >= MAIN_COVERAGE
+    return False
+
+
+def _container_kind(block: Block, nodes: dict[int, LexborNode]) -> tuple[str, str] | None:
+    """(tag, class) of the element holding the block's paragraph, when it has a class."""
+    if len(block.path) < 2:
+        return None
+    holder = block.path[-2] if block.tag in ("p", "li", "h2", "h3", "h4", "blockquote") else block.path[-1]
+    node = nodes.get(holder)
+    if node is None or node.tag in ("body", "html"):
+        return None
+    cls = (node.attributes.get("class") or "").strip()
+    return (node.tag, cls) if cls else None
+
+
+def _join_split_story(blocks: list[Block], nodes: dict[int, LexborNode], inside: list[bool]) -> None:
+    """Mark as inside the blocks of containers of the kind the story is split into.
+
+    Sites cut a story into several containers of one kind (``<div
+    class="article-body-component">`` five times) and the reduction may keep
+    only some; a kind holding SIBLING_MIN_CHARS of main text is the story's.
+    """
+    story_chars: dict[tuple[str, str], int] = {}
+    for block, is_in in zip(blocks, inside):
+        kind = _container_kind(block, nodes) if is_in else None
+        if kind is not None:
+            story_chars[kind] = story_chars.get(kind, 0) + len(block.text)
+    for i, block in enumerate(blocks):
+        if not inside[i] and block.chrome is None and block.links:
+            kind = _container_kind(block, nodes)
+            if kind is not None and story_chars.get(kind, 0) >= SIBLING_MIN_CHARS:
+                inside[i] = True
+
+
+def _is_teaser(block: Block, base: str | None) -> bool:
+    """A paragraph that is one link to another story of the same site: recirculation, not a citation."""
+    return (block.list_id is None and block.tag != "li" and len(block.links) == 1 and _link_share(block) >= 0.85
+            and len(block.text.split()) >= 4 and _same_site(block.links[0].href, base))
 
 
 #: Headings that open a section of page chrome: comments, recirculation, "more from" lists.
@@ -935,7 +1075,7 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
 
 
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
-            footnotes: dict[str, Footnote]) -> list[Claim]:
+            footnotes: dict[str, Footnote], page: bool = False) -> list[Claim]:
     """Link and attribution claims of the content blocks, in reading order.
 
     A footnote marker (``<a href="#fn1">1</a>``) cites what its note links to:
@@ -965,7 +1105,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
                     trace.append(Rejected("linkpost", span.href, text[span.start:span.end]))
             continue
         taken = [(s.start, s.end) for s in block.links] + list(block.code)
-        if article.format != "text":
+        if article.format != "text" and not page:  # a page's links are its <a>s; its plain URLs are rarely cited
             bare = _bare_urls(text, taken)
             links = block.links + [LinkSpan(s, e, url) for s, e, url in bare]
         else:
