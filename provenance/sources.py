@@ -134,8 +134,8 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
 
     if data.startswith(_GZIP_MAGIC):
         data = _inflate(data, MAX_SITEMAP_BYTES)
-    events = etree.iterparse(io.BytesIO(data), events=("end",), resolve_entities=False, no_network=True,
-                             load_dtd=False, huge_tree=False, recover=False)
+    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=("{*}url", "{*}sitemap"), resolve_entities=False,
+                             no_network=True, load_dtd=False, huge_tree=False, recover=False)
     seen_any = False
     try:
         for _event, elem in events:
@@ -144,15 +144,16 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
                 continue
             seen_any = True
             loc = lastmod = published = None
-            for child in elem.iter():
+            for child in elem:
                 name = _local(child.tag)
-                text = (child.text or "").strip()
-                if name == "loc" and loc is None and child.getparent() is elem:
-                    loc = text or None
+                if name == "loc" and loc is None:
+                    loc = (child.text or "").strip() or None
                 elif name == "lastmod" and lastmod is None:
-                    lastmod = text
-                elif name == "publication_date" and published is None:
-                    published = text
+                    lastmod = (child.text or "").strip()
+                elif name == "news":  # <news:news><news:publication_date>
+                    for grand in child:
+                        if _local(grand.tag) == "publication_date":
+                            published = (grand.text or "").strip()
             yield kind, loc, _w3c_date(published) or _w3c_date(lastmod)
             # Free what was read: the tree never grows past one entry.
             elem.clear()
@@ -164,6 +165,9 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
         if not seen_any:
             raise SourceError(f"not a sitemap (XML error: {exc})") from None
         return  # a sitemap cut off midway: the entries before the break are kept
+    root = _local(getattr(events, "root", None).tag if getattr(events, "root", None) is not None else "")
+    if not seen_any and root not in ("urlset", "sitemapindex"):
+        raise SourceError(f"not a sitemap (its root element is <{root or '?'}>, not <urlset> or <sitemapindex>)")
 
 
 def _web_url(text: str | None) -> str | None:

@@ -199,6 +199,9 @@ def test_a_big_sitemap_streams_and_skips_bad_entries():
 def test_not_a_sitemap_and_a_gzip_bomb_are_one_line_errors():
     with pytest.raises(sources.SourceError, match="not a sitemap"):
         list(sources.iter_sitemap(b"<html><body>hello"))
+    with pytest.raises(sources.SourceError, match="root element is <html>"):
+        list(sources.iter_sitemap(b"<html><body><p>a well-formed page, not a sitemap</p></body></html>"))
+    assert list(sources.iter_sitemap(b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>')) == []
     bomb = gzip.compress(b"<" + b" " * (sources.MAX_SITEMAP_BYTES + 10))
     with pytest.raises(sources.SourceError, match="decompresses to more than"):
         list(sources.iter_sitemap(bomb))
