@@ -1513,6 +1513,9 @@ def fetch_pages(requests: Sequence[PageRequest], options: CheckOptions | None = 
     options = options or CheckOptions()
     if not requests:
         return []
+    if options.offline is None and options.resolver is None and any(_needs_dns(r.url) for r in requests):
+        # As for checks: a dead network must not make an article's domain "not exist".
+        options = replace(options, offline=not network_available())
     if options.offline and options.resolver is None:
         now_offline = [PageFetch(url=r.url, verdict="unchecked", reason="offline: no network to resolve names")
                        for r in requests]

@@ -278,7 +278,7 @@ def _robots_rules(page: PageFetch):
     if 400 <= status < 500:
         return None
     if page.verdict == "unchecked":
-        return f"robots.txt not read: {page.reason}"
+        return page.reason  # offline, or the address policy: the article itself would be refused the same way
     return f"robots.txt could not be read ({page.reason}); not fetched (use --ignore-robots for your own site)"
 
 
