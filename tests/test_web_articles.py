@@ -408,3 +408,8 @@ def test_a_canonical_link_to_the_home_page_does_not_fold_articles(sim, wayback, 
                       .replace(f"{site.base_url}/articles/story-{i}", home)) for i in range(2)]
     result = run_audit([], options(tmp_path, wayback, urls=urls))
     assert sorted(articles_of(result)) == sorted(urls)
+
+
+def test_offline_article_urls_are_unchecked_never_dead():
+    pages = fetch_pages([PageRequest("https://news.example.org/a")], CheckOptions(offline=True))
+    assert [(p.verdict, p.reason) for p in pages] == [("unchecked", "offline: no network to resolve names")]
