@@ -612,7 +612,10 @@ def render_article(article: ArticleView, run: RunView) -> str:
     lines = [f"# {escape_md(title)}", ""]
     lines.append(f"- Published: {escape_md(article.published) or 'unknown'}")
     lines.append(f"- Authors: {escape_md(', '.join(article.authors)) or 'unknown'}")
-    lines.append(f"- Source file: `{article.path.replace('`', '')}`")
+    if re.match(r"https?://", article.path):  # an article audited from the web (issue 16)
+        lines.append(f"- Source: {md_link(short_url(article.path), article.path)}")
+    else:
+        lines.append(f"- Source file: `{article.path.replace('`', '')}`")
     lines.append(f"- Canonical URL: {md_link(article.canonical_url, article.canonical_url) if article.canonical_url else 'none'}")
     if run.id is not None:
         lines.append(f"- Audit run: {run.id} ({run.started_at or 'unknown'})" + (" — offline" if run.offline else ""))
