@@ -413,3 +413,21 @@ def test_a_canonical_link_to_the_home_page_does_not_fold_articles(sim, wayback, 
 def test_offline_article_urls_are_unchecked_never_dead():
     pages = fetch_pages([PageRequest("https://news.example.org/a")], CheckOptions(offline=True))
     assert [(p.verdict, p.reason) for p in pages] == [("unchecked", "offline: no network to resolve names")]
+
+
+def test_a_file_and_its_url_in_one_run_are_one_article(newsroom, wayback, tmp_path):
+    saved = tmp_path / "saved" / "one.html"
+    saved.parent.mkdir()
+    saved.write_text(article_html(newsroom.base, "one", "Flood barrier costs double", newsroom.cited_urls[:2]))
+    result = run_audit([saved.parent], options(tmp_path, wayback, urls=[newsroom.url("/articles/one")]))
+    assert len(result.articles) == 1 and result.errors == []
+
+
+def test_extract_reads_a_sitemap_with_a_limit(newsroom):
+    import json
+
+    proc = cli("extract", "--sitemap", newsroom.url("/sitemap_index.xml"), "--limit", "2", "--allow-private", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [a["canonical_url"] for a in json.loads(proc.stdout)] == [newsroom.url("/articles/one"),
+                                                                    newsroom.url("/articles/two")]
+    assert "/private/secret" not in newsroom.site.stats.paths  # the limit stopped the listing before it
