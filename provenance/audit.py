@@ -352,7 +352,7 @@ class _Run:
             self.stats["web_articles_kept_offline"] = len(rows)
             self._keep_web([r["article"] for r in rows if r["article"]], present, unchanged, shown)
             return
-        fetch_options = replace(o.check, offline=False if not needs_dns else o.check.offline)
+        fetch_options = replace(o.check, offline=False)  # just found online (or told so)
         robots = sources.Robots(fetch_options, ignore=o.ignore_robots)
         listing = sources.list_articles(o.urls, o.sitemaps, o.feeds, fetch_options, since=o.since, limit=o.limit,
                                         robots=robots)
