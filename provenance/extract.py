@@ -34,10 +34,8 @@ from .urls import InvalidURL, normalize_url
 
 # ---------------------------------------------------------------- limits
 
-#: Element nesting beyond this is flattened before parsing: lexbor's tree
-#: builder is quadratic in the depth of open block elements (200,000 nested
-#: <div>s take minutes), and no real page nests deeper than a few hundred.
-MAX_HTML_DEPTH = 1500
+#: Element nesting beyond this is flattened before parsing (see maintext.guard_depth).
+MAX_HTML_DEPTH = maintext.MAX_HTML_DEPTH
 #: Nodes the block walk visits per document, at most; the rest is ignored
 #: (a 20 MB page of dense markup still finishes in seconds).
 MAX_WALK_NODES = 300_000
@@ -74,6 +72,8 @@ INLINE_TAGS: frozenset[str] = frozenset({
     "sup", "time", "tt", "u", "var", "wbr", "output", "meter", "progress", "picture",
 })
 _LIST_TAGS = frozenset({"ul", "ol", "menu", "dl"})
+#: Inline tags the block builder does nothing with (every inline tag but links and code).
+_PLAIN_INLINE = INLINE_TAGS - CODE_TAGS - {"a"}
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # ---------------------------------------------------------------- rule tables
@@ -158,6 +158,8 @@ class Block:
     path: tuple[int, ...] = ()
     #: The chrome rule of the innermost chrome element around the block (when chrome is marked, not skipped).
     chrome: str | None = None
+    #: mem_id of that chrome element: a short block's context never reaches past it.
+    chrome_id: int | None = None
 
 
 @dataclass
@@ -183,7 +185,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     _apply_front_matter(article, doc.front_matter)
     if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
         article.format = "text"
-    page_mode = False
+    main: maintext.MainText | None = None
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
         base = doc.base_url or article.canonical_url
@@ -194,16 +196,18 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         else:
             html = doc.text
             page_mode = bool(re.search(r"<body[\s>]|<html[\s>]", html[:100_000], re.I))
-        tree = LexborHTMLParser(_guard_depth(html))
+        html = _guard_depth(html)
+        tree = LexborHTMLParser(html)
         meta = _html_metadata(tree)
         _merge_metadata(article, meta)
         base = _base_url(tree, doc.base_url or article.canonical_url)
-        main = maintext.reduce_page(html, doc.base_url or article.canonical_url) if page_mode else None
+        main = maintext.reduce_page(html, doc.base_url or article.canonical_url, depth_guarded=True) if page_mode else None
         blocks = _html_blocks(tree, page_mode, trace, main, base)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
-    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {}, page_mode)
+    article.text = main.text if main is not None and main.text else "\n".join(block.text for block in blocks)
+    article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
     return article
 
 
@@ -450,31 +454,7 @@ def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
     return notes
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
-#: Block containers whose nesting makes lexbor's tree builder quadratic (it scans the
-#: open-element stack for each); inline tags (span, b, font) nest cheaply and are not counted.
-_DEEP_TAGS = frozenset({"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
-                        "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "main", "menu", "nav",
-                        "ol", "section", "summary", "ul"})
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
-
-
-def _guard_depth(html: str) -> str:
-    """Flatten pathologically deep markup (see :data:`MAX_HTML_DEPTH`) to its text, links and paragraphs."""
-    if html.count("<") < MAX_HTML_DEPTH:
-        return html
-    markup = _SCRIPT_OR_STYLE.sub(" ", html)  # "<div>" inside JavaScript strings is not nesting
-    depth = deepest = 0
-    for match in _TAG.finditer(markup):
-        if match.group(3) or match.group(2).lower() not in _DEEP_TAGS:
-            continue
-        depth = max(0, depth - 1) if match.group(1) else depth + 1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_HTML_DEPTH:
-                return _KEEP_WHEN_FLATTENED.sub(" ", html)
-    return html
+_guard_depth = maintext.guard_depth
 
 
 class _BlockBuilder:
@@ -560,6 +540,11 @@ class _BlockBuilder:
         self.tag = self.nodes[self.path[-1]].tag if self.path else "p"
 
     def flush(self) -> None:
+        if not self.parts:  # most element boundaries close an empty buffer: nothing to build
+            if self.links or self.open_links or self.code or self.code_starts:
+                self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+            self.length, self.space = 0, True
+            return
         text = "".join(self.parts)[:MAX_BLOCK_CHARS]
         stripped = text.rstrip()
         lead = len(text) - len(text.lstrip())
@@ -571,7 +556,8 @@ class _BlockBuilder:
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
             self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
-                                     self.chrome[-1][1] if self.chrome else None))
+                                     self.chrome[-1][1] if self.chrome else None,
+                                     self.chrome[-1][0] if self.chrome else None))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
@@ -584,15 +570,18 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
     """
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
+    chrome_stack = builder.chrome
     for root in roots:
-        stack: list[tuple[LexborNode, bool]] = [(root, False)]
+        # Nodes to enter, and 1-tuples (node,) to leave: no tuple per child on the way in.
+        stack: list = [root]
         while stack:
-            node, leaving = stack.pop()
-            if leaving:
+            node = stack.pop()
+            if type(node) is tuple:
+                node = node[0]
                 builder.exit(node)
-                if builder.chrome and builder.chrome[-1][0] == node.mem_id:
+                if chrome_stack and chrome_stack[-1][0] == node.mem_id:
                     builder.flush()
-                    builder.chrome.pop()
+                    chrome_stack.pop()
                 continue
             budget -= 1
             if budget < 0:
@@ -606,9 +595,9 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None and mark_chrome:
+                if rule is not None and mark_chrome and rule not in SKIPPED_CHROME:
                     builder.flush()
-                    builder.chrome.append((node.mem_id, rule))
+                    chrome_stack.append((node.mem_id, rule))
                 elif rule is not None:
                     if trace is not None:
                         for a in node.css("a[href]"):
@@ -618,10 +607,15 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             if tag == "br":
                 builder.flush()
                 continue
-            builder.enter(node)
-            stack.append((node, True))
             children = list(node.iter(include_text=True))
-            stack.extend((child, False) for child in reversed(children))
+            children.reverse()
+            if tag in _PLAIN_INLINE and not (chrome_stack and chrome_stack[-1][0] == node.mem_id):
+                # <span>, <b>, <em>: nothing to do on the way in or out, only their children
+                stack.extend(children)
+                continue
+            builder.enter(node)
+            stack.append((node,))
+            stack.extend(children)
     builder.flush()
     return builder
 
@@ -632,7 +626,8 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
     body = tree.body
     if body is None:
         return []
-    use_main = page_mode and main is not None and bool(main.text)
+    # A page cut short for the reduction keeps the structural region finder, which reads it all.
+    use_main = page_mode and main is not None and main.found and bool(main.text) and not main.truncated
     builder = _walk([body], chrome_filter=True, trace=trace, mark_chrome=use_main)
     blocks = builder.blocks
     if not page_mode:
@@ -659,6 +654,9 @@ MAIN_COVERAGE = 0.6
 #: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
 #: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
 STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
+#: Chrome never walked even when the main text decides (its blocks could never be kept): saves
+#: a third of the walk on pages with big menus and footers.
+SKIPPED_CHROME: frozenset[str] = frozenset()
 #: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
 #: link-dense paragraphs the reduction left out); chrome never joins this way.
 SANDWICH_GAP = 4
@@ -690,7 +688,11 @@ def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: main
     the story is split into, and short runs between story blocks, join it;
     same-site teaser paragraphs ("Plane passengers quarantined [NEWS]") leave.
     """
-    inside = [_covered(block, nodes, index) for block in blocks]
+    seqs = [maintext.words(block.text) for block in blocks]
+    needs_context = any(block.links and len(seq) < MIN_CONTEXT_WORDS for block, seq in zip(blocks, seqs))
+    counts = [index.shingle_hits(seq) for seq in seqs]
+    contexts = _Contexts(blocks, seqs, counts, index) if needs_context else None
+    inside = [_covered(block, seq, count, index, contexts) for block, seq, count in zip(blocks, seqs, counts)]
     _join_split_story(blocks, nodes, inside)
     next_inside = [len(blocks) + SANDWICH_GAP + 1] * len(blocks)
     upcoming = next_inside[0] if blocks else 0
@@ -711,28 +713,100 @@ def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: main
             kept.append(block)
             continue
         else:
-            rule = "outside-main-text"
+            rule = f"chrome:{block.chrome}" if block.chrome else "outside-main-text"
         if trace is not None:
             trace.extend(Rejected(rule, s.href, block.text[s.start:s.end]) for s in block.links)
     return kept
 
 
-def _covered(block: Block, nodes: dict[int, LexborNode], index: maintext.MainTextIndex) -> bool:
+class _Contexts:
+    """Word and shingle counts of every block-level element, from the blocks under it.
+
+    A short block is judged by its nearest element with MIN_CONTEXT_WORDS
+    words. The page's words are read once as one stream: each shingle is
+    counted at the deepest element holding all of its words (so a menu of
+    one-word items still has shingles), then counts are summed up the tree.
+    Reading each element's text instead would re-read the page once per
+    level of nesting.
+    """
+
+    def __init__(self, blocks: list[Block], seqs: list[list[str]], counts: list[tuple[int, int]],
+                 index: maintext.MainTextIndex) -> None:
+        self.words: dict[int, int] = {}
+        self.hits: dict[int, int] = {}
+        self.grams: dict[int, int] = {}
+        parent: dict[int, int | None] = {}
+        depth: dict[int, int] = {}
+        flat: list[str] = []
+        owner: list[int] = []
+        ends: list[int] = []
+        for number, (block, seq, (hits, grams)) in enumerate(zip(blocks, seqs, counts)):
+            for level, mem_id in enumerate(block.path):
+                if mem_id not in depth:
+                    depth[mem_id] = level
+                    parent[mem_id] = block.path[level - 1] if level else None
+            if block.path and seq:
+                leaf = block.path[-1]
+                self.words[leaf] = self.words.get(leaf, 0) + len(seq)
+                self.grams[leaf] = self.grams.get(leaf, 0) + grams
+                self.hits[leaf] = self.hits.get(leaf, 0) + hits
+            flat.extend(seq)
+            owner.extend([number] * len(seq))
+            ends.append(len(flat))
+        # Shingles inside one block are counted above; here only those that run into the next blocks.
+        width = maintext.SHINGLE_WORDS
+        shingles = index.shingles
+        begin = 0
+        for number, end in enumerate(ends):
+            for start in range(max(begin, end - width + 1), min(end, len(flat) - width + 1)):
+                holder = _deepest_common(blocks[number].path, blocks[owner[start + width - 1]].path)
+                if holder is not None:
+                    self.grams[holder] = self.grams.get(holder, 0) + 1
+                    if tuple(flat[start:start + width]) in shingles:
+                        self.hits[holder] = self.hits.get(holder, 0) + 1
+            begin = end
+        for mem_id in sorted(depth, key=depth.__getitem__, reverse=True):
+            up = parent[mem_id]
+            if up is not None:
+                for table in (self.words, self.hits, self.grams):
+                    if mem_id in table:
+                        table[up] = table.get(up, 0) + table[mem_id]
+
+    def coverage(self, mem_id: int) -> float | None:
+        """The element's share of shingles in the main text; None when it has too few words to tell."""
+        if self.words.get(mem_id, 0) < MIN_CONTEXT_WORDS or not self.grams.get(mem_id):
+            return None
+        return self.hits.get(mem_id, 0) / self.grams[mem_id]
+
+
+def _deepest_common(a: tuple[int, ...], b: tuple[int, ...]) -> int | None:
+    """The deepest element on both paths (None when they share none)."""
+    found = None
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        found = x
+    return found
+
+
+def _covered(block: Block, seq: list[str], count: tuple[int, int], index: maintext.MainTextIndex,
+             contexts: "_Contexts | None") -> bool:
     """Is the block (or, when short, its nearest context of MIN_CONTEXT_WORDS words) in the main text?"""
     if block.chrome is not None and block.chrome in STRONG_CHROME:
         return False
-    if len(maintext.words(block.text)) >= MIN_CONTEXT_WORDS:
-        return index.coverage(block.text) >= MAIN_COVERAGE
-    if not block.links:
+    if len(seq) >= MIN_CONTEXT_WORDS:
+        hits, grams = count
+        return hits >= MAIN_COVERAGE * grams
+    if not block.links or contexts is None:
         return False  # a short block without links changes no claim: skip the context walk
     for mem_id in reversed(block.path):
-        node = nodes.get(mem_id)
-        if node is None:
-            continue
-        cover = index.context_coverage(mem_id, node)
+        cover = contexts.coverage(mem_id)
         if cover is not None:
             return cover >= MAIN_COVERAGE
-    return False
+        if mem_id == block.chrome_id:
+            return False  # a menu's context is the menu, not the page around it
+    # The whole page has too few words to tell: the block is judged by itself.
+    return block.chrome is None and index.coverage(block.text) >= MAIN_COVERAGE
 
 
 def _container_kind(block: Block, nodes: dict[int, LexborNode]) -> tuple[str, str] | None:
@@ -1074,8 +1148,19 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
         return None
 
 
+def _note_sources(note: Footnote, base: str | None) -> list[str]:
+    """The links of a note that name its sources: the ones leaving the site when there are any.
+
+    A Wikipedia reference links the publication's own article, its archive
+    copy and its DOI, but also wiki pages about the publisher or "doi"
+    itself; those are the encyclopedia's navigation, not the source.
+    """
+    external = [href for href in note.hrefs if not _same_site(href, base)]
+    return external or note.hrefs
+
+
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
-            footnotes: dict[str, Footnote], page: bool = False) -> list[Claim]:
+            footnotes: dict[str, Footnote]) -> list[Claim]:
     """Link and attribution claims of the content blocks, in reading order.
 
     A footnote marker (``<a href="#fn1">1</a>``) cites what its note links to:
@@ -1105,7 +1190,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
                     trace.append(Rejected("linkpost", span.href, text[span.start:span.end]))
             continue
         taken = [(s.start, s.end) for s in block.links] + list(block.code)
-        if article.format != "text" and not page:  # a page's links are its <a>s; its plain URLs are rarely cited
+        if article.format != "text":
             bare = _bare_urls(text, taken)
             links = block.links + [LinkSpan(s, e, url) for s, e, url in bare]
         else:
@@ -1121,7 +1206,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             note = footnotes.get(span.href.strip()[1:]) if span.href.strip().startswith("#") else None
             if note is not None and note.mem_id not in block.path:
                 used_notes.add(note.mem_id)
-                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in note.hrefs)
+                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in _note_sources(note, base))
             else:
                 expanded.append(span)
         for span in expanded:
