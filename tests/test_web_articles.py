@@ -48,7 +48,7 @@ def article_html(base: str, slug: str, title: str, cited: list[str], date: str =
     link = f'<link rel="canonical" href="{base}/articles/{slug}">' if canonical else ""
     return (f"<!doctype html><html><head><title>{title}</title>{link}"
             f'<meta property="article:published_time" content="{date}T08:00:00Z">'
-            f'<meta name="author" content="Ada Reporter"></head><body>'
+            f'<meta name="author" content="Ada Reporter"></head><body><nav><a href="/">Home</a></nav>'
             f"<article><h1>{title}</h1>{paras}</article></body></html>")
 
 
