@@ -275,7 +275,7 @@ def _robots_rules(page: PageFetch):
     if 200 <= status < 300:
         text = page.body.decode("utf-8", errors="replace")
         return Protego.parse(text)
-    if 400 <= status < 500:
+    if 400 <= status < 500 and status != 429:  # 429 is "not now" (as Google reads it), not "no rules"
         return None
     if page.verdict == "unchecked":
         return page.reason  # offline, or the address policy: the article itself would be refused the same way
