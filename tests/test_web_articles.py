@@ -431,3 +431,29 @@ def test_extract_reads_a_sitemap_with_a_limit(newsroom):
     assert [a["canonical_url"] for a in json.loads(proc.stdout)] == [newsroom.url("/articles/one"),
                                                                     newsroom.url("/articles/two")]
     assert "/private/secret" not in newsroom.site.stats.paths  # the limit stopped the listing before it
+
+
+def test_last_modified_alone_revalidates_with_if_modified_since(sim, wayback, tmp_path):
+    site = sim.site()
+    cited = sim.site().page("/s", PAGE)
+    body = article_html(site.base_url, "story", "Story", [cited]).encode()
+    seen: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request.headers.get("If-Modified-Since"))
+        if request.headers.get("If-Modified-Since") == LAST_MODIFIED:
+            return web.Response(status=304)
+        return web.Response(body=body, content_type="text/html", headers={"Last-Modified": LAST_MODIFIED})
+
+    url = site.route("/story", handler)
+    clock = Clock()
+    opts = options(tmp_path, wayback, clock, urls=[url])
+    run_audit([], opts)
+    clock.now += timedelta(hours=1)
+    again = run_audit([], opts)
+    assert seen == [None, LAST_MODIFIED]
+    assert again.to_dict()["run"]["web_articles_unchanged"] == 1 and len(again.articles) == 1
+    clock.now += timedelta(hours=1)
+    opts.force = True  # --force: fetched unconditionally and extracted again
+    forced = run_audit([], opts)
+    assert seen[-1] is None and forced.to_dict()["run"]["articles_extracted"] == 1
