@@ -369,6 +369,7 @@ class _Run:
                     if r["url"] in o.urls or r["via"] in o.sitemaps or r["via"] in o.feeds]
             self.say(f"offline: web articles not fetched; the last audited version of {len(rows)} kept")
             self.stats["web_articles_kept_offline"] = len(rows)
+            self.offline = True  # the run is offline even when no cited link is due (index.md says so)
             self._keep_web([r["article"] for r in rows if r["article"]], present, unchanged, shown)
             return
         fetch_options = replace(o.check, offline=False)  # just found online (or told so)

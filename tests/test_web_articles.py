@@ -300,7 +300,8 @@ def test_offline_fetches_nothing_and_keeps_the_last_version(newsroom, wayback, t
     assert newsroom.site.stats.requests == before
     assert list(articles_of(result)) == [newsroom.url("/articles/one")]
     assert any("offline" in s and "kept" in s for s in said)
-    assert result.errors == []
+    assert result.errors == [] and result.offline
+    assert "offline" in (tmp_path / "reports" / "index.md").read_text()
 
 
 def test_a_failing_article_keeps_its_last_version(sim, wayback, tmp_path):
