@@ -1423,13 +1423,17 @@ async def _fetch_page(engine: _Engine, request: PageRequest) -> PageFetch:
             return cap
         return SIGNATURE_BYTES if status in SIGNATURE_STATUSES else 0
 
-    headers = {**(engine.send_headers or {}), **request.headers} if request.headers else None
+    base_headers = {**(engine.send_headers or {}), **request.headers} if request.headers else None
+    jar: _RedirectJar | None = None  # a site that sets a cookie and redirects to itself (a consent or session step)
+    seen: set[tuple[str, str | None]] = {(current, None)}
     for _hop in range(MAX_REDIRECTS + 1):
         verdict = None if _host(current) in engine.resolver.vetted else await engine._vet(current)
         if verdict is not None:
             page.verdict, page.reason = verdict
             page.final_url = current
             return page
+        cookie = jar.header_for(current) if jar is not None else None
+        headers = {**(base_headers or engine.send_headers or {}), "Cookie": cookie} if cookie else base_headers
         try:
             fetched = await engine.fetch(current, want, None, engine.options.retries, give_up_at, headers=headers)
         except _Failure as failure:
@@ -1448,9 +1452,14 @@ async def _fetch_page(engine: _Engine, request: PageRequest) -> PageFetch:
                 page.verdict, page.reason = "error", f"bad redirect Location: {fetched.location[:100]!r}"
                 return page
             hops.append((fetched.status, target))
-            if sum(1 for _s, u in hops if u == target) > 1:
+            if fetched.cookies:
+                jar = jar or _RedirectJar()
+                jar.store(_host(current), fetched.cookies)
+            visit = (target, jar.header_for(target) if jar is not None else None)
+            if visit in seen or sum(1 for _s, u in hops if u == target) > MAX_VISITS_PER_URL:
                 page.verdict, page.reason = "error", f"redirect loop ({len(hops)} hops back to {target})"
                 return page
+            seen.add(visit)
             current = target
             continue
         if fetched.status == 304:

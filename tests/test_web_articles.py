@@ -458,3 +458,18 @@ def test_last_modified_alone_revalidates_with_if_modified_since(sim, wayback, tm
     opts.force = True  # --force: fetched unconditionally and extracted again
     forced = run_audit([], opts)
     assert seen[-1] is None and forced.to_dict()["run"]["articles_extracted"] == 1
+
+
+def test_an_article_behind_a_cookie_redirect_is_read(sim, wayback, tmp_path):
+    site = sim.site()
+    cited = sim.site().page("/s", PAGE)
+    body = article_html(site.base_url, "story", "Story", [cited])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.cookies.get("consent") != "yes":
+            return web.Response(status=302, headers={"Location": "/story", "Set-Cookie": "consent=yes; Path=/"})
+        return web.Response(text=body, content_type="text/html")
+
+    url = site.route("/story", handler)
+    result = run_audit([], options(tmp_path, wayback, urls=[url]))
+    assert result.errors == [] and [a["title"] for a in result.to_dict()["articles"]] == ["Story"]
