@@ -134,6 +134,11 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
 
     if data.startswith(_GZIP_MAGIC):
         data = _inflate(data, MAX_SITEMAP_BYTES)
+    # Whitespace before the XML declaration (a common plugin bug) would make the whole sitemap an XML error.
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if data and not data.startswith(b"<"):
+        yield from _text_sitemap(data)
+        return
     events = etree.iterparse(io.BytesIO(data), events=("end",), tag=("{*}url", "{*}sitemap"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False, recover=False)
     seen_any = False
@@ -168,6 +173,14 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
     root = _local(getattr(events, "root", None).tag if getattr(events, "root", None) is not None else "")
     if not seen_any and root not in ("urlset", "sitemapindex"):
         raise SourceError(f"not a sitemap (its root element is <{root or '?'}>, not <urlset> or <sitemapindex>)")
+
+
+def _text_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
+    """The protocol's plain-text sitemap: one URL a line (blank lines skipped)."""
+    for line in io.BytesIO(data):
+        text = line.decode("utf-8", errors="replace").strip()
+        if text:
+            yield "url", text, None
 
 
 def _web_url(text: str | None) -> str | None:

@@ -473,3 +473,11 @@ def test_an_article_behind_a_cookie_redirect_is_read(sim, wayback, tmp_path):
     url = site.route("/story", handler)
     result = run_audit([], options(tmp_path, wayback, urls=[url]))
     assert result.errors == [] and [a["title"] for a in result.to_dict()["articles"]] == ["Story"]
+
+
+def test_text_sitemaps_and_whitespace_before_the_declaration():
+    text = b"https://news.example/a\n\nhttps://news.example/b\nnot a url\n"
+    assert [loc for _k, loc, _d in sources.iter_sitemap(text)] == ["https://news.example/a", "https://news.example/b",
+                                                                   "not a url"]
+    spaced = b"\n\n  " + sitemap([("https://news.example/c", "2025-01-01")]).encode()
+    assert list(sources.iter_sitemap(spaced)) == [("url", "https://news.example/c", "2025-01-01")]
