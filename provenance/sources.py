@@ -42,6 +42,8 @@ MAX_SITEMAP_DEPTH = 3
 ROBOTS_AGENT = "provenance"
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: The root element of an RSS or Atom feed, near the start of a document.
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 
 
 class SourceError(Exception):
@@ -376,6 +378,18 @@ def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: L
                 listing.errors.append(f"sitemap {url}: {page.verdict} ({page.reason or 'empty'})")
                 continue
             listing.lists_read += 1
+            if _FEED_ROOT.search(page.body[:2048]):  # a feed given as --sitemap: read it as the feed it is
+                try:
+                    entries, bad = parse_feed(page.body, page.final_url or url)
+                except SourceError as exc:
+                    listing.errors.append(f"sitemap {url}: {exc}")
+                    continue
+                listing.bad_entries += bad
+                for entry in entries:
+                    entry.via = start
+                    if not add(entry):
+                        return False
+                continue
             try:
                 for kind, loc, day in iter_sitemap(page.body):
                     target = _web_url(loc)

@@ -481,3 +481,11 @@ def test_text_sitemaps_and_whitespace_before_the_declaration():
                                                                    "not a url"]
     spaced = b"\n\n  " + sitemap([("https://news.example/c", "2025-01-01")]).encode()
     assert list(sources.iter_sitemap(spaced)) == [("url", "https://news.example/c", "2025-01-01")]
+
+
+def test_a_feed_given_as_a_sitemap_is_read_as_a_feed(newsroom):
+    opts = CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False)
+    listing = sources.list_articles([], [newsroom.url("/feed.xml")], [], opts)
+    assert [e.url for e in listing.entries] == [newsroom.url(p) for p in ("/articles/one", "/articles/three",
+                                                                         "/articles/two")]
+    assert listing.errors == []
