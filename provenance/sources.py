@@ -38,6 +38,8 @@ MAX_SITEMAPS = 1000
 SITEMAP_FETCH_BATCH = 4
 #: Levels of sitemap indexes followed (an index of indexes is not in the protocol, but exists).
 MAX_SITEMAP_DEPTH = 3
+#: Where sites put their sitemap when robots.txt does not say (the protocol's, Yoast's, WordPress core's).
+WELL_KNOWN_SITEMAPS = ("/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml")
 #: The product token matched against robots.txt ``User-agent`` lines.
 ROBOTS_AGENT = "provenance"
 
@@ -350,12 +352,24 @@ def list_articles(urls: Sequence[str], sitemaps: Sequence[str], feeds: Sequence[
     return listing
 
 
+def _guess_sitemap(root: str, options: CheckOptions) -> list[str]:
+    """The first of the usual sitemap addresses that answers, for a site whose robots.txt names none."""
+    base = root.rstrip("/")
+    pages = fetch_pages([PageRequest(base + path, max_bytes=MAX_SITEMAP_BYTES) for path in WELL_KNOWN_SITEMAPS],
+                        options)
+    return [page.url for page in pages if page.verdict in ("ok", "redirect") and page.body][:1]
+
+
 def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: Listing, add,
                    since: str | None = None) -> bool:
     """Read a sitemap (or index, or a site's root via robots.txt) breadth-first; False once the limit is hit."""
     if _is_root(start):
-        found = robots.sitemaps(start)
-        queue = [(u, 0) for u in found] or [(start.rstrip("/") + "/sitemap.xml", 0)]
+        found = robots.sitemaps(start) or _guess_sitemap(start, options)
+        if not found:
+            listing.errors.append(f"sitemap {start}: none found (robots.txt names none, and "
+                                  f"{', '.join(WELL_KNOWN_SITEMAPS)} do not answer)")
+            return True
+        queue = [(u, 0) for u in found]
     else:
         queue = [(start, 0)]
     done: set[str] = set()

@@ -489,3 +489,15 @@ def test_a_feed_given_as_a_sitemap_is_read_as_a_feed(newsroom):
     assert [e.url for e in listing.entries] == [newsroom.url(p) for p in ("/articles/one", "/articles/three",
                                                                          "/articles/two")]
     assert listing.errors == []
+
+
+def test_a_site_root_without_sitemap_lines_tries_the_usual_places(sim):
+    site = sim.site()
+    site.page("/robots.txt", "User-agent: *\nDisallow:\n", content_type="text/plain")
+    site.page("/wp-sitemap.xml", sitemap([(site.url("/a"), None)]), content_type="application/xml")
+    opts = CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False)
+    listing = sources.list_articles([], [site.base_url + "/"], [], opts)
+    assert [e.url for e in listing.entries] == [site.url("/a")] and listing.errors == []
+    bare = sim.site()
+    nothing = sources.list_articles([], [bare.base_url + "/"], [], opts)
+    assert nothing.entries == [] and len(nothing.errors) == 1 and "none found" in nothing.errors[0]
