@@ -388,6 +388,7 @@ class _Run:
                                              now=stamp, run_id=self.run_id,
                                              versions=lambda key: versions.get(self._article_key(key) or ""))
         keep: list[str] = []
+        taken = set(present)  # present is a list (the output's order); 50,000 articles need a set beside it
         done = 0
         for items in batches:
             pending: list[tuple[Article, str, str]] = []
@@ -402,9 +403,10 @@ class _Run:
                 elif item.article is not None and item.identity:
                     row = store.article_for_url(self.db, item.identity)
                     key = row["resolved_path"] if row and row["resolved_path"] else item.identity
-                    if key not in present:  # two URLs of one article (a redirect and its target): one record
+                    if key not in taken:  # two URLs of one article (a redirect and its target): one record
                         pending.append((item.article, item.sha, key))
                         present.append(key)
+                        taken.add(key)
             self._save_articles(pending, now)  # each batch one transaction: a killed run keeps what it read
             store.save_sources(self.db, [i.source for i in items if i.source])
             self.stats["web_articles_unchanged"] += sum(1 for i in items if i.unchanged)
@@ -418,11 +420,15 @@ class _Run:
         return row["resolved_path"] if row else None
 
     def _keep_web(self, identities: list[str], present: list[str], unchanged: list[int], shown: list[str]) -> None:
+        """Unchanged (or unreachable) web articles stay in the run as they were last audited."""
+        taken = set(present)
         for identity in dict.fromkeys(identities):
             row = store.article_for_url(self.db, identity)
-            if row is None or row["resolved_path"] in present:
+            key = (row["resolved_path"] or row["path"]) if row is not None else None
+            if key is None or key in taken:
                 continue
-            present.append(row["resolved_path"] or row["path"])
+            taken.add(key)
+            present.append(key)
             unchanged.append(row["id"])
             shown.append(row["path"])
 
