@@ -1486,8 +1486,13 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
         return []
     resolver = Resolver(options)
     transport = _make_transport(options, resolver)
+    loop = asyncio.get_running_loop()
+    offset = loop.time() - time.monotonic()  # this loop's clock vs the process's (uvloop keeps its own)
+    engine: _Engine | None = None
     try:
         engine = _Engine(options, transport, resolver)
+        for name in {_host(r.url) for r in requests}:
+            _resume_host(engine.host(name), offset)
 
         async def one(request: PageRequest) -> PageFetch:
             loop = asyncio.get_running_loop()
@@ -1512,7 +1517,32 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
 
         return list(await asyncio.gather(*(bounded(r) for r in requests)))
     finally:
+        for name, host in (engine.hosts.items() if engine is not None else ()):
+            if host._last_sent > 0:
+                _PAGE_HOSTS[name] = (host._last_sent - offset, host.interval)
         await transport.aclose()
+
+
+#: host -> (time.monotonic() of the last page request sent to it, its interval then), across fetch_pages runs:
+#: robots.txt, each batch of sitemaps and each batch of articles is its own engine run, and a site must
+#: not see two of them closer together than one run would have sent them.
+_PAGE_HOSTS: dict[str, tuple[float, float]] = {}
+#: Hosts remembered at most (the oldest are forgotten first).
+MAX_REMEMBERED_HOSTS = 10_000
+
+
+def _resume_host(host: Host, offset: float) -> None:
+    """Start a host's schedule where the last engine run left it (its last send and a slowed interval)."""
+    seen = _PAGE_HOSTS.get(host.name)
+    if seen is None:
+        return
+    last, interval = seen
+    host.interval = max(host.interval, min(interval, MAX_HOST_INTERVAL))
+    host._last_sent = host._last_start = last + offset
+    host._next_slot = last + offset + host.interval
+    if len(_PAGE_HOSTS) > MAX_REMEMBERED_HOSTS:
+        for name in list(_PAGE_HOSTS)[: len(_PAGE_HOSTS) - MAX_REMEMBERED_HOSTS]:
+            del _PAGE_HOSTS[name]
 
 
 def fetch_pages(requests: Sequence[PageRequest], options: CheckOptions | None = None,

@@ -501,3 +501,13 @@ def test_a_site_root_without_sitemap_lines_tries_the_usual_places(sim):
     bare = sim.site()
     nothing = sources.list_articles([], [bare.base_url + "/"], [], opts)
     assert nothing.entries == [] and len(nothing.errors) == 1 and "none found" in nothing.errors[0]
+
+
+def test_consecutive_page_fetches_keep_the_hosts_gap(sim):
+    """robots.txt, sitemaps and article batches are separate engine runs; the site still sees the gap."""
+    site = sim.site()
+    urls = [site.page(f"/p{i}") for i in range(3)]
+    opts = CheckOptions(allow_private=True, retries=0, host_interval=0.3, timeout=5, offline=False)
+    for url in urls:  # three runs of one request each, back to back
+        assert fetch_pages([PageRequest(url)], opts)[0].verdict == "ok"
+    assert site.stats.min_gap() >= 0.3 * 0.8  # the engine's own floor (MIN_GAP_FRACTION); load only widens gaps
