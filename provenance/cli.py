@@ -236,6 +236,10 @@ def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article f
         if listing.bad_entries:
             err.print(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped", markup=False)
         failed = failed or bool(listing.errors or problems)
+    for a in articles:
+        if not a.claims:
+            what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
+            err.print(f"note: {a.path}: 0 claims ({what})", markup=False)
     if json_out:
         emit_json([a.to_dict(include_text=text) for a in articles])
     else:
