@@ -511,3 +511,17 @@ def test_consecutive_page_fetches_keep_the_hosts_gap(sim):
     for url in urls:  # three runs of one request each, back to back
         assert fetch_pages([PageRequest(url)], opts)[0].verdict == "ok"
     assert site.stats.min_gap() >= 0.3 * 0.8  # the engine's own floor (MIN_GAP_FRACTION); load only widens gaps
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + b"".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">'.encode()
+                             for i in range(1, 10)) + b"]>")
+
+
+def test_entity_bombs_in_sitemaps_and_feeds_stay_small():
+    with pytest.raises(sources.SourceError, match="not a sitemap"):
+        list(sources.iter_sitemap(BILLION_LAUGHS + b"<urlset><url><loc>&lol9;</loc></url></urlset>"))
+    feed = BILLION_LAUGHS + (b'<rss version="2.0"><channel><item><title>&lol9;</title>'
+                             b"<link>https://a.example/x</link></item></channel></rss>")
+    entries, _bad = sources.parse_feed(feed, "https://a.example/feed")
+    assert [e.url for e in entries] == ["https://a.example/x"]
