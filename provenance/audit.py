@@ -645,7 +645,8 @@ class _Run:
         for a, claim_rows in rows:
             article = Article(path=a["path"], title=a["title"], published=a["published"],
                               authors=_json_list(a["authors"]), canonical_url=a["canonical_url"],
-                              format=a["format"] or "text", content_hash=a["content_hash"] or "")
+                              format=a["format"] or "text", content_hash=a["content_hash"] or "",
+                              updated=a.get("updated"))
             crs = []
             for c in claim_rows:
                 claim = Claim(kind=c["kind"], sentence=c["sentence"] or "", position=c["position"] or 0, url=c["url"],

@@ -53,3 +53,20 @@ def fill_metadata(article: Article, html: str, url: str | None = None) -> None:
         article.published = found
     elif not plausible(article.published):
         article.published = None
+    changed = find_updated(html, url)
+    if plausible(changed) and article.published and changed > article.published:
+        article.updated = changed
+
+
+def find_updated(html: str, url: str | None = None) -> str | None:
+    """The last-modified date htmldate finds (``dateModified``, ``article:modified_time``, "Updated ..."), or None."""
+    if not html or not html.strip():
+        return None
+    try:
+        from htmldate import find_date
+
+        found = find_date(html[:MAX_DATE_HTML_CHARS], url=url, original_date=False, extensive_search=False,
+                          outputformat="%Y-%m-%d")
+    except Exception:  # as find_published
+        return None
+    return found or None

@@ -134,6 +134,8 @@ class ArticleView:
     claims: list[ClaimView] = field(default_factory=list)
     #: When the audit first saw the article (an undated article's stand-in for when it cited its links).
     first_seen: str | None = None
+    #: When the page says it last changed (web articles).
+    updated: str | None = None
 
     @property
     def cited_date(self) -> str:
@@ -378,7 +380,8 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
         except ValueError:
             authors = [a["authors"]]
         view = ArticleView(a["id"], a["path"], slugs[a["id"]], a.get("title"), a.get("published"),
-                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"))
+                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"),
+                           updated=a.get("updated"))
         for c in db.query("select * from claims where article_id = ? order by position, id", [a["id"]]):
             cv = ClaimView(c["id"], c["kind"], c.get("position") or 0, c.get("sentence") or "", c.get("url"),
                            c.get("anchor"), c.get("source"), c.get("fragment"))
@@ -679,6 +682,8 @@ def render_article(article: ArticleView, run: RunView) -> str:
     else:
         lines.append(f"- Published: unknown; snapshots are chosen for {article.cited_date}, the day the audit "
                      f"first saw this article")
+    if article.updated and article.updated != article.published:
+        lines.append(f"- Updated: {escape_md(article.updated)}")
     lines.append(f"- Authors: {escape_md(', '.join(article.authors)) or 'unknown'}")
     if re.match(r"https?://", article.path):  # an article audited from the web (issue 16)
         lines.append(f"- Source: {md_link(short_url(article.path), article.path)}")

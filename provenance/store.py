@@ -90,7 +90,7 @@ COLUMNS: dict[str, dict[str, type]] = {
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
-                 "resolved_path": str},
+                 "resolved_path": str, "updated": str},
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
@@ -483,7 +483,7 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
         for article, sha, *rest in items:
             resolved = rest[0] if rest else None  # None: identified by path until an audit migrates it
             record = {"path": article.path, "resolved_path": resolved, "content_hash": article.content_hash or sha, "file_sha256": sha,
-                      "title": article.title, "published": article.published,
+                      "title": article.title, "published": article.published, "updated": article.updated,
                       "authors": json.dumps(article.authors, ensure_ascii=False),
                       "canonical_url": article.canonical_url, "format": article.format,
                       "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,

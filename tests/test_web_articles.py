@@ -48,6 +48,7 @@ def article_html(base: str, slug: str, title: str, cited: list[str], date: str =
     link = f'<link rel="canonical" href="{base}/articles/{slug}">' if canonical else ""
     return (f"<!doctype html><html><head><title>{title}</title>{link}"
             f'<meta property="article:published_time" content="{date}T08:00:00Z">'
+            f'<meta property="article:modified_time" content="2025-03-02T09:00:00Z">'
             f'<meta name="author" content="Ada Reporter"></head><body><nav><a href="/">Home</a></nav>'
             f"<article><h1>{title}</h1>{paras}</article></body></html>")
 
@@ -226,7 +227,8 @@ def test_audit_from_a_sitemap_then_a_304_night(newsroom, wayback, tmp_path):
     # One article, one record: /articles/one came from the sitemap and the feed; the redirect is known by its canonical.
     assert sorted(got) == sorted([one, moved, newsroom.url("/articles/three")])
     assert got[one]["title"] == "Flood barrier costs double" and got[one]["published"] == "2025-01-10"
-    assert got[one]["authors"] == ["Ada Reporter"]
+    assert got[one]["authors"] == ["Ada Reporter"] and got[one]["updated"] == "2025-03-02"
+    assert "- Updated: 2025-03-02" in (tmp_path / "reports" / "flood-barrier-costs-double.md").read_text()
     assert {c["url"] for c in got[one]["claims"] if c["kind"] == "link"} == set(newsroom.cited_urls[:2])
     assert all(c["verdict"] == "ok" for c in got[one]["claims"] if c["kind"] == "link")
     # robots.txt is honoured, the 404 is reported, and both are in the run's errors (exit 2) and index.md.
