@@ -171,7 +171,7 @@ def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force
             item.source = _source_row(item.entry, row, page, "error", str(exc), now, run_id)
             return
         item.identity = identity_of(article.canonical_url, page.final_url or url)
-        article.canonical_url = article.canonical_url or item.identity
+        article.canonical_url = item.identity  # the canonical URL, unless missing or a template's home-page link
         article.path = item.identity
         item.article = article
     item.source = _source_row(item.entry, row, page, page.verdict, page.reason, now, run_id)
