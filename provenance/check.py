@@ -1508,14 +1508,22 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
                 progress(page)
             return page
 
-        # Bounded: at most ``concurrency`` pages in flight; the engine keeps each host's own limits.
-        sem = asyncio.Semaphore(max(1, options.concurrency))
+        # As check_urls_async does: each host gets up to host_concurrency workers taking its pages in turn, so a
+        # page's deadline starts when a worker takes it, not while it queues behind its host's interval.
+        by_host: dict[str, deque[int]] = {}
+        for index, request in enumerate(requests):
+            by_host.setdefault(_host(request.url), deque()).append(index)
+        results: list[PageFetch | None] = [None] * len(requests)
 
-        async def bounded(request: PageRequest) -> PageFetch:
-            async with sem:
-                return await one(request)
+        async def worker(queue: deque[int]) -> None:
+            while queue:
+                index = queue.popleft()
+                results[index] = await one(requests[index])
 
-        return list(await asyncio.gather(*(bounded(r) for r in requests)))
+        await asyncio.gather(*(worker(queue) for queue in by_host.values()
+                               for _ in range(min(len(queue), max(1, options.host_concurrency)))))
+        return [page if page is not None else PageFetch(url=r.url, reason="not fetched")
+                for page, r in zip(results, requests)]
     finally:
         for name, host in (engine.hosts.items() if engine is not None else ()):
             if host._last_sent > 0:

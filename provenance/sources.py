@@ -40,6 +40,8 @@ SITEMAP_FETCH_BATCH = 4
 MAX_SITEMAP_DEPTH = 3
 #: Where sites put their sitemap when robots.txt does not say (the protocol's, Yoast's, WordPress core's).
 WELL_KNOWN_SITEMAPS = ("/sitemap.xml", "/sitemap_index.xml", "/wp-sitemap.xml")
+#: Longest robots.txt ``Crawl-delay`` honoured (seconds between article requests to one site).
+MAX_CRAWL_DELAY = 10.0
 #: The product token matched against robots.txt ``User-agent`` lines.
 ROBOTS_AGENT = "provenance"
 
@@ -266,6 +268,19 @@ class Robots:
         if rules is not None and not rules.can_fetch(url, ROBOTS_AGENT):
             return "robots.txt disallows it (use --ignore-robots for your own site)"
         return None
+
+    def crawl_delay(self, url: str) -> float:
+        """Seconds the site's robots.txt asks between requests (``Crawl-delay``), at most MAX_CRAWL_DELAY; 0 if none."""
+        if self.ignore:
+            return 0.0
+        rules = self.parser(url)
+        if rules is None or isinstance(rules, str):
+            return 0.0
+        try:
+            delay = float(rules.crawl_delay(ROBOTS_AGENT) or 0.0)
+        except (TypeError, ValueError):
+            return 0.0
+        return min(max(0.0, delay), MAX_CRAWL_DELAY) if delay == delay else 0.0
 
     def sitemaps(self, url: str) -> list[str]:
         """The ``Sitemap:`` lines of the site's robots.txt."""

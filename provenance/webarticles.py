@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,10 +134,24 @@ def _fetch_batch(entries: Sequence[Entry], options: CheckOptions, known: dict[st
         headers = conditional_headers(row) if (row and not force and fresh_extractor) else {}
         requests.append(PageRequest(entry.url, headers=headers, max_bytes=MAX_ARTICLE_PAGE_BYTES))
         waiting.append(item)
-    for item, page in zip(waiting, fetch_pages(requests, options)):
+    for item, page in zip(waiting, _fetch_with_delays(requests, options, robots)):
         _settle(item, page, known.get(item.entry.url), force, versions, now, run_id)
         page.body = b""  # extracted (or not needed): do not hold thousands of pages
     return out
+
+
+def _fetch_with_delays(requests: list[PageRequest], options: CheckOptions, robots: Robots) -> list[PageFetch]:
+    """fetch_pages, with a site's robots.txt ``Crawl-delay`` as its host interval when that is longer."""
+    groups: dict[float, list[int]] = {}
+    for index, request in enumerate(requests):
+        interval = max(options.host_interval, robots.crawl_delay(request.url))
+        groups.setdefault(interval, []).append(index)
+    out: list[PageFetch | None] = [None] * len(requests)
+    for interval, indexes in groups.items():
+        group_options = options if interval == options.host_interval else replace(options, host_interval=interval)
+        for index, page in zip(indexes, fetch_pages([requests[i] for i in indexes], group_options)):
+            out[index] = page
+    return [page for page in out if page is not None]
 
 
 def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force: bool,

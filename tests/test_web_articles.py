@@ -527,3 +527,24 @@ def test_entity_bombs_in_sitemaps_and_feeds_stay_small():
                              b"<link>https://a.example/x</link></item></channel></rss>")
     entries, _bad = sources.parse_feed(feed, "https://a.example/feed")
     assert [e.url for e in entries] == ["https://a.example/x"]
+
+
+def test_robots_crawl_delay_spaces_article_fetches(sim, wayback, tmp_path):
+    site = sim.site()
+    cited = sim.site().page("/s", PAGE)
+    site.page("/robots.txt", "User-agent: *\nCrawl-delay: 0.4\n", content_type="text/plain")
+    urls = [site.page(f"/story-{i}", article_html(site.base_url, f"story-{i}", f"Story {i}", [cited])) for i in range(3)]
+    result = run_audit([], options(tmp_path, wayback, urls=urls))  # --host-interval 0 in these options
+    assert len(result.articles) == 3
+    starts = sorted(t for p, t in zip(site.stats.paths, site.stats.starts) if p.startswith("/story-"))
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.4 * 0.8  # the engine's floor; load only widens it
+
+
+def test_pages_queued_behind_a_hosts_interval_do_not_time_out(sim):
+    site = sim.site()
+    urls = [site.page(f"/p{i}") for i in range(6)]
+    # Six pages 0.5 s apart on one host: the last starts ~2.5 s in, well past a 1 s per-page deadline.
+    opts = CheckOptions(allow_private=True, retries=0, host_interval=0.5, host_concurrency=1, timeout=1,
+                        url_deadline=1.0, offline=False)
+    pages = fetch_pages([PageRequest(u) for u in urls], opts)
+    assert [p.verdict for p in pages] == ["ok"] * 6, [p.reason for p in pages]
