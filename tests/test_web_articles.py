@@ -11,6 +11,7 @@ whether a re-run checked them again.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from provenance import sources, store
 from provenance.audit import AuditOptions, run_audit
 from provenance.check import CheckOptions, PageRequest, fetch_pages
 from provenance.wayback import WaybackOptions
+from provenance.webarticles import MAX_ARTICLE_PAGE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc)
@@ -357,8 +359,6 @@ def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 def test_extract_takes_an_article_url_unmangled(newsroom):
     proc = cli("extract", newsroom.url("/articles/moved"), "--allow-private", "--json")
     assert proc.returncode == 0, proc.stderr
-    import json
-
     [got] = json.loads(proc.stdout)
     assert got["canonical_url"] == newsroom.url("/articles/moved-here") and got["title"] == "A story that moved"
 
@@ -377,8 +377,6 @@ def test_audit_url_does_not_add_seeds_and_a_404_exits_2(newsroom, wayback, tmp_p
     proc = cli("audit", newsroom.url("/articles/gone"), "--allow-private", "--db", str(tmp_path / "p.db"),
                "--reports", str(tmp_path / "r"), "--wayback-url", wayback.base_url, "--retries", "0", "--json")
     assert proc.returncode == 2, proc.stderr
-    import json
-
     run = json.loads(proc.stdout)
     assert run["articles"] == [] and any("articles/gone" in e for e in run["run"]["errors"])
     assert "Traceback" not in proc.stderr
@@ -396,8 +394,6 @@ def test_article_fetches_keep_the_hosts_limits_and_byte_caps(sim, wayback, tmp_p
     result = run_audit([], opts)
     assert site.stats.peak == 1  # one at a time, as --host-concurrency 1 says
     assert len(result.articles) == 7
-    from provenance.webarticles import MAX_ARTICLE_PAGE_BYTES
-
     # The endless page was cut at the cap (plus what the loopback socket buffers held), not read on to the
     # server's own 512 MB stop.
     assert site.stats.streamed < 4 * MAX_ARTICLE_PAGE_BYTES
@@ -427,8 +423,6 @@ def test_a_file_and_its_url_in_one_run_are_one_article(newsroom, wayback, tmp_pa
 
 
 def test_extract_reads_a_sitemap_with_a_limit(newsroom):
-    import json
-
     proc = cli("extract", "--sitemap", newsroom.url("/sitemap_index.xml"), "--limit", "2", "--allow-private", "--json")
     assert proc.returncode == 0, proc.stderr
     assert [a["canonical_url"] for a in json.loads(proc.stdout)] == [newsroom.url("/articles/one"),
