@@ -77,6 +77,8 @@ class Article:
     claims: list[Claim] = field(default_factory=list)
     #: The article's main text (maintext.reduce_page for saved pages), paragraphs on their own lines.
     text: str = ""
+    #: YYYY-MM-DD the page says it was last changed (fetched pages; None when it does not say, or never changed).
+    updated: str | None = None
 
     def to_dict(self, include_text: bool = False) -> dict[str, Any]:
         out = {
@@ -89,6 +91,8 @@ class Article:
         }
         if include_text:
             out["text"] = self.text
+        if self.updated:  # only pages that say when they last changed (web articles, issue 16)
+            out["updated"] = self.updated
         return out
 
 

@@ -138,6 +138,8 @@ class ArticleView:
     claims: list[ClaimView] = field(default_factory=list)
     #: When the audit first saw the article (an undated article's stand-in for when it cited its links).
     first_seen: str | None = None
+    #: When the page says it last changed (web articles).
+    updated: str | None = None
 
     @property
     def cited_date(self) -> str:
@@ -232,6 +234,8 @@ class ReportData:
     run: RunView
     articles: list[ArticleView]
     changes: Changes
+    #: Article URLs the run could not fetch: {url, last_verdict, last_status, last_reason} (web input, issue 16).
+    fetch_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
@@ -382,7 +386,8 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
         except ValueError:
             authors = [a["authors"]]
         view = ArticleView(a["id"], a["path"], slugs[a["id"]], a.get("title"), a.get("published"),
-                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"))
+                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"),
+                           updated=a.get("updated"))
         for c in db.query("select * from claims where article_id = ? order by position, id", [a["id"]]):
             cv = ClaimView(c["id"], c["kind"], c.get("position") or 0, c.get("sentence") or "", c.get("url"),
                            c.get("anchor"), c.get("source"), c.get("fragment"))
@@ -401,7 +406,9 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
             view.claims.append(cv)
         articles.append(view)
     changes = _changes(db, run, articles, states, this_run)
-    return ReportData(run, articles, changes)
+    from .store import fetch_failures
+
+    return ReportData(run, articles, changes, fetch_failures(db, run.id))
 
 
 def reason_group(reason: str) -> str:
@@ -691,8 +698,13 @@ def render_article(article: ArticleView, run: RunView) -> str:
     else:
         lines.append(f"- Published: unknown; snapshots are chosen for {article.cited_date}, the day the audit "
                      f"first saw this article")
+    if article.updated and article.updated != article.published:
+        lines.append(f"- Updated: {escape_md(article.updated)}")
     lines.append(f"- Authors: {escape_md(', '.join(article.authors)) or 'unknown'}")
-    lines.append(f"- Source file: `{article.path.replace('`', '')}`")
+    if re.match(r"https?://", article.path):  # an article audited from the web (issue 16)
+        lines.append(f"- Source: {md_link(short_url(article.path), article.path)}")
+    else:
+        lines.append(f"- Source file: `{article.path.replace('`', '')}`")
     lines.append(f"- Canonical URL: {md_link(article.canonical_url, article.canonical_url) if article.canonical_url else 'none'}")
     if run.id is not None:
         lines.append(f"- Audit run: {run.id} ({run.started_at or 'unknown'})" + (" — offline" if run.nothing_checked else ""))
@@ -771,6 +783,11 @@ def render_index(data: ReportData, charts: list | None = None) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
+    if data.fetch_failures:
+        lines += ["", f"**{_plural(len(data.fetch_failures), 'article URL')} could not be fetched** "
+                  "(their last audited versions, if any, are kept):", ""]
+        lines += [f"- {md_link(short_url(f['url']), f['url'])}: `{f['last_verdict']}` "
+                  f"({escape_md(f['last_reason'] or '')})" for f in data.fetch_failures]
     for chart in charts or []:
         lines += ["", f"![{escape_md(chart.alt)}]({chart.name})"]
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "

@@ -93,7 +93,7 @@ COLUMNS: dict[str, dict[str, type]] = {
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
-                 "resolved_path": str},
+                 "resolved_path": str, "updated": str},
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
@@ -108,9 +108,14 @@ COLUMNS: dict[str, dict[str, type]] = {
     "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
                   "outcome": str, "looked_up_at": str, "archive": str},
     "meta": {"key": str, "value": str},
+    # Web articles (issue 16): one row per URL an article was fetched from; ``article`` is the identity
+    # (the canonical URL, else the final URL) of the article row it fed, keyed like articles.resolved_path.
+    "article_sources": {"url": str, "via": str, "article": str, "etag": str, "last_modified": str,
+                        "body_sha256": str, "final_url": str, "listed_date": str, "last_fetched": str,
+                        "last_status": int, "last_verdict": str, "last_reason": str, "last_run_id": int},
 }
 PKS: dict[str, Any] = {"runs": "id", "articles": "id", "urls": "url", "claims": "id", "checks": "id",
-                       "snapshots": ("url", "date"), "meta": "key"}
+                       "snapshots": ("url", "date"), "meta": "key", "article_sources": "url"}
 FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
     "claims": [("article_id", "articles", "id"), ("url", "urls", "url")],
     "checks": [("run_id", "runs", "id"), ("url", "urls", "url")],
@@ -123,6 +128,7 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("checks", ("url",), False), ("checks", ("run_id",), False), ("checks", ("change",), False),
     ("urls", ("verdict",), False), ("urls", ("host",), False), ("urls", ("last_checked",), False),
     ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False), ("snapshots", ("archive",), False),
+    ("articles", ("canonical_url",), False), ("article_sources", ("article",), False),
 )
 #: Name -> SQL of every view; replaced when the SQL changes.
 VIEWS: dict[str, str] = {
@@ -272,7 +278,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     todo = []
     if db.execute("pragma application_id").fetchone()[0] != APPLICATION_ID:
         todo.append(lambda: db.execute(f"PRAGMA application_id = {APPLICATION_ID}"))
-    for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta"):
+    for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta", "article_sources"):
         columns = COLUMNS[table]
         if not db[table].exists():
             todo.append(lambda t=table, c=columns: db[t].create(c, pk=PKS[t], foreign_keys=FOREIGN_KEYS.get(t, [])))
@@ -483,7 +489,7 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
         for article, sha, *rest in items:
             resolved = rest[0] if rest else None  # None: identified by path until an audit migrates it
             record = {"path": article.path, "resolved_path": resolved, "content_hash": article.content_hash or sha, "file_sha256": sha,
-                      "title": article.title, "published": article.published,
+                      "title": article.title, "published": article.published, "updated": article.updated,
                       "authors": json.dumps(article.authors, ensure_ascii=False),
                       "canonical_url": article.canonical_url, "format": article.format,
                       "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,
@@ -782,3 +788,64 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
     save_snapshots(db, {(snapshot.url, date): snapshot})
+
+
+# --------------------------------------------------------------------------- web articles (article_sources)
+
+
+def source_rows(db: sqlite_utils.Database, urls: Iterable[str] | None = None,
+                via: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """url -> article_sources row: every one, those for ``urls``, or those listed by ``via`` (a sitemap, a feed)."""
+    if not db["article_sources"].exists():
+        return {}
+    rows = {r["url"]: r for r in db.query("select * from article_sources")}
+    if urls is not None:
+        wanted = set(urls)
+        rows = {u: r for u, r in rows.items() if u in wanted}
+    if via is not None:
+        vias = set(via)
+        rows = {u: r for u, r in rows.items() if r["via"] in vias}
+    return rows
+
+
+def save_sources(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert what each article fetch learned (validators, body hash, verdict), one transaction."""
+    if rows:
+        with db.atomic():
+            db["article_sources"].upsert_all(list(rows), pk="url", alter=False)
+
+
+def article_for_url(db: sqlite_utils.Database, identity: str) -> dict[str, Any] | None:
+    """The article row a web article's identity URL names: its own row, else a file with that canonical URL.
+
+    One article, one record: a page fetched from the web and the same page
+    saved as a file (its canonical link naming the page) share history.
+    """
+    for sql in ("select * from articles where resolved_path = ?",
+                "select * from articles where canonical_url = ? order by removed_at is not null, last_seen desc"):
+        row = next(iter(db.query(sql, [identity])), None)
+        if row is not None:
+            return row
+    return None
+
+
+def fetch_failures(db: sqlite_utils.Database, run_id: int | None) -> list[dict[str, Any]]:
+    """Article URLs this run could not fetch (for index.md)."""
+    if run_id is None or not db["article_sources"].exists():
+        return []
+    return list(db.query("select url, last_verdict, last_status, last_reason from article_sources "
+                         "where last_run_id = ? and last_verdict not in ('ok', 'redirect') order by url", [run_id]))
+
+
+def adopt_web_article(db: sqlite_utils.Database, canonical_url: str, resolved: str) -> bool:
+    """A new file whose canonical URL names an article first fetched from the web takes over its record.
+
+    The row keeps its id, claims, drift and reports; its identity becomes the
+    file (``resolved``), and web fetches find it again by its canonical URL.
+    """
+    row = next(iter(db.query("select id from articles where resolved_path = ?", [canonical_url])), None)
+    if row is None or not re.match(r"https?://", canonical_url, re.I):
+        return False
+    with db.atomic():
+        db.execute("update articles set resolved_path = ? where id = ?", [resolved, row["id"]])
+    return True
