@@ -148,3 +148,33 @@ def ca_bundle(option: str | None = None, environ: Mapping[str, str] | None = Non
     import certifi  # a dependency of httpx and curl_cffi alike
 
     return certifi.where()
+
+
+def httpx_settings(proxy: str | None, ca_bundle_option: str | None, limits=None) -> dict:
+    """Keyword arguments for an ``httpx.AsyncClient`` that reaches several hosts as the checker would: the
+    scheme proxies as mounted transports, ``no_proxy`` names (and their subdomains) going direct, the CA bundle.
+
+    httpx's URL patterns know names, not networks: a ``no_proxy`` IP address or CIDR entry is not applied here
+    (those targets go through the proxy). A client for one host (the Wayback) is better served by
+    ``Proxies.for_url`` on that host.
+    """
+    import httpx
+
+    verify = ssl.create_default_context(cafile=ca_bundle(ca_bundle_option))
+    proxies = Proxies.from_env(proxy)
+    if not proxies.any or "*" in proxies.no_proxy:
+        return {"verify": verify}
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for entry in proxies.no_proxy:
+        try:
+            ipaddress.ip_network(entry.strip("[]"), strict=False)
+            continue
+        except ValueError:
+            pass
+        mounts[f"all://{entry}"] = None
+        mounts[f"all://*.{entry}"] = None
+    extra = {"limits": limits} if limits is not None else {}
+    for scheme, url in (("http", proxies.http), ("https", proxies.https)):
+        if url:
+            mounts[f"{scheme}://"] = httpx.AsyncHTTPTransport(proxy=url, verify=verify, **extra)
+    return {"verify": verify, "mounts": mounts}

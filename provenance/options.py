@@ -60,3 +60,5 @@ class CheckOptions:
     ca_bundle: str | None = None
     #: One of IMPERSONATE_MODES (``--impersonate``).
     impersonate: str = "auto"
+    #: A Dask scheduler (tcp://host:8786) whose workers run the host shards (provenance.cluster); None: local.
+    cluster: str | None = None
