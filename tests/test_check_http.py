@@ -512,3 +512,22 @@ def test_a_proxy_that_reaches_nothing_means_offline_and_its_password_is_not_show
         assert "s3cret" not in r.reason and "newsroom" not in r.reason
         assert ("CONNECT", "probe.test:443") in proxy.seen
     assert network.shown("socks5h://u:p@host:1080/x") == "socks5h://host:1080/x"
+
+
+def test_the_memento_client_takes_the_same_proxy_and_trust(sim, ca):
+    """Other web archives (provenance.memento) are reached through the same proxy, with the same CA bundle."""
+    from provenance import memento
+
+    site = sim.site(ssl_context=ca["context"])
+    site.route("/timemap", _page(b"<https://a.example/>; rel=\"original\""))
+    with ProxyServer({"archive.test": (site.host, site.port)}) as proxy:
+        options = memento.MementoOptions(archives=(), proxy=proxy.url, ca_bundle=ca["ca_file"])
+
+        async def go() -> int:
+            async with memento._client(options) as client:
+                return (await client.get(f"https://archive.test:{site.port}/timemap")).status_code
+
+        assert asyncio.run(go()) == 200
+        assert proxy.seen == [("CONNECT", f"archive.test:{site.port}")]
+    settings = network.httpx_settings(None, ca["ca_file"])
+    assert set(settings) == {"verify"}, "no proxy in the environment: no mounts"
