@@ -1,10 +1,77 @@
-"""Shared fixtures: the loopback web simulator and a clean working directory."""
+"""Shared fixtures: the loopback web simulator, and the guard that keeps every test on this machine.
+
+At import (before any test module): tests/netguard/netguard.py is installed in
+this process and, through $PYTHONPATH and $PROVENANCE_NETGUARD, in every
+Python process a test starts; each refused attempt to reach a non-loopback
+address is logged, and the test that made it fails (``_no_traffic_leaves``).
+For the whole session the Wayback Machine is an empty loopback fake
+($PROVENANCE_WAYBACK_URL), so a test that names no Wayback asks that fake,
+never web.archive.org.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from simulator import SimWeb
+_GUARD_DIR = str(Path(__file__).resolve().parent / "netguard")
+sys.path.insert(0, _GUARD_DIR)
+
+import netguard  # noqa: E402
+
+from simulator import SimWeb  # noqa: E402
+
+_LOG_FD, _LOG_PATH = tempfile.mkstemp(prefix="provenance-netguard-", suffix=".log")
+os.close(_LOG_FD)
+os.environ[netguard.ENV_ON] = "1"
+os.environ[netguard.ENV_LOG] = _LOG_PATH
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, os.environ.get("PYTHONPATH")) if p)
+netguard.install()
+
+
+def guarded_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables a child process needs to stay guarded, for tests that build an environment from scratch."""
+    keep = {k: os.environ[k] for k in (netguard.ENV_ON, netguard.ENV_LOG, "PROVENANCE_WAYBACK_URL") if k in os.environ}
+    out = {**keep, **(env or {})}
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, (env or {}).get("PYTHONPATH")) if p)
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_wayback():
+    """An empty fake Wayback for the whole session: the default of every lookup a test does not point elsewhere."""
+    from fake_wayback import FakeWayback
+
+    with SimWeb() as web_:
+        fake = FakeWayback(web_)
+        previous = os.environ.get("PROVENANCE_WAYBACK_URL")
+        os.environ["PROVENANCE_WAYBACK_URL"] = fake.base_url
+        try:
+            yield fake
+        finally:
+            fake.close()
+            if previous is None:
+                os.environ.pop("PROVENANCE_WAYBACK_URL", None)
+            else:
+                os.environ["PROVENANCE_WAYBACK_URL"] = previous
+    try:
+        os.unlink(_LOG_PATH)
+    except OSError:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def _no_traffic_leaves():
+    """Fail the test if it, or any process it started, tried to reach a non-loopback address."""
+    start = os.path.getsize(_LOG_PATH) if os.path.exists(_LOG_PATH) else 0
+    yield
+    lines, _end = netguard.read_log(_LOG_PATH, start)
+    if lines:
+        pytest.fail("traffic tried to leave the machine (tests/netguard):\n" + "\n".join(lines[:10]), pytrace=False)
 
 
 @pytest.fixture
