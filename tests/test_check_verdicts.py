@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import time
 import tracemalloc
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
@@ -29,11 +30,17 @@ def one(url: str, **options) -> check.CheckResult:
 
 def test_200_is_ok_and_keeps_the_body(sim):
     site = sim.site()
-    r = one(site.page("/reports/rivers", PAGE))
+    started = time.monotonic()
+    r = one(site.page("/reports/rivers", PAGE, delay=0.05))  # the server takes 50 ms: elapsed_ms must see them
+    wall_ms = (time.monotonic() - started) * 1000
     assert (r.verdict, r.status, r.final_url) == ("ok", 200, site.url("/reports/rivers"))
     assert r.attempts == 1 and r.content_type == "text/html"
     assert r.body and "forty stations" in r.body
-    assert r.checked_at.endswith("Z") and r.elapsed_ms >= 0
+    assert r.checked_at.endswith("Z")
+    assert abs(datetime.fromisoformat(r.checked_at.replace("Z", "+00:00")) - datetime.now(timezone.utc)) \
+        < timedelta(minutes=5)
+    # Orderings, not durations: at least the server's delay (less a clock tick), at most what the test saw.
+    assert 40 <= r.elapsed_ms <= wall_ms + 1, (r.elapsed_ms, wall_ms)
 
 
 @pytest.mark.parametrize("status, word", [(404, "not found"), (410, "gone")])

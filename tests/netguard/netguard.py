@@ -34,6 +34,13 @@ from contextlib import contextmanager
 
 #: Set (to "1") in the environment of every test process and its children: install the guard.
 ENV_ON = "PROVENANCE_NETGUARD"
+#: Set (to "1") to play a machine with a network: every public name resolves to 192.0.2.1 (RFC 5737, no real
+#: host), so tests that would reach out on a networked machine are caught on one without (see docs/testing.md).
+ENV_ONLINE = "PROVENANCE_NETGUARD_ONLINE"
+#: What every public name resolves to under ENV_ONLINE.
+PRETEND_ADDRESS = "192.0.2.1"
+#: Names that resolve nowhere (RFC 6761 .invalid, .test; RFC 2606 .example) stay unresolvable under ENV_ONLINE.
+_NOWHERE = (".invalid", ".test", ".example")
 #: File each refused attempt is appended to (one line each); conftest.py fails the test that wrote one.
 ENV_LOG = "PROVENANCE_NETGUARD_LOG"
 
@@ -131,6 +138,11 @@ def _guard_uvloop(module) -> None:
                 check_address("uvloop.create_datagram_endpoint", None, remote_addr)
             return await super().create_datagram_endpoint(protocol_factory, local_addr, remote_addr, **kwargs)
 
+        async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0, flags=0):  # noqa: A002
+            if os.environ.get(ENV_ONLINE) == "1" and _pretend_public(host):
+                host = PRETEND_ADDRESS
+            return await super().getaddrinfo(host, port, family=family, type=type, proto=proto, flags=flags)
+
         async def sock_connect(self, sock, address):
             check_address("uvloop.sock_connect", getattr(sock, "family", None), address)
             return await super().sock_connect(sock, address)
@@ -165,6 +177,32 @@ class _UvloopFinder:
         return spec
 
 
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _pretend_public(host: object) -> bool:
+    """Should this name get PRETEND_ADDRESS (a public name, under ENV_ONLINE)?"""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str) or not host:
+        return False
+    name = host.rstrip(".").lower()
+    if _allowed_ip(name) or name == "localhost" or name.endswith(".localhost") or "." not in name:
+        return False
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return False
+    except ValueError:
+        pass
+    return not name.endswith(_NOWHERE)
+
+
+def _online_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002 - socket's own names
+    if _pretend_public(host):
+        host = PRETEND_ADDRESS
+    return _real_getaddrinfo(host, port, family, type, proto, flags)
+
+
 def install() -> None:
     """Install the guard in this process (idempotent; an audit hook cannot be removed)."""
     global _installed
@@ -172,6 +210,8 @@ def install() -> None:
         return
     _installed = True
     sys.addaudithook(_audit)
+    if os.environ.get(ENV_ONLINE) == "1":
+        socket.getaddrinfo = _online_getaddrinfo
     if "uvloop" in sys.modules:
         _guard_uvloop(sys.modules["uvloop"])
     else:
