@@ -117,3 +117,4 @@ def test_the_session_wayback_is_a_loopback_fake():
 
     base = WaybackOptions().base_url
     assert base.startswith("http://127.0.0.") and "archive.org" not in base
+

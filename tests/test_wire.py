@@ -7,16 +7,15 @@ stopped. No network mocks: the client talks TCP (or TLS) to the servers.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import ssl
-import subprocess
 
 import pytest
 
 from provenance import wire as wire_mod
 from provenance.wire import (READ_HIGH_WATER, Wire, WireConnectError, WireError, WireProtocolError,
                              WireUnsupported, split_url)
+import needs
 from raw_server import RawConn, RawServer, answering, response
 
 #: Hard bound on one test's event loop.
@@ -944,18 +943,8 @@ def test_head_with_a_content_length_and_no_body_returns_complete():
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    """A self-signed certificate for CN=selfsigned (no SAN), and one for site.test + 127.0.0.1."""
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not installed")
-    folder = tmp_path_factory.mktemp("certs")
-    made = {}
-    for name, extra in (("plain", []), ("san", ["-addext", "subjectAltName=DNS:site.test,IP:127.0.0.1"])):
-        cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-days", "1", "-subj", "/CN=selfsigned", *extra, "-keyout", str(key),
-                        "-out", str(cert)], check=True, capture_output=True, timeout=60)
-        made[name] = (cert, key)
-    return made
+    """A self-signed certificate (no one trusts it), and one for site.test + 127.0.0.1 (tests/needs.py, trustme)."""
+    return needs.certificates(tmp_path_factory.mktemp("certs"))
 
 
 def _server_context(cert, key) -> ssl.SSLContext:
@@ -1135,11 +1124,7 @@ def test_transfer_encoding_with_chunked_not_last_is_read_to_the_close():
 
 
 def test_ipv6_literal_is_connected_to_and_bracketed_in_host():
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        pytest.skip("no IPv6")
+    needs.require_ipv6()
 
     async def main():
         async with RawServer(answering(lambda conn, req: response(b"six")), host="::1") as server, Wire() as wire:
