@@ -39,8 +39,10 @@ ENV_ON = "PROVENANCE_NETGUARD"
 ENV_ONLINE = "PROVENANCE_NETGUARD_ONLINE"
 #: What every public name resolves to under ENV_ONLINE.
 PRETEND_ADDRESS = "192.0.2.1"
-#: Names that resolve nowhere (RFC 6761 .invalid, .test; RFC 2606 .example) stay unresolvable under ENV_ONLINE.
-_NOWHERE = (".invalid", ".test", ".example")
+#: Names that resolve nowhere (RFC 6761 .invalid, .test; RFC 2606 .example) and private names a networked
+#: machine does not resolve either (.local, .internal, home.arpa, ...) stay unresolvable under ENV_ONLINE.
+_NOWHERE = (".invalid", ".test", ".example", ".local", ".internal", ".home.arpa", ".lan", ".localdomain", ".onion",
+            ".alt", ".corp", ".home", ".intranet", ".private", ".i2p")
 #: File each refused attempt is appended to (one line each); conftest.py fails the test that wrote one.
 ENV_LOG = "PROVENANCE_NETGUARD_LOG"
 
