@@ -119,8 +119,8 @@ def test_the_simulator_stamps_arrivals_and_always_stops():
             head += chunk
         return before, after, head
 
-    with ProcessSim() as web_:
-        assert web_.startup < 5.0
+    with ProcessSim() as web_:  # its start is bounded by process_sim.START_TIMEOUT (ProcessSimError past it)
+        assert web_.startup > 0
         site = web_.site(pages={"/p": Page("fine", delay=0.05)},
                          sequences={"/s": [(429, "slow", {"Retry-After": "1"}), (200, "ok", {})]})
         sent = []
@@ -146,16 +146,20 @@ def test_waiting_for_the_gap_at_send_does_not_hold_the_global_permit():
         loop = asyncio.get_running_loop()
         gate = check.Permits(1)
         host = check.Host("h.example", 4, 0.2)
-        host._last_sent = loop.time()  # a request just left: the next must wait ~0.16 s
+        first_sent = host._last_sent = loop.time()  # a request just left: the next must wait for the floor
         await gate.acquire()
         waiting = asyncio.ensure_future(host.at_send(gate))
         await asyncio.sleep(0.02)
-        async with asyncio.timeout(0.1):  # another host's request gets the only permit meanwhile
-            await gate.acquire()
+        # Another host's request gets the only permit while this one waits: an ordering, not a duration
+        # (the 30 s bound only keeps a broken at_send, which would hold the permit, from hanging the test).
+        other = asyncio.ensure_future(gate.acquire())
+        await asyncio.wait({other, waiting}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        assert other.done() and not waiting.done(), "the waiting request let go of the global permit"
         gate.release()
-        await waiting
+        await asyncio.wait_for(waiting, 30)
         assert gate.active == 1, "at_send returns holding the permit again"
-        assert loop.time() - host._last_sent < 0.05
+        # It returned once the floor had passed, and stamped its own send (not the old one).
+        assert first_sent + 0.2 * check.MIN_GAP_FRACTION <= host._last_sent <= loop.time()
         gate.release()
         # cancelled while waiting: the permit is counted as held, so the caller's release balances it
         host._last_sent = loop.time()
