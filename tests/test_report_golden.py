@@ -260,15 +260,20 @@ def _tables(md: MarkdownIt, text: str) -> list[list[list[str]]]:
 def test_reports_are_valid_gfm(rendered):
     """Tables keep their column count (escaped pipes), and brackets in sentences never become links."""
     md = MarkdownIt("commonmark").enable("table")
+    tables_seen = links_seen = 0
     for name, text in rendered.items():
         for table in _tables(md, text):
+            tables_seen += 1
             widths = {len(row) for row in table}
             assert len(widths) == 1, (name, table)
         html = md.render(text)
         assert "<a href=\"1\"" not in html
         # every link in the reports points to a report, a cited URL or a snapshot
         for href in re.findall(r'<a href="([^"]+)"', html):
+            links_seen += 1
             assert href.endswith(".md") or href.startswith("https://"), (name, href)
+    # The loops looked at something: the tables (index, changes, a report) and the links of every file.
+    assert tables_seen >= 3 and links_seen >= 10, (tables_seen, links_seen)
     budget = md.render(rendered["budget-audit-draft-notes.md"])
     assert "<strong>The report</strong> | table 3 says spending rose [1] by 4% in 2024." in budget
 
