@@ -4,6 +4,8 @@ At import (before any test module): tests/netguard/netguard.py is installed in
 this process and, through $PYTHONPATH and $PROVENANCE_NETGUARD, in every
 Python process a test starts; each refused attempt to reach a non-loopback
 address is logged, and the test that made it fails (``_no_traffic_leaves``).
+Public names resolve to 192.0.2.1 (netguard's "pretend online" mode), so a
+test that would go online on a networked machine is caught on any machine.
 For the whole session the Wayback Machine is an empty loopback fake
 ($PROVENANCE_WAYBACK_URL), so a test that names no Wayback asks that fake,
 never web.archive.org.
@@ -29,13 +31,18 @@ _LOG_FD, _LOG_PATH = tempfile.mkstemp(prefix="provenance-netguard-", suffix=".lo
 os.close(_LOG_FD)
 os.environ[netguard.ENV_ON] = "1"
 os.environ[netguard.ENV_LOG] = _LOG_PATH
+# Play a machine with a network (public names resolve to a documentation address no host has), unless told
+# PROVENANCE_NETGUARD_ONLINE=0: on a machine without one (CI's) a test that would reach out is caught too,
+# instead of being stopped by DNS first, and the suite behaves the same with or without a network.
+os.environ.setdefault(netguard.ENV_ONLINE, "1")
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, os.environ.get("PYTHONPATH")) if p)
 netguard.install()
 
 
 def guarded_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The variables a child process needs to stay guarded, for tests that build an environment from scratch."""
-    keep = {k: os.environ[k] for k in (netguard.ENV_ON, netguard.ENV_LOG, "PROVENANCE_WAYBACK_URL") if k in os.environ}
+    keep = {k: os.environ[k] for k in (netguard.ENV_ON, netguard.ENV_LOG, netguard.ENV_ONLINE, "PROVENANCE_WAYBACK_URL")
+            if k in os.environ}
     out = {**keep, **(env or {})}
     out["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, (env or {}).get("PYTHONPATH")) if p)
     return out

@@ -7,6 +7,7 @@ no real host has, so even a broken guard sends nothing anywhere that answers.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
 import subprocess
@@ -118,3 +119,27 @@ def test_the_session_wayback_is_a_loopback_fake():
     base = WaybackOptions().base_url
     assert base.startswith("http://127.0.0.") and "archive.org" not in base
 
+
+
+def test_public_names_pretend_to_resolve_so_a_leak_is_caught_without_a_network():
+    """The session plays a networked machine: a public name resolves (to 192.0.2.1), private ones do not."""
+    if os.environ.get(netguard.ENV_ONLINE) != "1":
+        pytest.skip("run with PROVENANCE_NETGUARD_ONLINE=0: the machine's own DNS")
+    assert {i[4][0] for i in socket.getaddrinfo("example.org", 443)} == {netguard.PRETEND_ADDRESS}
+    for name in ("no-such-host.invalid", "printer.local", "intranet"):
+        with pytest.raises(socket.gaierror):
+            socket.getaddrinfo(name, 443)
+    assert all(ipaddress.ip_address(i[4][0]).is_loopback for i in socket.getaddrinfo("localhost", 443))
+
+
+def test_the_checker_reaching_out_is_refused_and_recorded():
+    """End to end: the real checker (uvloop, the system resolver) asked for a public URL is stopped at connect."""
+    if os.environ.get(netguard.ENV_ONLINE) != "1":
+        pytest.skip("run with PROVENANCE_NETGUARD_ONLINE=0: the machine's own DNS")
+    from provenance.check import CheckOptions, check_urls
+
+    with netguard.expect_violations() as caught:
+        [result] = check_urls(["https://example.org/report"], CheckOptions(offline=False, retries=0, timeout=5,
+                                                                          probe_catch_all=False))
+    assert result.verdict == "error", result.reason  # the checker swallowed it: only the record tells
+    assert caught and all("192.0.2.1" in line for line in caught), caught

@@ -15,6 +15,13 @@ What it watches:
   so sockets made by asyncio, httpx, aiohttp, ssl and urllib are all seen);
 - uvloop's create_connection, create_datagram_endpoint and sock_connect.
 
+"Pretend online" ($PROVENANCE_NETGUARD_ONLINE=1, the test session's default):
+every public name resolves to 192.0.2.1 (TEST-NET-1, RFC 5737: no host has
+it, nothing routes it), which the address policy takes for the public
+address it plays. A test that would go online on a networked machine then
+tries to connect here too, and is caught, on a machine without a network
+(CI's) as on one with.
+
 What it allows: loopback (127.0.0.0/8, ::1, IPv4-mapped loopback), the
 unspecified address (local on Linux), Unix sockets and any non-IP family;
 a name is allowed when every address it resolves to is allowed.
@@ -153,11 +160,37 @@ def _guard_uvloop(module) -> None:
     module.Loop = GuardedLoop
 
 
-class _UvloopFinder:
-    """Guards uvloop when (if ever) it is imported, so processes that never use it never load it."""
+def _pretend_address_is_public(module) -> None:
+    """Under ENV_ONLINE the address policy judges PRETEND_ADDRESS as the public address it plays.
+
+    Without this the checker's policy (provenance.urls.is_public_address) would refuse the documentation
+    address and never try to connect: a test that reaches out on a networked machine would pass here
+    instead of being caught. Nothing else about the policy changes.
+    """
+    original = getattr(module, "is_public_address", None)
+    if original is None or getattr(original, "_netguarded", False) or os.environ.get(ENV_ONLINE) != "1":
+        return
+
+    def is_public_address(address: str) -> bool:
+        if address.strip("[]").split("%")[0] == PRETEND_ADDRESS:
+            return True
+        return original(address)
+
+    is_public_address._netguarded = True  # type: ignore[attr-defined]
+    is_public_address.__doc__ = original.__doc__
+    module.is_public_address = is_public_address
+
+
+#: Modules patched when (if ever) they are imported.
+_ON_IMPORT = {"uvloop": _guard_uvloop, "provenance.urls": _pretend_address_is_public}
+
+
+class _PatchOnImport:
+    """Patches the modules of _ON_IMPORT when (if ever) they are imported: processes that never use them
+    never load them."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "uvloop":
+        if name not in _ON_IMPORT:
             return None
         import importlib.machinery
 
@@ -173,7 +206,7 @@ class _UvloopFinder:
 
         def exec_module(module):
             original(module)
-            _guard_uvloop(module)
+            _ON_IMPORT[name](module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
@@ -214,10 +247,10 @@ def install() -> None:
     sys.addaudithook(_audit)
     if os.environ.get(ENV_ONLINE) == "1":
         socket.getaddrinfo = _online_getaddrinfo
-    if "uvloop" in sys.modules:
-        _guard_uvloop(sys.modules["uvloop"])
-    else:
-        sys.meta_path.insert(0, _UvloopFinder())
+    for name, patch in _ON_IMPORT.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    sys.meta_path.insert(0, _PatchOnImport())
 
 
 def install_from_env() -> None:
