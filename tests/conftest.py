@@ -3,7 +3,8 @@
 At import (before any test module): tests/netguard/netguard.py is installed in
 this process and, through $PYTHONPATH and $PROVENANCE_NETGUARD, in every
 Python process a test starts; each refused attempt to reach a non-loopback
-address is logged, and the test that made it fails (``_no_traffic_leaves``).
+address is logged, and the test that made it fails (``_no_traffic_leaves``);
+a child given an environment of its own keeps the guard (``_with_guard``).
 Public names resolve to 192.0.2.1 (netguard's "pretend online" mode), so a
 test that would go online on a networked machine is caught on any machine.
 For the whole session the Wayback Machine is an empty loopback fake
@@ -14,6 +15,7 @@ never web.archive.org.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +39,32 @@ os.environ[netguard.ENV_LOG] = _LOG_PATH
 os.environ.setdefault(netguard.ENV_ONLINE, "1")
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, os.environ.get("PYTHONPATH")) if p)
 netguard.install()
+
+
+def _with_guard(env: dict) -> dict:
+    """``env`` plus what keeps a child guarded (a test's own values for anything else win)."""
+    out = dict(env)
+    for key in (netguard.ENV_ON, netguard.ENV_LOG, netguard.ENV_ONLINE):
+        if key in os.environ:
+            out.setdefault(key, os.environ[key])
+    paths = [p for p in out.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if _GUARD_DIR not in paths:
+        out["PYTHONPATH"] = os.pathsep.join([_GUARD_DIR, *paths])
+    return out
+
+
+_popen_init = subprocess.Popen.__init__
+
+
+def _guarded_popen_init(self, *args, **kwargs):
+    """Every process a test starts is guarded, also when the test gave it an environment of its own
+    (``{**os.environ, "PYTHONPATH": ROOT}`` would otherwise drop tests/netguard from its path)."""
+    if kwargs.get("env") is not None:
+        kwargs["env"] = _with_guard(kwargs["env"])
+    _popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _guarded_popen_init  # type: ignore[method-assign]
 
 
 def guarded_env(env: dict[str, str] | None = None) -> dict[str, str]:

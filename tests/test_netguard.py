@@ -143,3 +143,16 @@ def test_the_checker_reaching_out_is_refused_and_recorded():
                                                                           probe_catch_all=False))
     assert result.verdict == "error", result.reason  # the checker swallowed it: only the record tells
     assert caught and all("192.0.2.1" in line for line in caught), caught
+
+
+def test_a_child_given_an_environment_of_its_own_is_guarded_too(tmp_path):
+    """A test that builds a child's environment from scratch (or replaces PYTHONPATH) does not switch it off."""
+    code = "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 9), timeout=1)\nexcept OSError as e:\n" \
+           "    print(type(e).__name__)\n"
+    log = tmp_path / "guard.log"
+    for env in ({"PATH": "/usr/bin:/bin"}, {**os.environ, "PYTHONPATH": str(TESTS.parent)}):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                              env={**env, netguard.ENV_LOG: str(log)})
+        assert proc.stdout.strip() == "NetworkGuardRefused", proc.stderr
+    lines, _ = netguard.read_log(str(log), 0)
+    assert len(lines) == 2
