@@ -175,6 +175,10 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
         except InputError as exc:
             err.print(f"skipped: {exc}", markup=False)
             failed = True
+    for a in articles:
+        if not a.claims:
+            what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
+            err.print(f"note: {a.path}: 0 claims ({what})", markup=False)
     if json_out:
         emit_json([a.to_dict(include_text=text) for a in articles])
     else:

@@ -176,3 +176,24 @@ def test_main_text_of_empty_junk_and_script_only_pages():
     assert shell.title == "App" and "render" not in shell.text
     deep = "<html><body>" + "<div>" * 100_000 + "<p>deep text here</p></body></html>"
     assert "deep text here" in maintext.reduce_page(deep).text
+
+
+def test_cli_text_flag_and_a_page_without_an_article(tmp_path):
+    import subprocess
+    import sys
+
+    page = tmp_path / "shell.html"
+    page.write_text("<html><head><title>App</title></head><body><div id=root></div><script>x()</script></body></html>")
+    story = tmp_path / "story.html"
+    story.write_bytes((PAGES / "news_embeds.html").read_bytes())
+    run = subprocess.run([sys.executable, "-m", "provenance", "extract", str(page), str(story), "--json", "--text"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert [a["text"] == "" for a in out] == [True, False]
+    assert "Disappointed by today's delay" in out[1]["text"]
+    assert "shell.html: 0 claims (no article text recognised)" in run.stderr
+    assert "Traceback" not in run.stderr
+    plain = subprocess.run([sys.executable, "-m", "provenance", "extract", str(story), "--json"],
+                           capture_output=True, text=True, timeout=60)
+    assert "text" not in json.loads(plain.stdout)[0]
