@@ -9,7 +9,8 @@ Public names resolve to 192.0.2.1 (netguard's "pretend online" mode), so a
 test that would go online on a networked machine is caught on any machine.
 For the whole session the Wayback Machine is an empty loopback fake
 ($PROVENANCE_WAYBACK_URL), so a test that names no Wayback asks that fake,
-never web.archive.org.
+never web.archive.org; and no test asks the public Memento archives
+($PROVENANCE_ARCHIVES is empty unless a test sets it, ``no_public_archives``).
 """
 
 from __future__ import annotations
@@ -68,9 +69,10 @@ subprocess.Popen.__init__ = _guarded_popen_init  # type: ignore[method-assign]
 
 
 def guarded_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables a child process needs to stay guarded, for tests that build an environment from scratch."""
-    keep = {k: os.environ[k] for k in (netguard.ENV_ON, netguard.ENV_LOG, netguard.ENV_ONLINE, "PROVENANCE_WAYBACK_URL")
-            if k in os.environ}
+    """What a child needs to stay guarded and on the loopback fakes (the session's Wayback, the test's archives:
+    none unless it set some), for tests that build an environment from scratch."""
+    keep = {k: os.environ[k] for k in (netguard.ENV_ON, netguard.ENV_LOG, netguard.ENV_ONLINE, "PROVENANCE_WAYBACK_URL",
+                                       "PROVENANCE_ARCHIVES") if k in os.environ}
     out = {**keep, **(env or {})}
     out["PYTHONPATH"] = os.pathsep.join(p for p in (_GUARD_DIR, (env or {}).get("PYTHONPATH")) if p)
     return out
