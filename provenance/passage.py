@@ -23,10 +23,20 @@ from .sentences import split_sentences
 
 #: Weighted share of the claim's content terms a passage must hold to "clearly carry" it.
 PASSAGE_MIN_SCORE = 0.5
+#: A paraphrase (lower score) still counts when its passage holds this share of the claim's terms that the
+#: page has at all, at least PARAPHRASE_MIN_TERMS of them and PARAPHRASE_MIN_SCORE overall: an article's
+#: sentence adds its own context ("two weeks after the election") that no source page carries.
+PARAPHRASE_MIN_SCORE = 0.25
+PARAPHRASE_MIN_SHARE = 0.6
+PARAPHRASE_MIN_TERMS = 3
 #: A second sentence joins the passage only when it adds at least this much to the score.
 SECOND_SENTENCE_GAIN = 0.15
 #: Word-sequence similarity (0..1) at or above which a live window is the passage's counterpart.
 COUNTERPART_MIN = 0.5
+#: Counterparts at least this similar are edits of the passage: every changed number, date, amount, name or
+#: negation in them counts. Below it the passage was rewritten, and only what the claim itself stands on
+#: counts (its numbers gone, a negation added or dropped).
+CLOSE_EDIT = 0.75
 #: Live sentences scored in full per passage (the ones sharing most words with it).
 COUNTERPART_CANDIDATES = 12
 #: Most characters of a passage kept as evidence (then and now each).
@@ -118,14 +128,17 @@ def content_terms(text: str) -> Counter:
     out: Counter = Counter()
     for i, token in enumerate(_tokens(text)):
         key = _key(token)
-        if key in _STOP or len(key) < 2 and not key.isdigit():
+        bare = token.replace(".", "")
+        if len(bare) >= 2 and bare.isupper() and bare.isalpha():
+            key = bare.lower() + "."  # an acronym ("US", "U.S.", "IT") is a name, never a stopword
+        elif key in _STOP or len(key) < 2 and not key.isdigit():
             continue
         weight = 1.0
         if any(ch.isdigit() for ch in key):
             weight = NUMBER_WEIGHT
         elif i and token[:1].isupper():
             weight = NAME_WEIGHT
-        stem = _stem(key)
+        stem = key if key.endswith(".") else _stem(key)
         out[stem] = max(out[stem], weight)
     return out
 
@@ -162,9 +175,17 @@ def find_passage(claim: str, sentences: list[str], index: "Index | None" = None,
         return None
     weights = {t: w * index.idf(t) for t, w in want.items()}
     total = sum(weights.values())
+    on_page = sum(w for t, w in weights.items() if t in index.df) or total
 
     def score(terms: set[str]) -> float:
         return sum(w for t, w in weights.items() if t in terms) / total
+
+    def clear(p: Passage) -> bool:
+        if p.score >= PASSAGE_MIN_SCORE:
+            return True
+        held = [t for t in weights if t in index.df and any(t in ts for ts in index.terms[p.start:p.end])]
+        return (p.score >= PARAPHRASE_MIN_SCORE and len(held) >= PARAPHRASE_MIN_TERMS
+                and p.score * total / on_page >= PARAPHRASE_MIN_SHARE)
 
     best: Passage | None = None
     for i, ts in enumerate(index.terms):
@@ -180,7 +201,7 @@ def find_passage(claim: str, sentences: list[str], index: "Index | None" = None,
                     candidate = Passage(" ".join(index.sentences[lo:hi]), lo, hi, s2)
         if best is None or candidate.score > best.score + 1e-9:
             best = candidate
-    if best is None or best.score < PASSAGE_MIN_SCORE:
+    if best is None or not clear(best):
         return None
     return Passage(best.text, best.start, best.end, round(best.score, 3))
 
@@ -291,9 +312,26 @@ def _tokens_and_starts(text: str) -> tuple[list[str], set[int]]:
     return tokens, starts
 
 
-def critical_changes(then: str, now: str) -> list[Change]:
-    """The edits that change what a passage says: numbers, dates, amounts, names, negations."""
-    return [c for c in word_changes(then, now) if c.kind]
+def critical_changes(then: str, now: str, claim: str | None = None) -> list[Change]:
+    """The edits that change what a passage says: numbers, dates, amounts, names, negations.
+
+    With ``claim``, and a ``now`` that rewrites ``then`` rather than edits it
+    (word similarity under CLOSE_EDIT), only the claim's own numbers
+    going missing and a negation coming or going count: a rewrite drops and
+    adds names and words that were never what was cited.
+    """
+    ka, kb = _keys(then), _keys(now)
+    if claim is None or SequenceMatcher(None, ka, kb, autojunk=False).ratio() >= CLOSE_EDIT:
+        return [c for c in word_changes(then, now) if c.kind]
+    out = []
+    numbers_now = {k for k in kb if any(ch.isdigit() for ch in k)}
+    for k in dict.fromkeys(_keys(claim)):
+        if any(ch.isdigit() for ch in k) and k in ka and k not in numbers_now:
+            out.append(Change(k, "", "number"))
+    negations = [sum(1 for k in keys if k in NEGATIONS or k.endswith("n't")) for keys in (ka, kb)]
+    if negations[0] != negations[1]:
+        out.append(Change("negation" if negations[0] else "", "negation" if negations[1] else "", "negation"))
+    return out
 
 
 def same_text(then: str, now: str) -> bool:

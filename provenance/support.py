@@ -265,7 +265,7 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
     live_score = passage.carries(claim_window, now.text, live.index, anchor)
     if passage.same_text(then.text, now.text):
         return Drift(False, live_score, then.score, "the cited passage is unchanged", similarity, **evidence)
-    changed = passage.critical_changes(then.text, now.text)
+    changed = passage.critical_changes(then.text, now.text, claim_window)
     if changed:
         what = "; ".join(f"{c.kind} {c.describe()}" for c in changed[:3])
         return Drift(True, live_score, then.score, f"the cited passage changed: {what}", similarity, **evidence)
