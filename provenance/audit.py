@@ -147,6 +147,8 @@ class ClaimResult:
                              if self.snapshot and self.snapshot.timestamp else None),
                 "drift": self.drift.drift if self.drift else None,
             })
+            if self.drift is not None and self.drift.evidence is not None:
+                data["evidence"] = self.drift.evidence
         return data
 
 
@@ -452,10 +454,14 @@ class _Run:
                     snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200)
                     wanted[wayback.snapshot_key(snap) or ""] = snap
                 plan.append((claim_id, r, snap))
-        htmls: dict[str, str | None] = {}
+        replays: dict[str, wayback.Replay] = {}
         if wanted and self.wayback_reachable():
-            htmls = wayback.fetch_snapshot_htmls(list(wanted.values()), self.options.wayback)
+            replays = wayback.fetch_replays(list(wanted.values()), self.options.wayback)
+        self._record_good_captures(plan, replays, citing)
         claims = self._claims([cid for cid, _r, _s in plan])
+        # Each page is reduced once, however many claims cite it (live by URL, snapshot by replay).
+        live_pages: dict[str, support.PageText] = {}
+        snap_pages: dict[str, support.PageText] = {}
         out = []
         for claim_id, r, snap in plan:
             claim = claims.get(claim_id)
@@ -466,10 +472,44 @@ class _Run:
             elif snap is None:
                 out.append((claim_id, Drift(None, reason="no snapshot near the article's date")))
             else:
-                html = htmls.get(wayback.snapshot_key(snap) or "")
-                out.append((claim_id, support.judge_drift(claim, r.body, html) if html is not None
-                            else Drift(None, reason="snapshot could not be read")))
+                key = wayback.snapshot_key(snap) or ""
+                replay = replays.get(key)
+                if replay is None or replay.html is None:
+                    out.append((claim_id, Drift(None, reason=replay.reason if replay and replay.reason
+                                                else "snapshot could not be read")))
+                    continue
+                if key not in snap_pages:
+                    snap_pages[key] = support.read_page(replay.html, r.url, replay.cut)
+                if r.url not in live_pages:
+                    live_pages[r.url] = support.read_page(r.body, r.final_url or r.url, r.body_cut)
+                drift = support.judge_drift(claim, live_pages[r.url], snap_pages[key])
+                if replay.passed_over:
+                    drift.reason += f" (snapshot {replay.timestamp}; passed over {'; '.join(replay.passed_over)})"
+                out.append((claim_id, drift))
         return out
+
+    def _record_good_captures(self, plan: list[tuple[int, CheckResult, Snapshot | None]],
+                              replays: dict[str, wayback.Replay], citing: dict[str, list[tuple[int, str]]]) -> None:
+        """Store the good capture that stood in for a bad copy (or that none was good), with the reason."""
+        found: dict[tuple[str, str | None], Snapshot] = {}
+        for _cid, r, snap in plan:
+            replay = replays.get(wayback.snapshot_key(snap) or "") if snap is not None else None
+            if replay is None or not replay.passed_over:
+                continue
+            passed = "; ".join(replay.passed_over)
+            if replay.replaced:
+                good = Snapshot(url=r.url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
+                                reason=f"closest good capture; passed over {passed}"[:500])
+            elif replay.html is None and replay.reason.startswith("no good capture"):
+                good = Snapshot(url=r.url, reason=replay.reason)
+            else:
+                continue
+            for _claim_id, date in citing.get(r.url, []):
+                if self.snaps.get((r.url, date)) and self.snaps[(r.url, date)]["timestamp"] == snap.timestamp:
+                    found[(r.url, date)] = good
+        if found:
+            store.save_snapshots(self.db, found, self.now())
+            self.snaps = store.snapshot_rows(self.db)
 
     def _claims(self, ids: list[int]) -> dict[int, Claim]:
         out: dict[int, Claim] = {}
@@ -496,6 +536,7 @@ class _Run:
                     found[(url, date)] = snap
         if found:
             store.save_snapshots(self.db, found, self.now())
+            self.snaps = store.snapshot_rows(self.db)
         self.stats["saved"] = len({u for u, _d in found})
 
     # ------------------------------------------------------------------ the result, from the database
@@ -538,7 +579,8 @@ class _Run:
                                                status=s["status"], reason=s["reason"] or "")
                     if c["drift_judged_at"]:
                         cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
-                                         c["snapshot_score"], c["drift_reason"] or "")
+                                         c["snapshot_score"], c["drift_reason"] or "", then=c.get("evidence_then"),
+                                         now=c.get("evidence_now"), diff=c.get("evidence_diff"))
                     verdicts[cr.check.verdict] += 1
                 crs.append(cr)
             combined.append((article, crs))

@@ -104,6 +104,8 @@ class CheckResult:
     content_type: str | None = None
     #: Decoded start of the live body, for claim support; never serialised.
     body: str | None = field(default=None, repr=False)
+    #: Why ``body`` holds only the start of the page (a byte cap, a budget), None when it is whole.
+    body_cut: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

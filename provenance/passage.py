@@ -17,6 +17,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from collections.abc import Callable
 from difflib import SequenceMatcher
 
 from .sentences import split_sentences
@@ -368,10 +369,14 @@ def marked_diff(then: str, now: str | None) -> str:
     return " ".join(parts)
 
 
-def marked_pair(then: str, now: str | None, mark: tuple[str, str] = ("**", "**")) -> tuple[str, str | None]:
-    """``then`` and ``now`` with the words that differ between them wrapped in ``mark`` (for reports)."""
+def marked_pair(then: str, now: str | None, mark: tuple[str, str] = ("**", "**"),
+                escape: "Callable[[str], str]" = str) -> tuple[str, str | None]:
+    """``then`` and ``now`` with the words that differ between them wrapped in ``mark`` (for reports).
+
+    ``escape`` is applied to the words (say, Markdown escaping), never to the marks.
+    """
     if now is None:
-        return then, None
+        return escape(then), None
     a, b = then.split(), now.split()
     matcher = SequenceMatcher(None, [_key(t) for t in a], [_key(t) for t in b], autojunk=False)
     left, right = mark
@@ -379,11 +384,11 @@ def marked_pair(then: str, now: str | None, mark: tuple[str, str] = ("**", "**")
     out_b: list[str] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out_a += a[i1:i2]
-            out_b += b[j1:j2]
+            out_a += [escape(w) for w in a[i1:i2]]
+            out_b += [escape(w) for w in b[j1:j2]]
             continue
         if i2 > i1:
-            out_a.append(left + " ".join(a[i1:i2]) + right)
+            out_a.append(left + " ".join(escape(w) for w in a[i1:i2]) + right)
         if j2 > j1:
-            out_b.append(left + " ".join(b[j1:j2]) + right)
+            out_b.append(left + " ".join(escape(w) for w in b[j1:j2]) + right)
     return " ".join(out_a), " ".join(out_b)

@@ -23,7 +23,9 @@ Tables (primary key first):
               snapshot_timestamp, snapshot_url
 ``claims``    id; article_id -> articles, kind, url -> urls, anchor, sentence, source,
               position, fragment, drift (1/0/null), live_score, snapshot_score,
-              drift_reason, drift_judged_at, drift_since (when drift was first seen)
+              drift_reason, drift_judged_at, drift_since (when drift was first seen),
+              evidence_then, evidence_now (the cited passage in the snapshot and its counterpart on the
+              live page, null when gone), evidence_diff (a word diff: "[-removed-]{+added+}")
 ``checks``    id; run_id -> runs, url -> urls, verdict, status, final_url, reason,
               attempts, elapsed_ms, checked_at, previous_verdict, change (new |
               newly_failing | newly_confirmed_dead | recovered | changed | null),
@@ -35,7 +37,7 @@ Tables (primary key first):
 Views: ``claim_status`` (every live claim with its URL's state, snapshot and
 drift, plus a ``rot`` label "failing (n of 3)" / "confirmed dead"),
 ``broken_claims``, ``broken_claims_per_article``, ``claims_needing_replacement``,
-``url_changes``. Full-text search: ``claims_fts`` on sentence, anchor, source.
+``url_changes``. Full-text search: ``claims_fts`` on sentence, anchor, source, evidence_then, evidence_now.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ COLUMNS: dict[str, dict[str, type]] = {
              "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str},
     "claims": {"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str, "source": str,
                "position": int, "fragment": str, "drift": int, "live_score": float, "snapshot_score": float,
-               "drift_reason": str, "drift_judged_at": str, "drift_since": str},
+               "drift_reason": str, "drift_judged_at": str, "drift_since": str, "evidence_then": str,
+               "evidence_now": str, "evidence_diff": str},
     "checks": {"id": int, "run_id": int, "url": str, "verdict": str, "status": int, "final_url": str, "reason": str,
                "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
                "failures": int, "counted": int},
@@ -159,7 +162,7 @@ select ch.run_id, r.started_at as run_started_at, ch.url, ch.previous_verdict, c
 from checks ch join runs r on r.id = ch.run_id
 where ch.change is not null""",
 }
-FTS_COLUMNS = ("sentence", "anchor", "source")
+FTS_COLUMNS = ("sentence", "anchor", "source", "evidence_then", "evidence_now")
 
 
 # --------------------------------------------------------------------------- opening
@@ -277,6 +280,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             todo.append(lambda w=want: db.execute(w))
     if not db["claims_fts"].exists():
         todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True))
+    elif set(db["claims_fts"].columns_dict) != set(FTS_COLUMNS):
+        # A database from before the evidence columns: index them too (rebuilt from the claims table).
+        todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True, replace=True))
     version = db.execute("select value from meta where key = 'schema_version'").fetchone() if db["meta"].exists() else None
     if not version or version[0] != str(SCHEMA_VERSION):
         todo.append(lambda: db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"))
@@ -461,7 +467,8 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                 sets = ", ".join(f"{k} = ?" for k in record)
                 cur.execute(f"update articles set {sets} where id = ?", [*record.values(), article_id])
                 for c in cur.execute("select url, sentence, drift, live_score, snapshot_score, drift_reason, "
-                                     "drift_judged_at, drift_since from claims where article_id = ? and "
+                                     "drift_judged_at, drift_since, evidence_then, evidence_now, evidence_diff "
+                                     "from claims where article_id = ? and "
                                      "drift_judged_at is not null", [article_id]):
                     carried[(c[0], c[1])] = c[2:]
                 cur.execute("delete from claims where article_id = ?", [article_id])
@@ -478,11 +485,12 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                             [(u, _host(u)) for u in urls])
             rows = []
             for c in article.claims:
-                old = carried.get((c.url, c.sentence), (None,) * 6)
+                old = carried.get((c.url, c.sentence), (None,) * 9)
                 rows.append((article_id, c.kind, c.url, c.anchor, c.sentence, c.source, c.position, c.fragment, *old))
             cur.executemany("insert into claims (article_id, kind, url, anchor, sentence, source, position, fragment, "
-                            "drift, live_score, snapshot_score, drift_reason, drift_judged_at, drift_since) "
-                            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                            "drift, live_score, snapshot_score, drift_reason, drift_judged_at, drift_since, "
+                            "evidence_then, evidence_now, evidence_diff) "
+                            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return ids
 
 
@@ -684,8 +692,9 @@ def _save_drifts(cur: sqlite3.Cursor, drifts: Sequence[tuple[int, Drift]], stamp
         if value == 1 and before[0] != 1:
             new += 1
         cur.execute("update claims set drift = ?, live_score = ?, snapshot_score = ?, drift_reason = ?, "
-                    "drift_judged_at = ?, drift_since = ? where id = ?",
-                    [value, d.live_score, d.snapshot_score, d.reason, stamp, since, claim_id])
+                    "drift_judged_at = ?, drift_since = ?, evidence_then = ?, evidence_now = ?, evidence_diff = ? "
+                    "where id = ?",
+                    [value, d.live_score, d.snapshot_score, d.reason, stamp, since, d.then, d.now, d.diff, claim_id])
     return new
 
 
