@@ -490,20 +490,17 @@ class _Run:
 
     def _record_good_captures(self, plan: list[tuple[int, CheckResult, Snapshot | None]],
                               replays: dict[str, wayback.Replay], citing: dict[str, list[tuple[int, str]]]) -> None:
-        """Store the good capture that stood in for a bad copy (or that none was good), with the reason."""
+        """Store the good capture that stood in for a bad copy, with what was passed over and why."""
         found: dict[tuple[str, str | None], Snapshot] = {}
         for _cid, r, snap in plan:
             replay = replays.get(wayback.snapshot_key(snap) or "") if snap is not None else None
             if replay is None or not replay.passed_over:
                 continue
             passed = "; ".join(replay.passed_over)
-            if replay.replaced:
-                good = Snapshot(url=r.url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
-                                reason=f"closest good capture; passed over {passed}"[:500])
-            elif replay.html is None and replay.reason.startswith("no good capture"):
-                good = Snapshot(url=r.url, reason=replay.reason)
-            else:
-                continue
+            if not replay.replaced:
+                continue  # none was good: the capture stays (still the closest); drift says why it was not judged
+            good = Snapshot(url=r.url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
+                            reason=f"closest good capture; passed over {passed}"[:500])
             for _claim_id, date in citing.get(r.url, []):
                 if self.snaps.get((r.url, date)) and self.snaps[(r.url, date)]["timestamp"] == snap.timestamp:
                     found[(r.url, date)] = good
