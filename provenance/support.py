@@ -237,11 +237,13 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
     snap, live = _page(snapshot_html, url, snapshot_cut), _page(live_html, url, live_cut)
     assert snap is not None and live is not None
     if len(snap.terms) < MIN_PAGE_WORDS:
-        return Drift(None, reason="the snapshot has too little text to judge")
+        return Drift(None, reason=f"the snapshot was cut ({snap.cut}) before its text" if snap.cut
+                     else "the snapshot has too little text to judge")
     sentence, anchor = claim.sentence or "", claim.anchor
     claim_window = claim_text(sentence, anchor)
     if len(live.terms) < MIN_LIVE_WORDS:
-        return Drift(None, None, None, "the live page has too little text to judge (script-rendered?)")
+        return Drift(None, None, None, f"the live page was cut ({live.cut}) before its text" if live.cut
+                     else "the live page has too little text to judge (script-rendered?)")
     similarity = round(_similarity(live.terms, snap.terms), 3)
     then = passage.find_passage(claim_window, snap.sentences, snap.index, anchor)
     if then is None:
