@@ -99,12 +99,20 @@ class Change:
 
 def sentences_of(text: str) -> list[str]:
     """The main text's sentences, paragraph by paragraph (a sentence never spans two paragraphs)."""
+    return paragraphed(text)[0]
+
+
+def paragraphed(text: str) -> tuple[list[str], list[int]]:
+    """The main text's sentences, and the number of the paragraph (line) each one is in."""
     out: list[str] = []
-    for block in (text or "").split("\n"):
+    paras: list[int] = []
+    for n, block in enumerate((text or "").split("\n")):
         block = " ".join(block.split())
         if block:
-            out += [s for s in split_sentences(block) if s.strip()] or [block]
-    return out
+            found = [s for s in split_sentences(block) if s.strip()] or [block]
+            out += found
+            paras += [n] * len(found)
+    return out, paras
 
 
 def _tokens(text: str) -> list[str]:
@@ -145,10 +153,15 @@ def content_terms(text: str) -> Counter:
 
 
 class Index:
-    """A page's sentences with their term sets and document frequencies (rarer terms tell more)."""
+    """A page's sentences with their term sets and document frequencies (rarer terms tell more).
 
-    def __init__(self, sentences: list[str]) -> None:
+    ``paragraphs`` numbers each sentence's paragraph: a passage of two sentences never spans two
+    paragraphs (a line inserted between them, an "Updated" note, is not an edit of the passage).
+    """
+
+    def __init__(self, sentences: list[str], paragraphs: list[int] | None = None) -> None:
         self.sentences = sentences
+        self.paragraphs = paragraphs if paragraphs and len(paragraphs) == len(sentences) else list(range(len(sentences)))
         self.terms = [set(content_terms(s)) if len(s) <= MAX_SENTENCE_CHARS else set() for s in sentences]
         self.df: Counter = Counter()
         for ts in self.terms:
@@ -195,7 +208,7 @@ def find_passage(claim: str, sentences: list[str], index: "Index | None" = None,
         s1 = score(ts)
         candidate = Passage(index.sentences[i], i, i + 1, s1)
         for j in (i - 1, i + 1):
-            if 0 <= j < len(index.sentences) and index.terms[j]:
+            if 0 <= j < len(index.sentences) and index.terms[j] and index.paragraphs[j] == index.paragraphs[i]:
                 s2 = score(ts | index.terms[j])
                 if s2 - s1 >= SECOND_SENTENCE_GAIN and s2 > candidate.score:
                     lo, hi = min(i, j), max(i, j) + 1

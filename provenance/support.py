@@ -206,8 +206,10 @@ def read_page(html: str | None, url: str | None = None, cut: str | None = None) 
     reduced = maintext.reduce_page(html, url)
     if len(reduced.text) >= maintext.MAX_TEXT_CHARS:
         cut = cut or f"main text cut at {maintext.MAX_TEXT_CHARS:,} characters"
-    sentences = ([reduced.title] if reduced.title else []) + passage.sentences_of(reduced.text)
-    return PageText(reduced.joined, sentences, passage.Index(sentences), terms(reduced.joined), cut)
+    body, paragraphs = passage.paragraphed(reduced.text)
+    sentences = ([reduced.title] if reduced.title else []) + body
+    paragraphs = ([-1] if reduced.title else []) + paragraphs
+    return PageText(reduced.joined, sentences, passage.Index(sentences, paragraphs), terms(reduced.joined), cut)
 
 
 def _page(value: "str | PageText | None", url: str | None, cut: str | None) -> PageText | None:
@@ -267,6 +269,11 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
     live_score = passage.carries(claim_window, now.text, live.index, anchor)
     if passage.same_text(then.text, now.text):
         return Drift(False, live_score, then.score, "the cited passage is unchanged", similarity, **evidence)
+    if live.cut:
+        # What looks like the passage before the cut may be a summary of it; the passage itself may lie past it.
+        return Drift(None, live_score, then.score, f"the live page was cut ({live.cut}); the text like the cited "
+                     "passage before the cut differs, and the passage itself may lie past the cut", similarity,
+                     **evidence)
     changed = passage.critical_changes(then.text, now.text, claim_window)
     if changed:
         what = "; ".join(f"{c.kind} {c.describe()}" for c in changed[:3])
