@@ -12,7 +12,7 @@ live page is made from the snapshot in these ways:
 | cosmetic | cookie banner, ad block, "Updated" line in the article, related links, new copyright year | false |
 | removed | the cited sentence deleted, the rest as it was | true |
 | number | one number in the cited sentence changed | true |
-| negation | "not" added after the cited sentence's first auxiliary ("will" -> "will not") | true |
+| negation | "not" added after the cited sentence's first auxiliary ("will" -> "will not"); without one, "It is not true that" put before it | true |
 | replaced | another article at the same URL | true |
 | cut | the live body cut (by a cap) before the cited sentence | null |
 
@@ -122,13 +122,14 @@ def changed_number(sentence: str) -> str | None:
     if not match:
         return None
     digit = int(match.group())
-    return sentence[:match.start()] + str((digit + 3) % 10 or 7) + sentence[match.end():]
+    new = (digit + 3) % 10 or 1  # never the same digit, never a new leading zero
+    return sentence[:match.start()] + str(new) + sentence[match.end():]
 
 
 def negated(sentence: str) -> str | None:
     match = _AUX.search(sentence)
     if not match:
-        return None
+        return "It is not true that " + sentence[:1].lower() + sentence[1:]
     return sentence[:match.end()] + " not" + sentence[match.end():]
 
 

@@ -38,6 +38,8 @@ COUNTERPART_MIN = 0.5
 #: negation in them counts. Below it the passage was rewritten, and only what the claim itself stands on
 #: counts (its numbers gone, a negation added or dropped).
 CLOSE_EDIT = 0.75
+#: Most similarity a look-alike elsewhere on the page gives up to one at the passage's place.
+POSITION_WEIGHT = 0.1
 #: Live sentences scored in full per passage (the ones sharing most words with it).
 COUNTERPART_CANDIDATES = 12
 #: Most characters of a passage kept as evidence (then and now each).
@@ -65,6 +67,8 @@ sunday""".split())
 _NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve thirteen fourteen
 fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety first second
 third fourth fifth sixth seventh eighth ninth tenth""".split())
+#: An "Updated ..." / "Published ..." line that markup glued to the passage: page furniture, never an edit.
+_DATELINE = re.compile(r"(?i)(?:last\s+)?(?:updated|modified|published|posted)\b(?:\s+(?:on|at))?\s+[\w .,:]{0,60}$")
 _STOP = frozenset("""a about after all also an and any are as at be been but by can could did do does for from had
 has have he her his how i if in into is it its just may might more most much my of on one or our out over said
 says she should so some such than that the their them then there these they this those to under up us was we were
@@ -212,7 +216,7 @@ def find_passage(claim: str, sentences: list[str], index: "Index | None" = None,
                 s2 = score(ts | index.terms[j])
                 if s2 - s1 >= SECOND_SENTENCE_GAIN and s2 > candidate.score:
                     lo, hi = min(i, j), max(i, j) + 1
-                    candidate = Passage(" ".join(index.sentences[lo:hi]), lo, hi, s2)
+                    candidate = Passage("\n".join(index.sentences[lo:hi]), lo, hi, s2)
         if best is None or candidate.score > best.score + 1e-9:
             best = candidate
     if best is None or not clear(best):
@@ -237,8 +241,14 @@ def _keys(text: str) -> list[str]:
     return [_key(t) for t in _tokens(text)]
 
 
-def counterpart(passage: str, sentences: list[str], index: "Index | None" = None) -> Passage | None:
-    """The run of live sentences most like ``passage`` (word sequence); None when nothing is like it."""
+def counterpart(passage: str, sentences: list[str], index: "Index | None" = None,
+                near: float | None = None) -> Passage | None:
+    """The run of live sentences most like ``passage`` (word sequence); None when nothing is like it.
+
+    ``near`` is where the passage stood in its page (0 at the top, 1 at the end): between
+    look-alikes (a heading repeating a list item, a pull quote), the one at about the same
+    place wins, by up to POSITION_WEIGHT of similarity.
+    """
     index = index or Index(sentences)
     want = set(content_terms(passage))
     want_keys = _keys(passage)
@@ -247,6 +257,7 @@ def counterpart(passage: str, sentences: list[str], index: "Index | None" = None
     width = max(1, len(split_sentences(passage)))
     overlap = sorted(((len(ts & want), i) for i, ts in enumerate(index.terms) if ts & want), reverse=True)
     best: Passage | None = None
+    best_rank = 0.0
     tried: set[tuple[int, int]] = set()
     for _n, i in overlap[:COUNTERPART_CANDIDATES]:
         for lo in range(max(0, i - width + 1), i + 1):
@@ -254,15 +265,16 @@ def counterpart(passage: str, sentences: list[str], index: "Index | None" = None
                 if (lo, hi) in tried:
                     continue
                 tried.add((lo, hi))
-                text = " ".join(sentences[lo:hi])
+                text = "\n".join(sentences[lo:hi])
                 matcher = SequenceMatcher(None, want_keys, _keys(text), autojunk=False)
                 if matcher.real_quick_ratio() < COUNTERPART_MIN or matcher.quick_ratio() < COUNTERPART_MIN:
                     continue
                 ratio = matcher.ratio()
-                if best is None or ratio > best.score:
-                    best = Passage(text, lo, hi, round(ratio, 3))
-    if best is None or best.score < COUNTERPART_MIN:
-        return None
+                if ratio < COUNTERPART_MIN:
+                    continue
+                rank = ratio - (POSITION_WEIGHT * abs(near - lo / len(sentences)) if near is not None else 0.0)
+                if best is None or rank > best_rank:
+                    best, best_rank = Passage(text, lo, hi, round(ratio, 3)), rank
     return best
 
 
@@ -291,12 +303,19 @@ def word_changes(then: str, now: str) -> list[Change]:
     b, starts_b = _tokens_and_starts(now)
     ka, kb = [_key(t) for t in a], [_key(t) for t in b]
     ops = [op for op in SequenceMatcher(None, ka, kb, autojunk=False).get_opcodes() if op[0] != "equal"]
-    if ops and ops[0][0] == "insert" and ops[0][1] == 0:
+    # Whole sentences before or after the passage are the window's edges, not edits ("It is not true
+    # that" put before it is an edit: it does not end a sentence).
+    if ops and ops[0][0] == "insert" and ops[0][1] == 0 and (ops[0][4] in starts_b or
+                                                            _DATELINE.match(" ".join(b[ops[0][3]:ops[0][4]]))):
         ops = ops[1:]
-    if ops and ops[-1][0] == "insert" and ops[-1][2] == len(a):
+    if ops and ops[-1][0] == "insert" and ops[-1][2] == len(a) and ops[-1][3] in starts_b:
         ops = ops[:-1]
     out = []
-    for _tag, i1, i2, j1, j2 in ops:
+    for tag, i1, i2, j1, j2 in ops:
+        if tag == "replace" and j2 - j1 > i2 - i1 and (i1 == 0 or i2 == len(a)):
+            # At an end of the passage, a longer replacement is new text next to it plus the edit itself:
+            # keep only the words that stand where the passage's words stood.
+            j1, j2 = (j2 - (i2 - i1), j2) if i1 == 0 else (j1, j1 + (i2 - i1))
         old, new = a[i1:i2], b[j1:j2]
         kinds = [_kind(t, i1 + n in starts_a) for n, t in enumerate(old)]
         kinds += [_kind(t, j1 + n in starts_b) for n, t in enumerate(new)]
@@ -312,14 +331,19 @@ def _only_case(old: list[str], new: list[str]) -> bool:
 
 
 def _tokens_and_starts(text: str) -> tuple[list[str], set[int]]:
-    """Words, and the indexes of those that open a sentence (capitalised for that reason alone)."""
+    """Words, and the indexes of those that open a sentence (capitalised for that reason alone).
+
+    Sentences of a passage are joined by newlines, so a sentence without end punctuation (a
+    heading, a dateline) still ends where it ends.
+    """
     text = text.translate(_STRAIGHT)
     tokens: list[str] = []
     starts: set[int] = set()
     last = 0
     for match in _WORD.finditer(text):
-        between = text[last:match.start()].strip()
-        if not tokens or between[-1:] in (".", "!", "?", ":", '"', "(", "'") or between.endswith(('."', '?"')):
+        gap = text[last:match.start()]
+        between = gap.strip()
+        if not tokens or "\n" in gap or between[-1:] in (".", "!", "?", ":", '"', "(", "'") or between.endswith(('."', '?"')):
             starts.add(len(tokens))
         tokens.append(match.group())
         last = match.end()

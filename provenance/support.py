@@ -254,7 +254,7 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
                          "was found", page_similarity=similarity)
         return Drift(None, reason="no passage in the snapshot clearly carries the claim", page_similarity=similarity)
     then_text = passage.clip(then.text)
-    now = passage.counterpart(then.text, live.sentences, live.index)
+    now = passage.counterpart(then.text, live.sentences, live.index, near=then.start / len(snap.sentences))
     if now is None:
         # Rewritten past recognition, yet still saying it? Look for the claim itself.
         now = passage.find_passage(claim_window, live.sentences, live.index, anchor)
