@@ -22,13 +22,15 @@ MAX_TEST_CHARS = 512 * 1024
 BAD_VERDICTS = frozenset({"soft404", "dead", "blocked", "error"})
 
 
-def replay_problem(html: str | None, url: str, status: int = 200) -> str | None:
+def replay_problem(html: str | None, url: str, status: int = 200, cut: bool = False) -> str | None:
     """Why a replayed capture is not a good copy of ``url`` ("a soft 404: ...", "an empty shell"), or None.
 
     The capture's own status comes first (an archive may replay a 404 or a 5xx
     it recorded); then the same signatures the liveness check uses on a live
     page (soft-404 phrases in 13 languages, error pages, bot walls, logins,
-    parked domains); then whether it has any prose of its own.
+    parked domains); then whether it has any prose of its own, unless the
+    replay was ``cut`` at a byte cap (its text may start past the cut: that
+    is for the drift judge to say, as "cut", not "empty").
     """
     if status != 200:
         return f"the capture answered HTTP {status}"
@@ -41,11 +43,12 @@ def replay_problem(html: str | None, url: str, status: int = 200) -> str | None:
         name = {"soft404": "a soft 404", "dead": "a not-found page", "blocked": "a bot wall or login page",
                 "error": "an error page"}[judgement.verdict]
         return f"{name} ({judgement.reason})"
-    if classify.prose_words(text.lower(), MIN_PROSE_WORDS) < MIN_PROSE_WORDS:
+    # Prose is counted over the whole replay: a big page's story may start past the signatures' window.
+    if not cut and classify.prose_words(html.lower(), MIN_PROSE_WORDS) < MIN_PROSE_WORDS:
         return "an empty shell (too little text: script-rendered or blank)"
     return None
 
 
-def is_good_capture(html: str | None, url: str, status: int = 200) -> bool:
+def is_good_capture(html: str | None, url: str, status: int = 200, cut: bool = False) -> bool:
     """True when :func:`replay_problem` finds nothing wrong."""
-    return replay_problem(html, url, status) is None
+    return replay_problem(html, url, status, cut) is None

@@ -625,7 +625,7 @@ async def _good_replay(client: httpx.AsyncClient, gate: _Gate, api: _Gate, snap:
             return Replay(snap, timestamp=timestamp, passed_over=tuple(passed),
                           reason="snapshot could not be read" if not passed else
                           f"snapshot could not be read after passing over {len(passed)} bad capture(s)")
-        problem = replay_problem(html, snap.url) if max_replays > 1 else None
+        problem = replay_problem(html, snap.url, cut=cut is not None) if max_replays > 1 else None
         if problem is None:
             return Replay(snap, html, timestamp, snapshot_url(options.base_url, timestamp, snap.url), cut,
                           tuple(passed))

@@ -339,3 +339,24 @@ def test_an_old_database_gains_searchable_evidence_columns(tmp_path):
     assert set(db["claims_fts"].columns_dict) == set(store.FTS_COLUMNS)
     store.ensure_schema(db)  # idempotent
     db.close()
+
+
+def test_a_story_past_both_caps_is_null_not_drift_end_to_end(sim, fake, tmp_path):
+    """The cnn.com case: a page whose story starts after the cap, live and snapshot identical -> never drift."""
+    from provenance import check
+
+    padding = "<!-- " + "x" * (wayback.MAX_SNAPSHOT_BYTES + 100_000) + " -->"
+    big = SNAPSHOT.replace("<main>", padding + "<main>")
+    site = sim.site()
+    url = site.page("/big", big)
+    fake.add(url, "20240101000000", body=big)
+    [result] = check.check_urls([url], CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=10,
+                                                    offline=False, probe_catch_all=False))
+    assert result.verdict == "ok" and result.body is not None and result.body_cut
+    options = wayback.WaybackOptions(base_url=fake.base_url, timeout=10, retries=0)
+    snap = Snapshot(url=url, timestamp="20240101000000", snapshot_url=f"{fake.base_url}/web/20240101000000/{url}")
+    replay = wayback.fetch_replays([snap], options)[wayback.snapshot_key(snap)]
+    assert replay.html is not None and replay.cut
+    d = support.judge_drift(claim(), support.read_page(result.body, url, result.body_cut),
+                            support.read_page(replay.html, url, replay.cut))
+    assert d.drift is None and "cut" in d.reason
