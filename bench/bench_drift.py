@@ -20,7 +20,11 @@ For each variant it prints flagged right / null / wrong, and the time spent
 reducing and judging. Pages where a variant cannot be made (no number in the
 sentence, no auxiliary for a negation) are left out of that variant.
 
-Run:  .venv/bin/python bench/bench_drift.py [--pages DIR] [--limit N] [--show-wrong]
+With --paraphrase the claim is a crude paraphrase of the sentence (context of
+its own added, clauses moved, every third plain word dropped), as an article
+restates its source.
+
+Run:  .venv/bin/python bench/bench_drift.py [--pages DIR] [--limit N] [--show-wrong] [--paraphrase]
 Numbers go in bench/drift.md.
 """
 
@@ -133,6 +137,17 @@ def negated(sentence: str) -> str | None:
     return sentence[:match.end()] + " not" + sentence[match.end():]
 
 
+def paraphrased(sentence: str) -> str:
+    """A crude stand-in for an article's paraphrase: context of its own, clauses moved, every third word dropped.
+
+    Numbers and capitalised words are kept (what a paraphrase keeps); the rest thins out.
+    """
+    head, sep, tail = sentence.partition(", ")
+    words = (f"{tail.rstrip('.')}, {head[:1].lower() + head[1:]}" if sep and tail else sentence).split()
+    kept = [w for i, w in enumerate(words) if i % 3 != 2 or w[:1].isupper() or any(c.isdigit() for c in w)]
+    return "Two weeks before the vote, one outlet noted that " + " ".join(kept)
+
+
 def cosmetic(serialised: str, block: str) -> str:
     page = re.sub(r"(<body[^>]*>)", r"\1" + COOKIE + AD, serialised, count=1)
     page = page.replace(block, UPDATED + block, 1)
@@ -140,7 +155,7 @@ def cosmetic(serialised: str, block: str) -> str:
     return page.replace("</body>", RELATED + "<footer><p>© 2026 The Publisher</p></footer></body>", 1)
 
 
-def run(pages: list[tuple[str, str, str, str]], show_wrong: bool) -> dict:
+def run(pages: list[tuple[str, str, str, str]], show_wrong: bool, paraphrase: bool = False) -> dict:
     tallies: dict[str, Counter] = defaultdict(Counter)
     wrong: list[str] = []
     skipped = Counter()
@@ -157,7 +172,8 @@ def run(pages: list[tuple[str, str, str, str]], show_wrong: bool) -> dict:
             continue
         sentence, serialised, block = chosen
         words = sentence.split()
-        claim = Claim(kind="link", sentence=sentence, position=1, url=url, anchor=" ".join(words[2:5]))
+        claim_sentence = paraphrased(sentence) if paraphrase else sentence
+        claim = Claim(kind="link", sentence=claim_sentence, position=1, url=url, anchor=" ".join(words[2:5]))
         lives: dict[str, tuple[str, str | None]] = {"unchanged": (html, None),
                                                     "cosmetic": (cosmetic(serialised, block), None),
                                                     "removed": (rewrite_block(serialised, block, sentence, None), None),
@@ -199,6 +215,8 @@ def main() -> None:
     parser.add_argument("--pages", type=Path, help="folder of unpacked pages (default: unpack to a temp folder)")
     parser.add_argument("--limit", type=int, default=0, help="first N pages only")
     parser.add_argument("--show-wrong", action="store_true", help="print every case not flagged right")
+    parser.add_argument("--paraphrase", action="store_true",
+                        help="claims paraphrase the sentence (context added, clauses moved, words dropped)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.pages
@@ -209,7 +227,7 @@ def main() -> None:
         pages = load_pages(folder)
         if args.limit:
             pages = pages[:args.limit]
-        result = run(pages, args.show_wrong)
+        result = run(pages, args.show_wrong, args.paraphrase)
     for line in result["wrong"]:
         print(line)
     print(f"\n{result['pages']} pages; skipped: {dict(result['skipped']) or 'none'}")
