@@ -34,6 +34,7 @@ from typing import Any
 from . import __version__, check, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
+from .filters import LinkFilter, is_left_out, left_out_results
 from .ingest import InputError, InputScan, display_path, read_bytes, scan_inputs
 from .models import VERDICTS, Article, CheckResult, Claim, Drift, Snapshot, iso_z, utc_now
 from .store import GOOD_VERDICTS, RotPolicy
@@ -112,6 +113,8 @@ class AuditOptions:
     snapshot_budget: float | None = SNAPSHOT_BUDGET
     #: Names resolved to decide whether the machine is offline; None: $PROVENANCE_PROBE_HOSTS, else check.PROBE_HOSTS.
     probe_hosts: tuple[str, ...] | None = None
+    #: --include / --exclude: links left out are recorded 'unchecked' with the pattern, never requested.
+    links: LinkFilter = field(default_factory=LinkFilter)
 
 
 def probe_hosts(options: AuditOptions) -> tuple[str, ...]:
@@ -173,6 +176,19 @@ class AuditResult:
                           "claims": [cr.to_dict() for cr in crs]} for a, crs in self.articles],
         }
 
+    def not_checked(self) -> Counter:
+        """Why URLs this run set out to check could not be (offline, address policy): reason -> URLs.
+
+        Links --exclude/--include left out are not counted: nobody meant to check them.
+        """
+        why: dict[str, str] = {}
+        for _a, crs in self.articles:
+            for cr in crs:
+                c = cr.check
+                if cr.checked_now and c is not None and c.verdict == "unchecked" and not is_left_out(c.reason):
+                    why[c.url] = report.reason_group(c.reason)
+        return Counter(why.values())
+
     def has_verdicts(self, verdicts: set[str]) -> bool:
         return any(cr.claim.kind == "link" and (cr.check.verdict if cr.check else "unchecked") in verdicts
                    for _a, crs in self.articles for cr in crs)
@@ -229,9 +245,11 @@ class _Run:
         present = self.ingest()
         links = self.active_links()
         urls = list(dict.fromkeys(url for _cid, url, _date in links))
-        due = self.due_urls(urls)
-        lookups = self.due_lookups(links)
-        self.stats["urls_fresh"] = len(urls) - len(due)
+        wanted, left_out = o.links.split(urls)
+        due = self.due_urls(wanted)
+        lookups = [pair for pair in self.due_lookups(links) if pair[0] not in left_out]
+        self.stats["urls_excluded"] = len(left_out)
+        self.stats["urls_fresh"] = len(wanted) - len(due)
         # Offline means "a name had to be resolved and none could be": a run whose URLs (and Wayback) are all
         # IP literals never asks, and is never called offline.
         needs_dns = any(check._needs_dns(u) for u in due) or bool(lookups and not self.wayback_literal())
@@ -243,6 +261,7 @@ class _Run:
             self.say("offline: no DNS name resolves; links that need the network are marked 'unchecked', never 'dead'")
         store.set_run_offline(self.db, self.run_id, self.offline)
         self.snapshots(lookups)
+        self.leave_out(left_out)
         self.checks(due, links)
         result = self.result(present)
         store.finish_run(self.db, self.run_id, len(result.articles), sum(len(c) for _a, c in result.articles),
@@ -322,8 +341,8 @@ class _Run:
 
     def active_links(self) -> list[tuple[int, str, str]]:
         """(claim id, url, article date or "") of every link claim in the current articles."""
-        return [(r[0], r[1], r[2] or "") for r in self.db.execute(
-            "select c.id, c.url, a.published from claims c join articles a on a.id = c.article_id "
+        return [(r[0], r[1], store.cited_date(r[2], r[3])) for r in self.db.execute(
+            "select c.id, c.url, a.published, a.first_seen from claims c join articles a on a.id = c.article_id "
             "where a.removed_at is null and c.kind = 'link' and c.url is not null order by c.id").fetchall()]
 
     # ------------------------------------------------------------------ what needs the network
@@ -401,6 +420,17 @@ class _Run:
                 break
 
     # ------------------------------------------------------------------ checks and drift
+
+    def leave_out(self, left_out: dict[str, str]) -> None:
+        """Links the filters left out: an 'unchecked' check with the pattern, stored each run; no request."""
+        if not left_out:
+            return
+        results = left_out_results(left_out)
+        stamp = iso_z(self.now())
+        for r in results.values():
+            r.checked_at = stamp
+        store.save_checks(self.db, self.run_id, list(results.values()), self.now(), self.options.rot)
+        self.results.update(results)
 
     def checks(self, due: list[str], links: list[tuple[int, str, str]]) -> None:
         if not due:
@@ -570,7 +600,7 @@ class _Run:
                         cr.rot = "confirmed dead"
                     elif u.get("failures"):
                         cr.rot = f"failing ({u['failures']} of {checks_needed})"
-                    s = snaps.get((claim.url, a["published"] or ""))
+                    s = snaps.get((claim.url, store.cited_date(a["published"], a["first_seen"])))
                     if s:
                         cr.snapshot = Snapshot(url=claim.url, timestamp=s["timestamp"], snapshot_url=s["snapshot_url"],
                                                status=s["status"], reason=s["reason"] or "")
@@ -582,7 +612,7 @@ class _Run:
                 crs.append(cr)
             combined.append((article, crs))
         run = self.db["runs"].get(self.run_id)
-        stats = {k: int(self.stats.get(k, 0)) for k in ("urls_checked", "urls_fresh", "snapshot_lookups",
+        stats = {k: int(self.stats.get(k, 0)) for k in ("urls_checked", "urls_fresh", "urls_excluded", "snapshot_lookups",
                                                          "articles_extracted", "articles_unchanged", "articles_removed",
                                                          "newly_failing", "newly_confirmed_dead", "recovered",
                                                          "new_drift")}

@@ -63,6 +63,10 @@ AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit l
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", metavar="REGEX", help="Leave out links matching this regular expression (searched anywhere in the URL; repeatable; wins over --include). Left out: 'unchecked', never requested.")]
+IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", metavar="REGEX", help="Check only links matching one of these regular expressions (repeatable).")]
+JunitOpt = Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Also write JUnit XML for CI: a testcase per cited link, failures = the --fail-on verdicts (default dead,soft404).")]
+FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -104,6 +108,39 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
     return CheckOptions(concurrency=concurrency, host_concurrency=host_concurrency, host_interval=host_interval,
                         timeout=timeout, retries=retries, allow_private=allow_private,
                         user_agent=user_agent or DEFAULT_USER_AGENT)
+
+
+def link_filter(include: Optional[list[str]], exclude: Optional[list[str]]):
+    """--include / --exclude compiled; a bad pattern is one line and exit 2."""
+    from .filters import LinkFilter
+
+    try:
+        return LinkFilter.from_patterns(include or (), exclude or ())
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def junit_target(path: Optional[Path]) -> Optional[Path]:
+    """--junit checked before the run: finding an unwritable path after an hour of checks is too late."""
+    if path is None:
+        return None
+    from .junit import check_writable
+
+    problem = check_writable(path)
+    if problem:
+        fail(problem)
+    return path
+
+
+def write_junit(path: Optional[Path], suites) -> None:
+    if path is None:
+        return
+    from .junit import write_junit as write
+
+    try:
+        write(path, suites)
+    except OSError as exc:
+        fail(f"cannot write --junit {path}: {exc.strerror or exc}")
 
 
 def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
@@ -183,19 +220,27 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None,
+          junit: JunitOpt = None, fail_on: FailOnOpt = None) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
     """
+    fail_set = _parse_verdicts(fail_on)
+    links = link_filter(include, exclude)
+    junit = junit_target(junit)
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
     if quiet:  # no view at all: its terminal test alone would import rich
-        results = check_urls(targets, options)
+        results = _check_some(targets, options, links)
     else:
         with _ProgressView() as view:
-            results = check_urls(targets, options, view.counter("check", len(set(targets))))
+            results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
+    if junit is not None:
+        from .junit import check_suite
+
+        write_junit(junit, [check_suite(results, fail_set)])
     if json_out:
         emit_json([r.to_dict() for r in results])
     else:
@@ -204,6 +249,17 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     _skip_teardown[0] = True
     if skipped:
         raise typer.Exit(2)
+    if fail_set and any(r.verdict in fail_set for r in results):
+        raise typer.Exit(1)
+
+
+def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
+    """check_urls, with the links --exclude/--include leave out answered 'unchecked' and never requested."""
+    if not links:
+        return check_urls(targets, options, progress)
+    from .filters import check_filtered
+
+    return check_filtered(targets, links, lambda keep: check_urls(keep, options, progress), progress)
 
 
 @app.command()
@@ -248,22 +304,32 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           recheck_after: Annotated[Optional[str], typer.Option("--recheck-after", help="Re-check URLs older than this (e.g. 1d, 12h).")] = None,
           force: Annotated[bool, typer.Option("--force", help="Re-check everything now.")] = False,
-          fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")] = None,
+          fail_on: FailOnOpt = None,
           save: Annotated[bool, typer.Option("--save", help="Ask Save Page Now to archive live pages with no snapshot.")] = False,
-          quiet: QuietOpt = False) -> None:
+          quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None, junit: JunitOpt = None,
+          confirm_after: Annotated[int, typer.Option("--confirm-after", min=1, metavar="N", help="Failing checks (dead or soft404) before a link is confirmed dead.")] = 3,
+          confirm_days: Annotated[float, typer.Option("--confirm-days", min=0.0, metavar="D", help="Days at least between two failing checks that count towards --confirm-after.")] = 3.0,
+          wait: Annotated[float, typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for another audit on the same database before giving up (exit 2).")] = 5.0) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
     """
     from .audit import AuditOptions, run_audit
+    from datetime import timedelta
+
     from .ingest import InputError
-    from .store import StoreError
+    from .store import RotPolicy, StoreError
 
     fail_set = _parse_verdicts(fail_on)
+    junit = junit_target(junit)
+    for name, value, most in (("--confirm-days", confirm_days, 36500), ("--wait", wait, 86400)):
+        if not math.isfinite(value) or value > most:
+            fail(f"{name} must be a finite number, at most {most}, not {value}")
     options = AuditOptions(
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
         wayback=wayback_options(wayback_url, timeout, retries, user_agent),
+        links=link_filter(include, exclude), rot=RotPolicy(confirm_after, timedelta(days=confirm_days)), lock_wait=wait,
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
@@ -277,8 +343,18 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     elif not quiet:
         run = result.to_dict()["run"]
         summary = ", ".join(f"{n} {v}" for v, n in sorted(run["verdicts"].items(), key=lambda kv: VERDICTS.index(kv[0])))
+        missed = result.not_checked()
+        offline = run["offline"] and sum(missed.values()) >= run["urls_checked"]  # "offline" only if nothing was checked
         err.print(f"run {run['id']}: {run['articles']} articles, {run['claims']} claims, {run['urls']} URLs"
-                  f"{' (offline)' if run['offline'] else ''}: {summary or 'no links'}; reports in {reports}/")
+                  f"{' (offline)' if offline else ''}: {summary or 'no links'}; reports in {reports}/")
+        if missed and not offline:
+            why = "; ".join(f"{reason} ({n})" for reason, n in missed.most_common())
+            err.print(f"not checked: {sum(missed.values())} of {run['urls_checked']} URLs due this run: {why}",
+                      markup=False)
+    if junit is not None:
+        from .junit import audit_suites
+
+        write_junit(junit, audit_suites(result, fail_set))
     if result.errors:
         raise typer.Exit(2)
     if fail_set and result.has_verdicts(fail_set):
@@ -409,6 +485,59 @@ def browse(db: DbOpt = DEFAULT_DB,
     raise typer.Exit(code)
 
 
+def _setting_commands(group) -> dict:
+    """The commands whose options are config keys (every one but ``config`` itself)."""
+    return {name: cmd for name, cmd in group.commands.items() if name != "config"}
+
+
+@app.command("config")
+def config_command(ctx: typer.Context,
+                   commands: Annotated[Optional[list[str]], typer.Argument(help="Commands to show (default: all).")] = None,
+                   json_out: JsonOpt = False) -> None:
+    """Print the effective settings of each command and where each came from.
+
+    Sources, strongest first: the command line, the environment, the config
+    file, the default. Example: provenance config audit --config ci.toml
+    """
+    from .config import Config, effective_settings
+
+    known = _setting_commands(ctx.parent.command if ctx.parent else typer.main.get_command(app))
+    unknown = [c for c in commands or [] if c not in known]
+    if unknown:
+        fail(f"unknown command(s): {', '.join(unknown)} (use: {', '.join(known)})")
+    loaded = _loaded_config[0] or Config()
+    chosen = {name: cmd for name, cmd in known.items() if not commands or name in commands}
+    settings = effective_settings(chosen, loaded)
+    if json_out:
+        emit_json({"config_file": str(loaded.path) if loaded.path else None,
+                   "settings": [s.to_dict() for s in settings]})
+        return
+    if loaded.path:
+        typer.echo(f"# config file: {loaded.path}" + (f" [{loaded.table}]" if loaded.table else ""))
+    else:
+        typer.echo("# no config file (looked for --config, $PROVENANCE_CONFIG, ./provenance.toml, "
+                   "[tool.provenance] in ./pyproject.toml)")
+    current = None
+    for s in settings:
+        if s.command != current:
+            current = s.command
+            typer.echo(f"\n[{current}]")
+        typer.echo(f"{s.key} = {_toml_value(s.value)}  # {s.source}")
+
+
+def _toml_value(value: object) -> str:
+    """A setting as TOML would write it (None, which TOML lacks, as a comment-like word)."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"provenance {__version__}")
@@ -417,7 +546,10 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
-                                                        help="Show the version.")] = False) -> None:
+                                                        help="Show the version.")] = False,
+                 config: Annotated[Optional[Path], typer.Option(
+                     "--config", help="Config file (TOML; default ./provenance.toml, else [tool.provenance] in "
+                     "./pyproject.toml; also $PROVENANCE_CONFIG). Accepted before or after the command.")] = None) -> None:
     """Audit where an article's claims come from.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -446,6 +578,37 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
+#: The config file main() read (the config command shows it).
+_loaded_config: list = [None]
+
+
+def _take_config_arg(args: list[str]) -> tuple[list[str], Optional[str]]:
+    """``--config PATH`` (or ``--config=PATH``) taken out of the arguments wherever it stands.
+
+    The file must be read before click parses anything, because its values
+    become the options' defaults; ``--`` ends the search.
+    """
+    out: list[str] = []
+    found: Optional[str] = None
+    rest = iter(range(len(args)))
+    for i in rest:
+        arg = args[i]
+        if arg == "--":
+            out += args[i:]
+            break
+        if arg == "--config":
+            if i + 1 >= len(args):
+                err.print("error: --config needs a file path", markup=False)
+                sys.exit(2)
+            found = args[i + 1]
+            next(rest, None)
+        elif arg.startswith("--config="):
+            found = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+    return out, found
+
+
 def main() -> None:
     """Entry point: usage errors become one line on stderr and exit 2, as the contract says."""
     try:  # typer >= 0.20 vendors click as typer._click; older releases use click itself
@@ -453,8 +616,18 @@ def main() -> None:
     except ImportError:  # pragma: no cover - depends on the installed typer
         from click import exceptions as click  # type: ignore[no-redef]
 
+    from .config import ConfigError, load_config
+
+    args, config_path = _take_config_arg(sys.argv[1:])
+    command = typer.main.get_command(app)
     try:
-        code = app(standalone_mode=False)
+        settings = load_config(_setting_commands(command), config_path)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    _loaded_config[0] = settings
+    try:
+        code = command.main(args, prog_name="provenance", standalone_mode=False, default_map=settings.default_map)
     except click.NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else "usage: provenance --help")
         sys.exit(2)

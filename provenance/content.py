@@ -100,15 +100,36 @@ def chrome_rule(node: LexborNode) -> str | None:
     attrs = node.attributes
     if not attrs:
         return None
-    role = (attrs.get("role") or "").lower()
+    key = (attrs.get("class"), attrs.get("id"), attrs.get("role"), attrs.get("aria-hidden"), "hidden" in attrs,
+           attrs.get("style"))
+    try:
+        return _RULE_CACHE[key]
+    except KeyError:
+        pass
+    rule = _attribute_rule(*key)
+    if len(_RULE_CACHE) >= _RULE_CACHE_SIZE:
+        _RULE_CACHE.clear()
+    _RULE_CACHE[key] = rule
+    return rule
+
+
+#: chrome_rule's answers by the attributes that decide them: pages repeat a few class strings
+#: on thousands of elements.
+_RULE_CACHE: dict[tuple, str | None] = {}
+_RULE_CACHE_SIZE = 20_000
+
+
+def _attribute_rule(cls: str | None, ident: str | None, role: str | None, aria_hidden: str | None, hidden: bool,
+                    style: str | None) -> str | None:
+    role = (role or "").lower()
     if role in CHROME_ROLES:
         return f"role:{role}"
-    if attrs.get("aria-hidden") == "true" or "hidden" in attrs:
+    if aria_hidden == "true" or hidden:
         return "hidden"
-    style = (attrs.get("style") or "").replace(" ", "").lower()
+    style = (style or "").replace(" ", "").lower()
     if "display:none" in style or "visibility:hidden" in style:
         return "hidden"
-    tokens = class_tokens(node)
+    tokens = {t for t in _SPLIT_TOKENS.split(f"{cls or ''} {ident or ''}".lower()) if t}
     if not tokens:
         return None
     content = bool(tokens & CONTENT_TOKENS)

@@ -21,11 +21,12 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from . import attribution, content
+from . import attribution, content, maintext
 from .ingest import Document, read_document
 from .models import Article, Claim
 from .sentences import sentence_spans, split_sentences  # noqa: F401  (re-exported)
@@ -33,10 +34,8 @@ from .urls import InvalidURL, normalize_url
 
 # ---------------------------------------------------------------- limits
 
-#: Element nesting beyond this is flattened before parsing: lexbor's tree
-#: builder is quadratic in the depth of open block elements (200,000 nested
-#: <div>s take minutes), and no real page nests deeper than a few hundred.
-MAX_HTML_DEPTH = 1500
+#: Element nesting beyond this is flattened before parsing (see maintext.guard_depth).
+MAX_HTML_DEPTH = maintext.MAX_HTML_DEPTH
 #: Nodes the block walk visits per document, at most; the rest is ignored
 #: (a 20 MB page of dense markup still finishes in seconds).
 MAX_WALK_NODES = 300_000
@@ -73,6 +72,8 @@ INLINE_TAGS: frozenset[str] = frozenset({
     "sup", "time", "tt", "u", "var", "wbr", "output", "meter", "progress", "picture",
 })
 _LIST_TAGS = frozenset({"ul", "ol", "menu", "dl"})
+#: Inline tags the block builder does nothing with (every inline tag but links and code).
+_PLAIN_INLINE = INLINE_TAGS - CODE_TAGS - {"a"}
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # ---------------------------------------------------------------- rule tables
@@ -155,6 +156,10 @@ class Block:
     list_id: int | None = None
     #: mem_ids of the block-level elements from <body> down to this block (for main-content scoring).
     path: tuple[int, ...] = ()
+    #: The chrome rule of the innermost chrome element around the block (when chrome is marked, not skipped).
+    chrome: str | None = None
+    #: mem_id of that chrome element: a short block's context never reaches past it.
+    chrome_id: int | None = None
 
 
 @dataclass
@@ -190,11 +195,13 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         else:
             html = doc.text
             page_mode = bool(re.search(r"<body[\s>]|<html[\s>]", html[:100_000], re.I))
-        tree = LexborHTMLParser(_guard_depth(html))
+        html = _guard_depth(html)
+        tree = LexborHTMLParser(html)
         meta = _html_metadata(tree)
         _merge_metadata(article, meta)
         base = _base_url(tree, article.canonical_url)
-        blocks = _html_blocks(tree, page_mode, trace)
+        main = maintext.reduce_page(html, article.canonical_url, depth_guarded=True) if page_mode else None
+        blocks = _html_blocks(tree, page_mode, trace, main, base)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
@@ -445,31 +452,7 @@ def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
     return notes
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>")
-#: Block containers whose nesting makes lexbor's tree builder quadratic (it scans the
-#: open-element stack for each); inline tags (span, b, font) nest cheaply and are not counted.
-_DEEP_TAGS = frozenset({"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
-                        "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "main", "menu", "nav",
-                        "ol", "section", "summary", "ul"})
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
-
-
-def _guard_depth(html: str) -> str:
-    """Flatten pathologically deep markup (see :data:`MAX_HTML_DEPTH`) to its text, links and paragraphs."""
-    if html.count("<") < MAX_HTML_DEPTH:
-        return html
-    markup = _SCRIPT_OR_STYLE.sub(" ", html)  # "<div>" inside JavaScript strings is not nesting
-    depth = deepest = 0
-    for match in _TAG.finditer(markup):
-        if match.group(3) or match.group(2).lower() not in _DEEP_TAGS:
-            continue
-        depth = max(0, depth - 1) if match.group(1) else depth + 1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_HTML_DEPTH:
-                return _KEEP_WHEN_FLATTENED.sub(" ", html)
-    return html
+_guard_depth = maintext.guard_depth
 
 
 class _BlockBuilder:
@@ -490,6 +473,8 @@ class _BlockBuilder:
         self.path: list[int] = []
         #: Block-level elements seen, by mem_id (main-content scoring reads their tags and classes).
         self.nodes: dict[int, LexborNode] = {}
+        #: (mem_id, rule) of the chrome elements the walk is inside, innermost last (marking mode).
+        self.chrome: list[tuple[int, str]] = []
 
     def text(self, raw: str) -> None:
         if not raw:
@@ -553,6 +538,11 @@ class _BlockBuilder:
         self.tag = self.nodes[self.path[-1]].tag if self.path else "p"
 
     def flush(self) -> None:
+        if not self.parts:  # most element boundaries close an empty buffer: nothing to build
+            if self.links or self.open_links or self.code or self.code_starts:
+                self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+            self.length, self.space = 0, True
+            return
         text = "".join(self.parts)[:MAX_BLOCK_CHARS]
         stripped = text.rstrip()
         lead = len(text) - len(text.lstrip())
@@ -563,13 +553,19 @@ class _BlockBuilder:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
-            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path)))
+            self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
+                                     self.chrome[-1][1] if self.chrome else None,
+                                     self.chrome[-1][0] if self.chrome else None))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
 
-def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None) -> _BlockBuilder:
-    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome."""
+def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None,
+          mark_chrome: bool = False) -> _BlockBuilder:
+    """Blocks of the subtrees under ``roots``, skipping code, scripts and (optionally) chrome.
+
+    With ``mark_chrome`` chrome is walked too, and its blocks carry the rule's name.
+    """
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
     for root in roots:
@@ -578,6 +574,9 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             node, leaving = stack.pop()
             if leaving:
                 builder.exit(node)
+                if builder.chrome and builder.chrome[-1][0] == node.mem_id:
+                    builder.flush()
+                    builder.chrome.pop()
                 continue
             budget -= 1
             if budget < 0:
@@ -591,7 +590,10 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None:
+                if rule is not None and mark_chrome and rule not in SKIPPED_CHROME:
+                    builder.flush()
+                    builder.chrome.append((node.mem_id, rule))
+                elif rule is not None:
                     if trace is not None:
                         for a in node.css("a[href]"):
                             trace.append(Rejected(f"chrome:{rule}", a.attributes.get("href"), " ".join((a.text() or "").split())))
@@ -600,23 +602,32 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             if tag == "br":
                 builder.flush()
                 continue
+            children = list(node.iter(include_text=True))
+            if tag in _PLAIN_INLINE and not (builder.chrome and builder.chrome[-1][0] == node.mem_id):
+                # <span>, <b>, <em>: nothing to do on the way in or out, only their children
+                stack.extend((child, False) for child in reversed(children))
+                continue
             builder.enter(node)
             stack.append((node, True))
-            children = list(node.iter(include_text=True))
             stack.extend((child, False) for child in reversed(children))
     builder.flush()
     return builder
 
 
-def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None) -> list[Block]:
+def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] | None,
+                 main: maintext.MainText | None = None, base: str | None = None) -> list[Block]:
     """Content blocks: chrome skipped, and on a full page only the main-text region kept."""
     body = tree.body
     if body is None:
         return []
-    builder = _walk([body], chrome_filter=True, trace=trace)
+    # A page cut short for the reduction keeps the structural region finder, which reads it all.
+    use_main = page_mode and main is not None and main.found and bool(main.text) and not main.truncated
+    builder = _walk([body], chrome_filter=True, trace=trace, mark_chrome=use_main)
     blocks = builder.blocks
     if not page_mode:
         return blocks
+    if use_main:
+        return _drop_link_lists(_in_main_text(blocks, builder.nodes, maintext.MainTextIndex(main.text), trace, base), trace)
     blocks = _drop_headed_chrome(blocks, builder.nodes, trace)
     scored = [content.TextBlock(len(b.text), sum(s.end - s.start for s in b.links), b.text.count(","), b.path)
               for b in blocks]
@@ -630,6 +641,202 @@ def _html_blocks(tree: LexborHTMLParser, page_mode: bool, trace: list[Rejected] 
                 trace.extend(Rejected("outside-main-content", s.href, block.text[s.start:s.end]) for s in block.links)
         blocks = kept
     return _drop_link_lists(blocks, trace)
+
+
+#: A block is in the article when at least this share of its word shingles are in the main text.
+MAIN_COVERAGE = 0.6
+#: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
+#: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
+STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
+#: Chrome never walked even when the main text decides (its blocks could never be kept): saves
+#: a third of the walk on pages with big menus and footers.
+SKIPPED_CHROME: frozenset[str] = frozenset()
+#: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
+#: link-dense paragraphs the reduction left out); chrome never joins this way.
+SANDWICH_GAP = 4
+#: Stories split into containers of one tag and class: once the main text holds this many characters
+#: of one such container kind, its siblings' blocks (not chrome) are the story too.
+SIBLING_MIN_CHARS = 400
+MIN_CONTEXT_WORDS = maintext.MIN_CONTEXT_WORDS
+
+
+def _site(url: str | None) -> str:
+    """The host of a URL without "www." and port, lower-cased ("" when it has none)."""
+    host = urlsplit(url or "").hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _same_site(href: str, base: str | None) -> bool:
+    """Does the link stay on the page's own site (relative links do)?"""
+    target = _site(href)
+    return not target or (base is not None and target == _site(base))
+
+
+def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: maintext.MainTextIndex,
+                  trace: list[Rejected] | None, base: str | None = None) -> list[Block]:
+    """The blocks of the article region, read off the page's main text (:mod:`provenance.maintext`).
+
+    A block belongs when most of its word shingles are in the main text (a
+    short block is judged by its context: one word, "Health", is in any
+    article, but the menu around it is not); then containers of the kind
+    the story is split into, and short runs between story blocks, join it;
+    same-site teaser paragraphs ("Plane passengers quarantined [NEWS]") leave.
+    """
+    seqs = [maintext.words(block.text) for block in blocks]
+    needs_context = any(block.links and len(seq) < MIN_CONTEXT_WORDS for block, seq in zip(blocks, seqs))
+    contexts = _Contexts(blocks, seqs, index) if needs_context else None
+    inside = [_covered(block, seq, index, contexts) for block, seq in zip(blocks, seqs)]
+    _join_split_story(blocks, nodes, inside)
+    next_inside = [len(blocks) + SANDWICH_GAP + 1] * len(blocks)
+    upcoming = next_inside[0] if blocks else 0
+    for i in range(len(blocks) - 1, -1, -1):
+        next_inside[i] = upcoming
+        if inside[i]:
+            upcoming = i
+    kept: list[Block] = []
+    last_inside = -SANDWICH_GAP - 2
+    for i, block in enumerate(blocks):
+        if inside[i] and _is_teaser(block, base):
+            rule = "teaser"
+        elif inside[i]:
+            kept.append(block)
+            last_inside = i
+            continue
+        elif next_inside[i] - last_inside - 1 <= SANDWICH_GAP and block.chrome is None:
+            kept.append(block)
+            continue
+        else:
+            rule = f"chrome:{block.chrome}" if block.chrome else "outside-main-text"
+        if trace is not None:
+            trace.extend(Rejected(rule, s.href, block.text[s.start:s.end]) for s in block.links)
+    return kept
+
+
+class _Contexts:
+    """Word and shingle counts of every block-level element, from the blocks under it.
+
+    A short block is judged by its nearest element with MIN_CONTEXT_WORDS
+    words. The page's words are read once as one stream: each shingle is
+    counted at the deepest element holding all of its words (so a menu of
+    one-word items still has shingles), then counts are summed up the tree.
+    Reading each element's text instead would re-read the page once per
+    level of nesting.
+    """
+
+    def __init__(self, blocks: list[Block], seqs: list[list[str]], index: maintext.MainTextIndex) -> None:
+        self.words: dict[int, int] = {}
+        self.hits: dict[int, int] = {}
+        self.grams: dict[int, int] = {}
+        parent: dict[int, int | None] = {}
+        depth: dict[int, int] = {}
+        flat: list[str] = []
+        owner: list[int] = []
+        for number, (block, seq) in enumerate(zip(blocks, seqs)):
+            for level, mem_id in enumerate(block.path):
+                if mem_id not in depth:
+                    depth[mem_id] = level
+                    parent[mem_id] = block.path[level - 1] if level else None
+            if block.path and seq:
+                leaf = block.path[-1]
+                self.words[leaf] = self.words.get(leaf, 0) + len(seq)
+            flat.extend(seq)
+            owner.extend([number] * len(seq))
+        width = maintext.SHINGLE_WORDS
+        shingles = index.shingles
+        common: dict[tuple[int, int], int | None] = {}
+        for start in range(len(flat) - width + 1):
+            first, last = owner[start], owner[start + width - 1]
+            if first == last:
+                path = blocks[first].path
+                holder = path[-1] if path else None
+            else:
+                holder = common.get((first, last), -1)
+                if holder == -1:
+                    holder = _deepest_common(blocks[first].path, blocks[last].path)
+                    common[(first, last)] = holder
+            if holder is None:
+                continue
+            self.grams[holder] = self.grams.get(holder, 0) + 1
+            if tuple(flat[start:start + width]) in shingles:
+                self.hits[holder] = self.hits.get(holder, 0) + 1
+        for mem_id in sorted(depth, key=depth.__getitem__, reverse=True):
+            up = parent[mem_id]
+            if up is not None:
+                for counts in (self.words, self.hits, self.grams):
+                    if mem_id in counts:
+                        counts[up] = counts.get(up, 0) + counts[mem_id]
+
+    def coverage(self, mem_id: int) -> float | None:
+        """The element's share of shingles in the main text; None when it has too few words to tell."""
+        if self.words.get(mem_id, 0) < MIN_CONTEXT_WORDS or not self.grams.get(mem_id):
+            return None
+        return self.hits.get(mem_id, 0) / self.grams[mem_id]
+
+
+def _deepest_common(a: tuple[int, ...], b: tuple[int, ...]) -> int | None:
+    """The deepest element on both paths (None when they share none)."""
+    found = None
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        found = x
+    return found
+
+
+def _covered(block: Block, seq: list[str], index: maintext.MainTextIndex, contexts: "_Contexts | None") -> bool:
+    """Is the block (or, when short, its nearest context of MIN_CONTEXT_WORDS words) in the main text?"""
+    if block.chrome is not None and block.chrome in STRONG_CHROME:
+        return False
+    if len(seq) >= MIN_CONTEXT_WORDS:
+        hits, grams = index.shingle_hits(seq)
+        return hits >= MAIN_COVERAGE * grams
+    if not block.links or contexts is None:
+        return False  # a short block without links changes no claim: skip the context walk
+    for mem_id in reversed(block.path):
+        cover = contexts.coverage(mem_id)
+        if cover is not None:
+            return cover >= MAIN_COVERAGE
+        if mem_id == block.chrome_id:
+            return False  # a menu's context is the menu, not the page around it
+    # The whole page has too few words to tell: the block is judged by itself.
+    return block.chrome is None and index.coverage(block.text) >= MAIN_COVERAGE
+
+
+def _container_kind(block: Block, nodes: dict[int, LexborNode]) -> tuple[str, str] | None:
+    """(tag, class) of the element holding the block's paragraph, when it has a class."""
+    if len(block.path) < 2:
+        return None
+    holder = block.path[-2] if block.tag in ("p", "li", "h2", "h3", "h4", "blockquote") else block.path[-1]
+    node = nodes.get(holder)
+    if node is None or node.tag in ("body", "html"):
+        return None
+    cls = (node.attributes.get("class") or "").strip()
+    return (node.tag, cls) if cls else None
+
+
+def _join_split_story(blocks: list[Block], nodes: dict[int, LexborNode], inside: list[bool]) -> None:
+    """Mark as inside the blocks of containers of the kind the story is split into.
+
+    Sites cut a story into several containers of one kind (``<div
+    class="article-body-component">`` five times) and the reduction may keep
+    only some; a kind holding SIBLING_MIN_CHARS of main text is the story's.
+    """
+    story_chars: dict[tuple[str, str], int] = {}
+    for block, is_in in zip(blocks, inside):
+        kind = _container_kind(block, nodes) if is_in else None
+        if kind is not None:
+            story_chars[kind] = story_chars.get(kind, 0) + len(block.text)
+    for i, block in enumerate(blocks):
+        if not inside[i] and block.chrome is None and block.links:
+            kind = _container_kind(block, nodes)
+            if kind is not None and story_chars.get(kind, 0) >= SIBLING_MIN_CHARS:
+                inside[i] = True
+
+
+def _is_teaser(block: Block, base: str | None) -> bool:
+    """A paragraph that is one link to another story of the same site: recirculation, not a citation."""
+    return (block.list_id is None and block.tag != "li" and len(block.links) == 1 and _link_share(block) >= 0.85
+            and len(block.text.split()) >= 4 and _same_site(block.links[0].href, base))
 
 
 #: Headings that open a section of page chrome: comments, recirculation, "more from" lists.

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .filters import is_left_out
 from .models import VERDICTS
 
 #: Longest sentence shown in full; longer ones are cut on a word boundary around the anchor.
@@ -100,6 +101,8 @@ class ClaimView:
     #: When the shown verdict was observed, and whether this run observed it (False: offline or not due).
     checked_at: str | None = None
     rechecked: bool = True
+    #: Why this run tried to check the link and could not (offline, address policy), else None.
+    not_checked: str | None = None
     #: Failing checks that confirm a URL dead (the store's rule), for "failing (n of N)".
     rot_checks: int = CONFIRM_FAILURES
 
@@ -132,6 +135,13 @@ class ArticleView:
     authors: list[str]
     canonical_url: str | None
     claims: list[ClaimView] = field(default_factory=list)
+    #: When the audit first saw the article (an undated article's stand-in for when it cited its links).
+    first_seen: str | None = None
+
+    @property
+    def cited_date(self) -> str:
+        """The date snapshots are chosen for: published, else the day first seen (store.cited_date)."""
+        return self.published or (self.first_seen or "")[:10]
 
     @property
     def links(self) -> list[ClaimView]:
@@ -177,6 +187,20 @@ class RunView:
     claims: int | None = None
     urls: int | None = None
     verdicts: dict[str, int] = field(default_factory=dict)
+    #: URLs this run set out to check (left-out ones not counted), and why those it could not check were not.
+    tried: int = 0
+    not_checked: Counter = field(default_factory=Counter)
+    #: URLs --exclude / --include left out this run.
+    left_out: int = 0
+
+    @property
+    def nothing_checked(self) -> bool:
+        """Offline in the sense a reader means: the run reached no cited page at all.
+
+        A run that found no DNS for one name but checked 23 links at
+        addresses was not "offline"; reports then say how many were not checked and why.
+        """
+        return self.offline and sum(self.not_checked.values()) >= self.tried
 
 
 @dataclass
@@ -335,6 +359,7 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
     is_latest = latest is None or run.id is None or run.id == latest.id
     states = _url_states(db, run.id)
     this_run = _checked_in(db, run.id)
+    _count_coverage(run, this_run)
     rot_checks = _rot_checks(db)
     urls = {row["url"]: row for row in db["urls"].rows} if db["urls"].exists() else {}
     snaps: dict[tuple[str, str], dict[str, Any]] = {}
@@ -354,7 +379,7 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
         except ValueError:
             authors = [a["authors"]]
         view = ArticleView(a["id"], a["path"], slugs[a["id"]], a.get("title"), a.get("published"),
-                           [str(x) for x in authors or []], a.get("canonical_url"))
+                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"))
         for c in db.query("select * from claims where article_id = ? order by position, id", [a["id"]]):
             cv = ClaimView(c["id"], c["kind"], c.get("position") or 0, c.get("sentence") or "", c.get("url"),
                            c.get("anchor"), c.get("source"), c.get("fragment"))
@@ -378,6 +403,40 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
     return ReportData(run, articles, changes)
 
 
+def reason_group(reason: str) -> str:
+    """A not-checked reason without its URL-specific detail, so reasons can be counted.
+
+    "address policy: 10.0.0.1 is private (...)" -> "address policy"; "a private name (….local): not
+    resolvable from here" -> "intranet name: not resolvable from here"; "offline: ..." stays as it is.
+    """
+    reason = reason or "not checked"
+    head, sep, rest = reason.partition(":")
+    head = head.strip()
+    if head in ("address policy", "run cut short"):
+        return head
+    if sep and rest.strip() == "not resolvable from here":
+        return "intranet name: not resolvable from here"
+    return reason
+
+
+def _count_coverage(run: RunView, this_run: dict[str, dict[str, Any]]) -> None:
+    """What the run set out to check and what it could not (the honest version of "offline")."""
+    for row in this_run.values():
+        reason = row.get("reason") or ""
+        if is_left_out(reason):
+            run.left_out += 1
+            continue
+        run.tried += 1
+        if row.get("verdict") == "unchecked":
+            run.not_checked[reason_group(reason)] += 1
+
+
+def _coverage_text(n: int, tried: int, reasons: Counter, what: str) -> str:
+    why = "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common())
+    return (f"{n} of {_plural(tried, what)} this run set out to check could not be checked: {why}. Their verdicts "
+            f"are from the last check that reached each page; links never checked are `unchecked`, never dead.")
+
+
 def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: dict[str, Any] | None,
                own: dict[str, Any] | None, run: RunView, is_latest: bool,
                snaps: dict[tuple[str, str], dict[str, Any]], any_snap: dict[str, dict[str, Any]]) -> None:
@@ -391,6 +450,11 @@ def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: di
     cv.reason = state.get("reason") or ""
     cv.checked_at = state.get("checked_at") or state.get("last_checked")
     cv.rechecked = bool(own and own.get("verdict") != "unchecked")
+    if own and own.get("verdict") == "unchecked" and not is_left_out(own.get("reason")):
+        cv.not_checked = reason_group(own.get("reason") or "")
+    if own and is_left_out(own.get("reason")):  # --exclude/--include left it out this run: say so, not an old verdict
+        cv.verdict, cv.status, cv.final_url, cv.reason = "unchecked", None, None, own.get("reason") or ""
+        cv.checked_at = own.get("checked_at")
     cv.host = u.get("host")
     if is_latest:
         cv.failures = u.get("failures")
@@ -401,7 +465,7 @@ def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: di
         confirmed = u.get("confirmed_dead_at")
         if confirmed and run.finished_at and confirmed <= run.finished_at:
             cv.confirmed_dead_at = confirmed
-    snap = snaps.get((cv.url or "", article.published or "")) or any_snap.get(cv.url or "")
+    snap = snaps.get((cv.url or "", article.cited_date)) or any_snap.get(cv.url or "")
     if snap:
         cv.snapshot_url, cv.snapshot_timestamp = snap.get("snapshot_url"), snap.get("timestamp")
     elif u.get("snapshot_url"):
@@ -617,7 +681,7 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
             fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", markup)), default=0))
             lines += ["- Suggested replacement (Robust Links):", "", f"  {fence}html", f"  {markup}", f"  {fence}"]
     elif c.problem in ("dead", "soft404", "drift"):
-        lines.append("- Snapshot: none found" + (" (offline run)" if run.offline else "")
+        lines.append("- Snapshot: none found" + (" (offline run)" if run.nothing_checked else "")
                      + ": look for another source")
     lines.append("")
     return lines
@@ -627,21 +691,33 @@ def render_article(article: ArticleView, run: RunView) -> str:
     """The Markdown report for one article."""
     title = article.title or Path(article.path).name
     lines = [f"# {escape_md(title)}", ""]
-    lines.append(f"- Published: {escape_md(article.published) or 'unknown'}")
+    if article.published or not article.cited_date or not article.links:
+        lines.append(f"- Published: {escape_md(article.published) or 'unknown'}")
+    else:
+        lines.append(f"- Published: unknown; snapshots are chosen for {article.cited_date}, the day the audit "
+                     f"first saw this article")
     lines.append(f"- Authors: {escape_md(', '.join(article.authors)) or 'unknown'}")
     lines.append(f"- Source file: `{article.path.replace('`', '')}`")
     lines.append(f"- Canonical URL: {md_link(article.canonical_url, article.canonical_url) if article.canonical_url else 'none'}")
     if run.id is not None:
-        lines.append(f"- Audit run: {run.id} ({run.started_at or 'unknown'})" + (" — offline" if run.offline else ""))
+        lines.append(f"- Audit run: {run.id} ({run.started_at or 'unknown'})" + (" — offline" if run.nothing_checked else ""))
     lines += ["", f"**{health_line(article)}**", ""]
-    if run.offline:
+    missed = Counter(c.not_checked for c in article.links if c.not_checked)
+    if run.nothing_checked:
         lines += ["> [!NOTE]", "> This run was offline: nothing was re-checked. Verdicts are from the last check "
                   "that reached each page; links never checked are `unchecked`, never dead.", ""]
+    elif missed:
+        tried = sum(1 for c in article.links if c.not_checked or c.rechecked)
+        lines += ["> [!NOTE]", "> " + _coverage_text(sum(missed.values()), tried, missed, "cited link"), ""]
+    left_out = [c for c in article.links if is_left_out(c.reason)]
+    if left_out:
+        lines += [f"{_plural(len(left_out), 'cited link')} left out by --exclude/--include (not requested, "
+                  f"`unchecked`).", ""]
     problems = article.problems
     lines += ["## Problems", ""]
     if problems:
         for c in problems:
-            lines += _problem_block(c, run, article.published)
+            lines += _problem_block(c, run, article.cited_date or None)
     else:
         lines += ["None found." if article.links else "This article cites no links.", ""]
     lines += ["## All cited sources", ""]
@@ -650,7 +726,8 @@ def render_article(article: ArticleView, run: RunView) -> str:
         for c in article.links:
             drift = {True: "yes", False: "no", None: "–"}[c.drift]
             snap = md_link(c.snapshot_date or "archived", c.snapshot_url) if c.snapshot_url else "–"
-            lines.append(f"| {c.position} | `{c.verdict}` | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
+            left_out = f" ({escape_md(c.reason)})" if is_left_out(c.reason) else ""
+            lines.append(f"| {c.position} | `{c.verdict}`{left_out} | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
                          f"| {table_cell(md_link(short_url(c.url or '', 50), c.url))} | {table_cell(snap)} |")
     else:
         lines.append("No cited links.")
@@ -671,15 +748,22 @@ def render_article(article: ArticleView, run: RunView) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_index(data: ReportData) -> str:
+def render_index(data: ReportData, charts: list | None = None) -> str:
+    """``index.md``; ``charts`` (charts.Chart, written beside it) are embedded after the totals."""
     run = data.run
     lines = ["# provenance audit", ""]
     if run.id is not None:
         lines.append(f"Run {run.id}, started {run.started_at or 'unknown'}"
                      + (f", finished {run.finished_at}" if run.finished_at else "") + ".")
-    if run.offline:
+    if run.nothing_checked:
         lines += ["", "> [!WARNING]", "> This run was offline: no cited link could be checked, so links are "
                   "`unchecked` rather than dead. Run the audit again with network access."]
+    elif run.not_checked:
+        lines += ["", "> [!WARNING]", "> " + _coverage_text(sum(run.not_checked.values()), run.tried,
+                                                            run.not_checked, "URL")]
+    if run.left_out:
+        lines += ["", f"{_plural(run.left_out, 'URL')} left out by --exclude/--include (recorded `unchecked`, "
+                  f"never requested)."]
     totals: Counter = Counter()
     for a in data.articles:
         totals.update(a.counts())
@@ -692,6 +776,8 @@ def render_index(data: ReportData) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
+    for chart in charts or []:
+        lines += ["", f"![{escape_md(chart.alt)}]({chart.name})"]
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
               "| unchecked | attributions |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for a in sorted(data.articles, key=lambda a: (a.attention(), (a.title or a.path).lower(), a.path)):
@@ -725,8 +811,11 @@ def render_changes(data: ReportData) -> str:
                      f"({ch.previous.started_at or 'unknown'}).")
     else:
         lines.append(f"Run {run.id} ({run.started_at or 'unknown'}) is the first run: everything failing is new.")
-    if run.offline:
+    if run.nothing_checked:
         lines += ["", "> [!WARNING]", "> This run was offline: nothing could be re-checked, so nothing changed."]
+    elif run.not_checked:
+        lines += ["", "> [!WARNING]", "> " + _coverage_text(sum(run.not_checked.values()), run.tried,
+                                                            run.not_checked, "URL") + " They count as no change."]
     lines += ["", f"**{len(ch.newly_failing)} newly failing, {len(ch.newly_confirmed_dead)} newly confirmed dead, "
               f"{len(ch.recovered)} recovered, {len(ch.new_drift)} new drift.**", ""]
     lines += ["## Newly failing", ""] + _change_lines(ch.newly_failing, "reason")
@@ -756,9 +845,12 @@ def render_reports(db: sqlite_utils.Database | Path, reports_dir: Path, run_id: 
     data = load_view(db, run_id)
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    from .charts import write_charts
+
+    charts = write_charts(data.articles, reports_dir)
+    written: list[Path] = []  # the Markdown files (the charts beside index.md are charts.ROT_CHART, DOMAIN_CHART)
     files = [(f"{a.slug}.md", render_article(a, data.run)) for a in data.articles]
-    files += [("index.md", render_index(data)), ("changes.md", render_changes(data))]
+    files += [("index.md", render_index(data, charts)), ("changes.md", render_changes(data))]
     for name, text in files:
         path = reports_dir / name
         path.write_text(f"{text}\n{GENERATED_MARK}\n", encoding="utf-8")

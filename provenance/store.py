@@ -11,7 +11,7 @@ Tables (primary key first):
               options (JSON), offline, articles, claims, urls, verdicts (JSON, per claim),
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
-              recovered, new_drift, pid
+              recovered, new_drift, pid, urls_excluded (links left out by --exclude/--include)
 ``articles``  id; path (unique: how people see the file, relative to the working folder when
               under it), resolved_path (unique: the real absolute path, the article's identity), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
@@ -88,7 +88,7 @@ COLUMNS: dict[str, dict[str, type]] = {
              "articles": int, "claims": int, "urls": int, "verdicts": str, "urls_checked": int, "urls_fresh": int,
              "snapshot_lookups": int, "articles_extracted": int, "articles_unchanged": int,
              "articles_removed": int, "newly_failing": int, "newly_confirmed_dead": int, "recovered": int,
-             "new_drift": int, "pid": int},
+             "new_drift": int, "pid": int, "urls_excluded": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
@@ -136,7 +136,7 @@ select c.id as claim_id, a.id as article_id, a.path, a.title, a.published, c.kin
        s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since
 from claims c join articles a on a.id = c.article_id
 left join urls u on u.url = c.url
-left join snapshots s on s.url = c.url and s.date = coalesce(a.published, '')
+left join snapshots s on s.url = c.url and s.date = coalesce(nullif(a.published, ''), substr(a.first_seen, 1, 10), '')
 where a.removed_at is null""",
     "broken_claims": """
 select * from claim_status where kind = 'link' and verdict in ('dead', 'soft404')""",
@@ -166,6 +166,15 @@ FTS_COLUMNS = ("sentence", "anchor", "source", "evidence_then", "evidence_now")
 
 
 # --------------------------------------------------------------------------- opening
+
+
+def cited_date(published: str | None, first_seen: str | None) -> str:
+    """The day an article's links were cited: its publication date, else the day the audit first saw it.
+
+    An undated article's snapshots are chosen for that day (the closest
+    stand-in for when it was cited), not for "the latest capture".
+    """
+    return published or (first_seen or "")[:10]
 
 
 def check_database_file(path: Path, existing: bool = False) -> None:
@@ -296,40 +305,63 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 def audit_lock(db_path: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """One audit per database: a second one waits up to ``wait`` seconds, then StoreError.
 
-    An OS file lock (flock) beside the database, so a run killed with SIGKILL
-    releases it with its process and never leaves a stale lock behind.
+    An OS file lock (flock) on ``<db>-lock`` beside the database, so a run
+    killed with SIGKILL releases it with its process and never leaves a
+    stale lock. The file is removed when the run ends (a folder holding
+    only the database is what users copy and CI caches). Removing a lock
+    file others may be waiting on is safe because a waiter that gets the
+    lock checks the path still names the file it locked, and starts over
+    when it does not (the lock then lives on a new file).
     """
     lock_path = Path(str(db_path) + "-lock")
     try:
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create directory for database {db_path}: {exc.strerror or exc}") from exc
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        try:
+            handle = open(lock_path, "a+")
+        except OSError as exc:
+            raise StoreError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                handle.close()
+                raise StoreError(f"cannot lock {lock_path}: {exc.strerror or exc}") from exc
+            if time.monotonic() >= deadline:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                handle.close()
+                raise StoreError(f"another audit (pid {holder}) is using {db_path}; "
+                                 f"waited {wait:g}s, try again later") from None
+            handle.close()
+            time.sleep(LOCK_POLL)
+            continue
+        if _same_file(handle, lock_path):
+            break
+        handle.close()  # the holder removed the file as we took its lock: take the lock on the new one
     try:
-        handle = open(lock_path, "a+")
-    except OSError as exc:
-        raise StoreError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from exc
-    try:
-        deadline = time.monotonic() + max(0.0, wait)
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise StoreError(f"cannot lock {lock_path}: {exc.strerror or exc}") from exc
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "?"
-                    raise StoreError(f"another audit (pid {holder}) is using {db_path}; "
-                                     f"waited {wait:g}s, try again later") from None
-                time.sleep(LOCK_POLL)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         yield
     finally:
+        try:
+            os.unlink(lock_path)  # still ours while we hold the lock
+        except OSError:
+            pass
         handle.close()  # closing releases the flock
+
+
+def _same_file(handle: Any, path: Path) -> bool:
+    try:
+        here, there = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def get_meta(db: sqlite_utils.Database, key: str) -> str | None:

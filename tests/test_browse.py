@@ -164,3 +164,29 @@ def test_canned_query_page_shows_rows_in_chromium(chromium, served, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     if shot != SCREENSHOT:
         shutil.copy(shot, tmp_path / "kept.png")
+
+
+@pytest.mark.timeout(APT_TIMEOUT + 120)
+def test_chart_query_is_drawn_by_datasette_vega_in_chromium(chromium, served):
+    """The link-rot canned query's "Show it as a chart" link: datasette-vega draws a stacked bar chart."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        try:
+            # link_rot_by_year: dead, soft404, drifted, could not tell, fine for 2025; problem_domains: 5 domains
+            for query, colour in (("link_rot_by_year", "category"), ("problem_domains", "problem")):
+                page = browser.new_page(viewport={"width": 1200, "height": 1000})
+                response = page.goto(f"{served}/{query}", wait_until="load", timeout=30_000)
+                assert response is not None and response.status == 200
+                assert page.locator(".vega-embed canvas.marks").count() == 0  # no chart until asked
+                page.get_by_text("Show it as a chart").click()
+                page.wait_for_selector(".vega-embed canvas.marks", timeout=20_000)
+                size = page.evaluate("() => { const c = document.querySelector('.vega-embed canvas.marks');"
+                                     " return [c.clientWidth, c.clientHeight]; }")
+                assert size[0] > 50 and size[1] > 100, size
+                assert f"g.color_column={colour}" in page.url
+                assert page.locator("table.rows-and-columns tbody tr").count() == 5
+                page.close()
+        finally:
+            browser.close()
