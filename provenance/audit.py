@@ -48,6 +48,9 @@ RECHECK_FAILING = timedelta(hours=6)
 SNAPSHOT_RETRY_NONE = timedelta(days=7)
 #: Articles extracted per transaction.
 ARTICLE_BATCH = 200
+#: Verdicts of links that are gone: the snapshot is suggested in their place (Robust Links), so it is
+#: replayed once to be sure it is a good copy. (A blocked page is there; its snapshot is only an aid.)
+SUGGESTED_VERDICTS = frozenset({"dead", "soft404"})
 #: URLs checked per batch; each batch's checks and drift are one transaction.
 CHECK_BATCH = 500
 #: (url, date) Wayback lookups per batch, saved as one transaction.
@@ -475,6 +478,14 @@ class _Run:
         wanted: dict[str, Snapshot] = {}
         plan: list[tuple[int, CheckResult, Snapshot | None]] = []
         for r in results:
+            if r.verdict in SUGGESTED_VERDICTS:
+                # The snapshot will be suggested in place of the link: it must be a good copy (replayed once).
+                for _cid, date in citing.get(r.url, []):
+                    row = snaps.get((r.url, date))
+                    if row and row["timestamp"] and not row.get("replay_checked_at"):
+                        snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"],
+                                        status=200)
+                        wanted[wayback.snapshot_key(snap) or ""] = snap
             if r.verdict not in GOOD_VERDICTS and r.verdict not in ("dead", "soft404"):
                 continue  # error / blocked / unchecked: nothing seen, keep what is known
             for claim_id, date in citing.get(r.url, []):
@@ -487,7 +498,7 @@ class _Run:
         replays: dict[str, wayback.Replay] = {}
         if wanted and self.wayback_reachable():
             replays = wayback.fetch_replays(list(wanted.values()), self.options.wayback)
-        self._record_good_captures(plan, replays, citing)
+        self._record_good_captures(replays, citing, {r.url for r in results if r.verdict in GOOD_VERDICTS})
         claims = self._claims([cid for cid, _r, _s in plan])
         # Each page is reduced once, however many claims cite it (live by URL, snapshot by replay).
         live_pages: dict[str, support.PageText] = {}
@@ -518,24 +529,31 @@ class _Run:
                 out.append((claim_id, drift))
         return out
 
-    def _record_good_captures(self, plan: list[tuple[int, CheckResult, Snapshot | None]],
-                              replays: dict[str, wayback.Replay], citing: dict[str, list[tuple[int, str]]]) -> None:
-        """Store the good capture that stood in for a bad copy, with what was passed over and why."""
+    def _record_good_captures(self, replays: dict[str, wayback.Replay], citing: dict[str, list[tuple[int, str]]],
+                              live: set[str]) -> None:
+        """Store what the replays found about the captures: a good one that stood in for a bad copy (with what
+        was passed over and why), that a capture was checked, or, for a link that is gone, that none was good."""
         found: dict[tuple[str, str | None], Snapshot] = {}
-        for _cid, r, snap in plan:
-            replay = replays.get(wayback.snapshot_key(snap) or "") if snap is not None else None
-            if replay is None or not replay.passed_over:
-                continue
+        checked: list[tuple[str, str]] = []
+        for replay in replays.values():
+            url, asked = replay.snapshot.url, replay.snapshot.timestamp
+            keys = [(url, date) for _cid, date in citing.get(url, [])
+                    if (self.snaps.get((url, date)) or {}).get("timestamp") == asked]
             passed = "; ".join(replay.passed_over)
-            if not replay.replaced:
-                continue  # none was good: the capture stays (still the closest); drift says why it was not judged
-            good = Snapshot(url=r.url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
-                            reason=f"closest good capture; passed over {passed}"[:500])
-            for _claim_id, date in citing.get(r.url, []):
-                if self.snaps.get((r.url, date)) and self.snaps[(r.url, date)]["timestamp"] == snap.timestamp:
-                    found[(r.url, date)] = good
+            if replay.replaced:
+                good = Snapshot(url=url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
+                                reason=f"closest good capture; passed over {passed}"[:500])
+                found.update({key: good for key in keys})
+            elif replay.html is None and replay.passed_over and url not in live:
+                # A gone link must not be "fixed" with a soft 404. (A live page's bad capture stays: drift
+                # says why it was not judged, and --save does not archive the page again and again.)
+                found.update({key: Snapshot(url=url, reason=replay.reason[:500]) for key in keys})
+            if replay.html is not None:
+                checked += [(u, d) for u, d in dict.fromkeys(keys)]
         if found:
             store.save_snapshots(self.db, found, self.now())
+        if found or checked:
+            store.mark_replays_checked(self.db, checked, self.now())
             self.snaps = store.snapshot_rows(self.db)
 
     def _claims(self, ids: list[int]) -> dict[int, Claim]:

@@ -31,7 +31,8 @@ Tables (primary key first):
               newly_failing | newly_confirmed_dead | recovered | changed | null),
               failures (count after this check), counted (1 if it counted towards rot)
 ``snapshots`` (url, date); timestamp, snapshot_url, status, reason, outcome
-              (found | none | error), looked_up_at
+              (found | none | error), looked_up_at, replay_checked_at (when its replay was found a good
+              copy: not a soft 404, error page, bot wall or empty shell)
 ``meta``      key; value: schema_version, rot_checks, rot_gap_days
 
 Views: ``claim_status`` (every live claim with its URL's state, snapshot and
@@ -105,7 +106,7 @@ COLUMNS: dict[str, dict[str, type]] = {
                "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
                "failures": int, "counted": int},
     "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
-                  "outcome": str, "looked_up_at": str},
+                  "outcome": str, "looked_up_at": str, "replay_checked_at": str},
     "meta": {"key": str, "value": str},
 }
 PKS: dict[str, Any] = {"runs": "id", "articles": "id", "urls": "url", "claims": "id", "checks": "id",
@@ -761,11 +762,21 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
             "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at) "
             "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
             "snapshot_url = excluded.snapshot_url, status = excluded.status, reason = excluded.reason, "
-            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at",
+            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, replay_checked_at = case "
+            "when snapshots.timestamp is excluded.timestamp then snapshots.replay_checked_at end",
             [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp)
              for (url, date), s in found.items()])
         cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ? where url = ?",
                         [(s.timestamp, s.snapshot_url, url) for (url, _d), s in found.items() if s.timestamp])
+
+
+def mark_replays_checked(db: sqlite_utils.Database, keys: Sequence[tuple[str, str | None]],
+                         now: datetime | None = None) -> None:
+    """Record that the captures of these (url, date) rows were replayed and found good copies."""
+    stamp = iso_z(now or utc_now())
+    with db.atomic():
+        db.conn.executemany("update snapshots set replay_checked_at = ? where url = ? and date = ?",
+                            [(stamp, url, date or "") for url, date in keys])
 
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:

@@ -360,3 +360,38 @@ def test_a_story_past_both_caps_is_null_not_drift_end_to_end(sim, fake, tmp_path
     d = support.judge_drift(claim(), support.read_page(result.body, url, result.body_cut),
                             support.read_page(replay.html, url, replay.cut))
     assert d.drift is None and "cut" in d.reason
+
+
+def test_a_gone_link_is_never_fixed_with_a_bad_capture(sim, fake, tmp_path):
+    """Dead links get their snapshot suggested (Robust Links): it is replayed once to be a good copy."""
+    from datetime import datetime, timedelta, timezone
+
+    site = sim.site()
+    urls = {"dead": site.page("/dead", "<title>Not found</title>", status=404),
+            "allbad": site.page("/allbad", "<title>Not found</title>", status=404)}
+    fake.add(urls["dead"], "20240101000000", body=SNAPSHOT)
+    fake.add(urls["dead"], "20240520000000", body=SOFT_404)
+    fake.add(urls["allbad"], "20240520000000", body=SHELL)
+    docs = tmp_path / "articles"
+    docs.mkdir()
+    _article(docs / "a.md", [(CITED, "Ridership rose", urls["dead"]), (PARAS[2], "night services", urls["allbad"])])
+    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    options = AuditOptions(db_path=tmp_path / "db" / "p.db", reports_dir=tmp_path / "reports",
+                           check=CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5,
+                                              offline=False),
+                           wayback=wayback.WaybackOptions(base_url=fake.base_url, retries=0, timeout=5),
+                           clock=lambda: now[0])
+    result = run_audit([docs], options)
+    claims = {c["url"]: c for a in result.to_dict()["articles"] for c in a["claims"] if c["kind"] == "link"}
+    assert claims[urls["dead"]]["verdict"] == "dead"
+    assert claims[urls["dead"]]["snapshot"]["timestamp"] == "20240101000000"
+    assert claims[urls["allbad"]]["snapshot"] is None
+    db = store.open_store(tmp_path / "db" / "p.db")
+    reason = db.execute("select reason from snapshots where url = ?", [urls["allbad"]]).fetchone()[0]
+    assert "no good capture" in reason and "empty shell" in reason
+    assert db.execute("select replay_checked_at from snapshots where url = ?", [urls["dead"]]).fetchone()[0]
+    db.close()
+    replays = fake.calls.web
+    now[0] += timedelta(days=3)  # the links are due again; the good capture is not replayed again
+    run_audit([docs], options)
+    assert fake.calls.web == replays
