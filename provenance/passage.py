@@ -387,6 +387,28 @@ def clip(text: str, limit: int = EVIDENCE_CHARS) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
 
 
+def clip_pair(then: str, now: str | None, limit: int = EVIDENCE_CHARS) -> tuple[str, str | None]:
+    """Both passages cut to ``limit`` characters around where they first differ (so the edit shows)."""
+    then, now = " ".join(then.split()), (" ".join(now.split()) if now is not None else None)
+    if len(then) <= limit and (now is None or len(now) <= limit):
+        return then, now
+    common = 0
+    if now is not None:
+        while common < min(len(then), len(now)) and then[common] == now[common]:
+            common += 1
+    differs = now is not None and common < min(len(then), len(now))
+    start = max(0, common - limit // 3) if differs and common > limit - limit // 3 else 0
+    if start:
+        space = then.rfind(" ", 0, start)
+        start = space + 1 if space > 0 else start
+
+    def window(text: str) -> str:
+        cut = clip(text[start:], limit - (1 if start else 0))
+        return ("…" + cut) if start else cut
+
+    return window(then), (window(now) if now is not None else None)
+
+
 def marked_diff(then: str, now: str | None) -> str:
     """A word diff in the wdiff convention: ``[-removed-]{+added+}``, words in common as they are."""
     if now is None:

@@ -264,7 +264,7 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
                          "could be found", similarity, then=then_text)
         return Drift(True, 0.0, then.score, "the cited passage is gone from the live page", similarity,
                      then=then_text, now=None, diff=passage.marked_diff(then_text, None))
-    now_text = passage.clip(now.text)
+    then_text, now_text = passage.clip_pair(then.text, now.text)
     evidence = {"then": then_text, "now": now_text, "diff": passage.marked_diff(then_text, now_text)}
     live_score = passage.carries(claim_window, now.text, live.index, anchor)
     if passage.same_text(then.text, now.text):

@@ -395,3 +395,12 @@ def test_a_gone_link_is_never_fixed_with_a_bad_capture(sim, fake, tmp_path):
     now[0] += timedelta(days=3)  # the links are due again; the good capture is not replayed again
     run_audit([docs], options)
     assert fake.calls.web == replays
+
+
+def test_long_passages_are_clipped_where_they_differ():
+    head = " ".join(f"word{i}" for i in range(150))
+    then, now = passage.clip_pair(f"{head} rose to 412 million.", f"{head} rose to 214 million.")
+    assert len(then) <= passage.EVIDENCE_CHARS and len(now or "") <= passage.EVIDENCE_CHARS
+    assert "412" in then and "214" in (now or "") and then.startswith("…")
+    short = passage.clip_pair("Short then.", None)
+    assert short == ("Short then.", None)
