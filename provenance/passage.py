@@ -97,7 +97,7 @@ class Change:
     kind: str
 
     def describe(self) -> str:
-        return f"'{self.then}' -> '{self.now}'" if self.then and self.now else (
+        return f"'{self.then}' → '{self.now}'" if self.then and self.now else (
             f"'{self.then}' removed" if self.then else f"'{self.now}' added")
 
 
