@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from difflib import SequenceMatcher
 
-from .sentences import split_sentences
+from .sentences import ABBREVIATIONS, split_sentences
 
 #: Weighted share of the claim's content terms a passage must hold to "clearly carry" it.
 PASSAGE_MIN_SCORE = 0.5
@@ -52,7 +52,10 @@ NAME_WEIGHT = 1.5
 #: Weight of the link's anchor words: what the link vouches for.
 ANCHOR_WEIGHT = 2.0
 
-_WORD = re.compile(r"[^\W_]+(?:['’.,][^\W_]+)*", re.UNICODE)
+#: Words: numbers keep their decimal and thousands marks ("4.1", "2,400", "9:12"), initials their dots
+#: ("U.S."), other words their apostrophes; a word glued to the next by a full stop ("2019.Advertisement")
+#: is two.
+_WORD = re.compile(r"\d+(?:[.,:]\d+)*[^\W_]*|(?:[^\W\d_]\.){2,}|[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _STRAIGHT = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " "})
 
 #: Words that turn a statement around.
@@ -312,6 +315,7 @@ def word_changes(then: str, now: str) -> list[Change]:
         ops = ops[:-1]
     out = []
     for tag, i1, i2, j1, j2 in ops:
+        edge = tag == "insert" and (i1 == 0 or i1 == len(a))
         if tag == "replace" and j2 - j1 > i2 - i1 and (i1 == 0 or i2 == len(a)):
             # At an end of the passage, a longer replacement is new text next to it plus the edit itself:
             # keep only the words that stand where the passage's words stood.
@@ -320,6 +324,8 @@ def word_changes(then: str, now: str) -> list[Change]:
         kinds = [_kind(t, i1 + n in starts_a) for n, t in enumerate(old)]
         kinds += [_kind(t, j1 + n in starts_b) for n, t in enumerate(new)]
         kind = next((k for k in ("negation", "number", "date", "amount", "name") if k in kinds), "")
+        if edge and kind != "negation":
+            kind = ""  # words glued before or after the passage (a caption, "Advertisement") are not an edit of it
         if kind == "name" and _only_case(old, new):
             kind = ""
         out.append(Change(" ".join(old), " ".join(new), kind))
@@ -343,7 +349,9 @@ def _tokens_and_starts(text: str) -> tuple[list[str], set[int]]:
     for match in _WORD.finditer(text):
         gap = text[last:match.start()]
         between = gap.strip()
-        if not tokens or "\n" in gap or between[-1:] in (".", "!", "?", ":", '"', "(", "'") or between.endswith(('."', '?"')):
+        after_abbreviation = between == "." and tokens and (tokens[-1].lower() in ABBREVIATIONS or len(tokens[-1]) == 1)
+        if (not tokens or "\n" in gap or (between[-1:] in (".", "!", "?", '"', "'") and not after_abbreviation)
+                or between.endswith(('."', '?"'))):
             starts.add(len(tokens))
         tokens.append(match.group())
         last = match.end()
