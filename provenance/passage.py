@@ -362,9 +362,9 @@ def critical_changes(then: str, now: str, claim: str | None = None) -> list[Chan
     """The edits that change what a passage says: numbers, dates, amounts, names, negations.
 
     With ``claim``, and a ``now`` that rewrites ``then`` rather than edits it
-    (word similarity under CLOSE_EDIT), only the claim's own numbers
-    going missing and a negation coming or going count: a rewrite drops and
-    adds names and words that were never what was cited.
+    (word similarity under CLOSE_EDIT), only the claim's own numbers and
+    names going missing and a negation coming or going count: a rewrite
+    drops and adds words that were never what was cited.
     """
     ka, kb = _keys(then), _keys(now)
     if claim is None or SequenceMatcher(None, ka, kb, autojunk=False).ratio() >= CLOSE_EDIT:
@@ -374,6 +374,14 @@ def critical_changes(then: str, now: str, claim: str | None = None) -> list[Chan
     for k in dict.fromkeys(_keys(claim)):
         if any(ch.isdigit() for ch in k) and k in ka and k not in numbers_now:
             out.append(Change(k, "", "number"))
+    # The claim's names (capitalised inside a sentence, or acronyms) that the passage had and the rewrite lost.
+    tokens, starts = _tokens_and_starts(claim)
+    had, has = set(_tokens(then)), set(_tokens(now))
+    for i, token in enumerate(tokens):
+        bare = token.replace(".", "")
+        name = (len(bare) >= 2 and bare.isupper() and bare.isalpha()) or (token[:1].isupper() and i not in starts)
+        if name and token in had and token not in has and token.lower() not in _STOP:
+            out.append(Change(token, "", "name"))
     negations = [sum(1 for k in keys if k in NEGATIONS or k.endswith("n't")) for keys in (ka, kb)]
     if negations[0] != negations[1]:
         out.append(Change("negation" if negations[0] else "", "negation" if negations[1] else "", "negation"))

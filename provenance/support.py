@@ -256,8 +256,10 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
     then_text = passage.clip(then.text)
     now = passage.counterpart(then.text, live.sentences, live.index, near=then.start / len(snap.sentences))
     if now is None:
-        # Rewritten past recognition, yet still saying it? Look for the claim itself.
+        # Rewritten past recognition, yet still saying it? Look for the claim itself, held as well as it was.
         now = passage.find_passage(claim_window, live.sentences, live.index, anchor)
+        if now is not None and now.score < then.score - MIN_DROP:
+            now = None
     if now is None:
         if live.cut:
             return Drift(None, None, then.score, f"the live page was cut ({live.cut}) before the cited passage "
