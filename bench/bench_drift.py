@@ -16,6 +16,16 @@ live page is made from the snapshot in these ways:
 | replaced | another article at the same URL | true |
 | cut | the live body cut (by a cap) before the cited sentence | null |
 
+and a second set of edits, made differently, as a check against tuning to the first:
+
+| variant | what changed | right answer |
+|---|---|---|
+| cosmetic-inline | "Advertisement" glued inside the cited block, a comments section quoting the sentence after the article | false |
+| block-removed | the cited sentence's whole block deleted | true |
+| number-last | the last number of the sentence doubled plus one ("$44,000" -> "$88001") | true |
+| never | "never" after the first auxiliary | true |
+| name | the first capitalised word inside the sentence replaced by "Kowalczyk" | true |
+
 For each variant it prints flagged right / null / wrong, and the time spent
 reducing and judging. Pages where a variant cannot be made (no number in the
 sentence, no auxiliary for a negation) are left out of that variant.
@@ -50,9 +60,11 @@ from provenance import passage, support  # noqa: E402
 from provenance.models import Claim  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "benchmarks" / "article-pages"
-VARIANTS = ("unchanged", "cosmetic", "removed", "number", "negation", "replaced", "cut")
+VARIANTS = ("unchanged", "cosmetic", "removed", "number", "negation", "replaced", "cut",
+            "cosmetic-inline", "block-removed", "number-last", "never", "name")
 EXPECTED = {"unchanged": False, "cosmetic": False, "removed": True, "number": True, "negation": True,
-            "replaced": True, "cut": None}
+            "replaced": True, "cut": None, "cosmetic-inline": False, "block-removed": True, "number-last": True,
+            "never": True, "name": True}
 #: Cited sentences have this many words (short ones are captions and datelines, long ones unsplit blobs).
 MIN_WORDS, MAX_WORDS = 10, 60
 _AUX = re.compile(r"\b(is|are|was|were|will|would|can|could|should|has|have|had|does|did|must|may|might)\b")
@@ -148,6 +160,34 @@ def paraphrased(sentence: str) -> str:
     return "Two weeks before the vote, one outlet noted that " + " ".join(kept)
 
 
+def more_variants(serialised: str, block: str, sentence: str) -> dict[str, tuple[str, str | None]]:
+    """The second set of edits (see the module's docstring)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    tag = re.match(r"<([a-zA-Z0-9]+)", block)
+    end = f"</{tag.group(1)}>" if tag else ""
+    inline = block[:-len(end)] + '<span class="ad">Advertisement</span>' + end if end and block.endswith(end) else block
+    comments = (f'<section class="comments"><h3>42 Comments</h3><p>Joe: I disagree with this. {escape(sentence)}'
+                "</p></section></body>")
+    out["cosmetic-inline"] = (serialised.replace(block, inline, 1).replace("</body>", comments, 1), None)
+    out["block-removed"] = (serialised.replace(block, "", 1), None)
+    numbers = list(re.finditer(r"\d[\d,.]*\d|\d", sentence))
+    if numbers:
+        m = numbers[-1]
+        new = str(int(re.sub(r"\D", "", m.group()) or 0) * 2 + 1)
+        out["number-last"] = (rewrite_block(serialised, block, sentence, sentence[:m.start()] + new + sentence[m.end():]),
+                              None)
+    aux = _AUX.search(sentence)
+    if aux:
+        out["never"] = (rewrite_block(serialised, block, sentence, sentence[:aux.end()] + " never" + sentence[aux.end():]),
+                        None)
+    caps = list(re.finditer(r"(?<=\s)[A-Z][a-z]{2,}", sentence))
+    if caps:
+        m = caps[0]
+        out["name"] = (rewrite_block(serialised, block, sentence, sentence[:m.start()] + "Kowalczyk" + sentence[m.end():]),
+                       None)
+    return out
+
+
 def cosmetic(serialised: str, block: str) -> str:
     page = re.sub(r"(<body[^>]*>)", r"\1" + COOKIE + AD, serialised, count=1)
     page = page.replace(block, UPDATED + block, 1)
@@ -186,6 +226,7 @@ def run(pages: list[tuple[str, str, str, str]], show_wrong: bool, paraphrase: bo
             lives["negation"] = (rewrite_block(serialised, block, sentence, negation), None)
         cut_at = serialised.find(block)
         lives["cut"] = (serialised[:cut_at], f"body cut off at {cut_at} bytes")
+        lives.update(more_variants(serialised, block, sentence))
         for variant in VARIANTS:
             if variant not in lives:
                 skipped[variant] += 1
