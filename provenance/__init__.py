@@ -1,3 +1,3 @@
 """provenance: audit where an article's claims come from."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -153,7 +153,8 @@ def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, us
 
 @app.command()
 def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.", readable=False)],
-            json_out: JsonOpt = False) -> None:
+            json_out: JsonOpt = False,
+            text: Annotated[bool, typer.Option("--text", help="With --json: add each article's main text as \"text\".")] = False) -> None:
     """Claims per article, no network.
 
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
@@ -174,8 +175,12 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
         except InputError as exc:
             err.print(f"skipped: {exc}", markup=False)
             failed = True
+    for a in articles:
+        if not a.claims:
+            what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
+            err.print(f"note: {a.path}: 0 claims ({what})", markup=False)
     if json_out:
-        emit_json([a.to_dict() for a in articles])
+        emit_json([a.to_dict(include_text=text) for a in articles])
     else:
         for a in articles:
             links = sum(1 for c in a.claims if c.kind == "link")

@@ -185,6 +185,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     _apply_front_matter(article, doc.front_matter)
     if doc.format == "markdown" and len(doc.text) > MAX_MARKDOWN_CHARS:
         article.format = "text"
+    main: maintext.MainText | None = None
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
         base = article.canonical_url
@@ -205,6 +206,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):
             article.title = meta["h1"]
+    article.text = main.text if main is not None and main.text else "\n".join(block.text for block in blocks)
     article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
     return article
 
@@ -568,15 +570,18 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
     """
     builder = _BlockBuilder()
     budget = MAX_WALK_NODES
+    chrome_stack = builder.chrome
     for root in roots:
-        stack: list[tuple[LexborNode, bool]] = [(root, False)]
+        # Nodes to enter, and 1-tuples (node,) to leave: no tuple per child on the way in.
+        stack: list = [root]
         while stack:
-            node, leaving = stack.pop()
-            if leaving:
+            node = stack.pop()
+            if type(node) is tuple:
+                node = node[0]
                 builder.exit(node)
-                if builder.chrome and builder.chrome[-1][0] == node.mem_id:
+                if chrome_stack and chrome_stack[-1][0] == node.mem_id:
                     builder.flush()
-                    builder.chrome.pop()
+                    chrome_stack.pop()
                 continue
             budget -= 1
             if budget < 0:
@@ -592,7 +597,7 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 rule = content.chrome_rule(node)
                 if rule is not None and mark_chrome and rule not in SKIPPED_CHROME:
                     builder.flush()
-                    builder.chrome.append((node.mem_id, rule))
+                    chrome_stack.append((node.mem_id, rule))
                 elif rule is not None:
                     if trace is not None:
                         for a in node.css("a[href]"):
@@ -603,13 +608,14 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 builder.flush()
                 continue
             children = list(node.iter(include_text=True))
-            if tag in _PLAIN_INLINE and not (builder.chrome and builder.chrome[-1][0] == node.mem_id):
+            children.reverse()
+            if tag in _PLAIN_INLINE and not (chrome_stack and chrome_stack[-1][0] == node.mem_id):
                 # <span>, <b>, <em>: nothing to do on the way in or out, only their children
-                stack.extend((child, False) for child in reversed(children))
+                stack.extend(children)
                 continue
             builder.enter(node)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(children))
+            stack.append((node,))
+            stack.extend(children)
     builder.flush()
     return builder
 
@@ -684,8 +690,9 @@ def _in_main_text(blocks: list[Block], nodes: dict[int, LexborNode], index: main
     """
     seqs = [maintext.words(block.text) for block in blocks]
     needs_context = any(block.links and len(seq) < MIN_CONTEXT_WORDS for block, seq in zip(blocks, seqs))
-    contexts = _Contexts(blocks, seqs, index) if needs_context else None
-    inside = [_covered(block, seq, index, contexts) for block, seq in zip(blocks, seqs)]
+    counts = [index.shingle_hits(seq) for seq in seqs]
+    contexts = _Contexts(blocks, seqs, counts, index) if needs_context else None
+    inside = [_covered(block, seq, count, index, contexts) for block, seq, count in zip(blocks, seqs, counts)]
     _join_split_story(blocks, nodes, inside)
     next_inside = [len(blocks) + SANDWICH_GAP + 1] * len(blocks)
     upcoming = next_inside[0] if blocks else 0
@@ -723,7 +730,8 @@ class _Contexts:
     level of nesting.
     """
 
-    def __init__(self, blocks: list[Block], seqs: list[list[str]], index: maintext.MainTextIndex) -> None:
+    def __init__(self, blocks: list[Block], seqs: list[list[str]], counts: list[tuple[int, int]],
+                 index: maintext.MainTextIndex) -> None:
         self.words: dict[int, int] = {}
         self.hits: dict[int, int] = {}
         self.grams: dict[int, int] = {}
@@ -731,7 +739,8 @@ class _Contexts:
         depth: dict[int, int] = {}
         flat: list[str] = []
         owner: list[int] = []
-        for number, (block, seq) in enumerate(zip(blocks, seqs)):
+        ends: list[int] = []
+        for number, (block, seq, (hits, grams)) in enumerate(zip(blocks, seqs, counts)):
             for level, mem_id in enumerate(block.path):
                 if mem_id not in depth:
                     depth[mem_id] = level
@@ -739,32 +748,29 @@ class _Contexts:
             if block.path and seq:
                 leaf = block.path[-1]
                 self.words[leaf] = self.words.get(leaf, 0) + len(seq)
+                self.grams[leaf] = self.grams.get(leaf, 0) + grams
+                self.hits[leaf] = self.hits.get(leaf, 0) + hits
             flat.extend(seq)
             owner.extend([number] * len(seq))
+            ends.append(len(flat))
+        # Shingles inside one block are counted above; here only those that run into the next blocks.
         width = maintext.SHINGLE_WORDS
         shingles = index.shingles
-        common: dict[tuple[int, int], int | None] = {}
-        for start in range(len(flat) - width + 1):
-            first, last = owner[start], owner[start + width - 1]
-            if first == last:
-                path = blocks[first].path
-                holder = path[-1] if path else None
-            else:
-                holder = common.get((first, last), -1)
-                if holder == -1:
-                    holder = _deepest_common(blocks[first].path, blocks[last].path)
-                    common[(first, last)] = holder
-            if holder is None:
-                continue
-            self.grams[holder] = self.grams.get(holder, 0) + 1
-            if tuple(flat[start:start + width]) in shingles:
-                self.hits[holder] = self.hits.get(holder, 0) + 1
+        begin = 0
+        for number, end in enumerate(ends):
+            for start in range(max(begin, end - width + 1), min(end, len(flat) - width + 1)):
+                holder = _deepest_common(blocks[number].path, blocks[owner[start + width - 1]].path)
+                if holder is not None:
+                    self.grams[holder] = self.grams.get(holder, 0) + 1
+                    if tuple(flat[start:start + width]) in shingles:
+                        self.hits[holder] = self.hits.get(holder, 0) + 1
+            begin = end
         for mem_id in sorted(depth, key=depth.__getitem__, reverse=True):
             up = parent[mem_id]
             if up is not None:
-                for counts in (self.words, self.hits, self.grams):
-                    if mem_id in counts:
-                        counts[up] = counts.get(up, 0) + counts[mem_id]
+                for table in (self.words, self.hits, self.grams):
+                    if mem_id in table:
+                        table[up] = table.get(up, 0) + table[mem_id]
 
     def coverage(self, mem_id: int) -> float | None:
         """The element's share of shingles in the main text; None when it has too few words to tell."""
@@ -783,12 +789,13 @@ def _deepest_common(a: tuple[int, ...], b: tuple[int, ...]) -> int | None:
     return found
 
 
-def _covered(block: Block, seq: list[str], index: maintext.MainTextIndex, contexts: "_Contexts | None") -> bool:
+def _covered(block: Block, seq: list[str], count: tuple[int, int], index: maintext.MainTextIndex,
+             contexts: "_Contexts | None") -> bool:
     """Is the block (or, when short, its nearest context of MIN_CONTEXT_WORDS words) in the main text?"""
     if block.chrome is not None and block.chrome in STRONG_CHROME:
         return False
     if len(seq) >= MIN_CONTEXT_WORDS:
-        hits, grams = index.shingle_hits(seq)
+        hits, grams = count
         return hits >= MAIN_COVERAGE * grams
     if not block.links or contexts is None:
         return False  # a short block without links changes no claim: skip the context walk
@@ -1141,6 +1148,17 @@ def _resolve(href: str, base: str | None) -> tuple[str, str | None] | None:
         return None
 
 
+def _note_sources(note: Footnote, base: str | None) -> list[str]:
+    """The links of a note that name its sources: the ones leaving the site when there are any.
+
+    A Wikipedia reference links the publication's own article, its archive
+    copy and its DOI, but also wiki pages about the publisher or "doi"
+    itself; those are the encyclopedia's navigation, not the source.
+    """
+    external = [href for href in note.hrefs if not _same_site(href, base)]
+    return external or note.hrefs
+
+
 def _claims(blocks: list[Block], article: Article, base: str | None, trace: list[Rejected] | None,
             footnotes: dict[str, Footnote]) -> list[Claim]:
     """Link and attribution claims of the content blocks, in reading order.
@@ -1188,7 +1206,7 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             note = footnotes.get(span.href.strip()[1:]) if span.href.strip().startswith("#") else None
             if note is not None and note.mem_id not in block.path:
                 used_notes.add(note.mem_id)
-                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in note.hrefs)
+                expanded.extend(LinkSpan(span.start, span.end, href, "", span.in_code) for href in _note_sources(note, base))
             else:
                 expanded.append(span)
         for span in expanded:

@@ -75,9 +75,11 @@ class Article:
     format: str = "text"  # html | markdown | text
     content_hash: str = ""
     claims: list[Claim] = field(default_factory=list)
+    #: The article's main text (maintext.reduce_page for saved pages), paragraphs on their own lines.
+    text: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, include_text: bool = False) -> dict[str, Any]:
+        out = {
             "path": self.path,
             "title": self.title,
             "published": self.published,
@@ -85,6 +87,9 @@ class Article:
             "canonical_url": self.canonical_url,
             "claims": [claim.to_dict() for claim in self.claims],
         }
+        if include_text:
+            out["text"] = self.text
+        return out
 
 
 @dataclass
