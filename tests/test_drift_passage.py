@@ -404,3 +404,17 @@ def test_long_passages_are_clipped_where_they_differ():
     assert "412" in then and "214" in (now or "") and then.startswith("…")
     short = passage.clip_pair("Short then.", None)
     assert short == ("Short then.", None)
+
+
+def test_hostile_pages_are_judged_in_bounded_work():
+    """Thousands of look-alike sentences, one endless 'sentence', and binary junk: a verdict, never a hang."""
+    lookalikes = [f"Ridership rose to {n} million journeys last year, driven by express bus routes."
+                  for n in range(1000, 4000)]
+    d = support.judge_drift(claim(), page(lookalikes), SNAPSHOT)
+    assert d.drift is True and "412" in (d.then or ""), d.reason
+    assert support.judge_drift(claim(), page(["word " * 50_000]), SNAPSHOT).drift is True
+    huge = support.judge_drift(claim(), page(["word " * 200_000]), SNAPSHOT)  # past the main-text cap
+    assert huge.drift is None and "cut" in huge.reason
+    junk = "".join(chr(c) for c in range(1, 0x3000, 7)) * 50
+    assert support.judge_drift(claim(), junk, SNAPSHOT).drift in (True, None)
+    assert support.judge_drift(claim(), SNAPSHOT, junk).drift is None
