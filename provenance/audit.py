@@ -439,8 +439,10 @@ class _Run:
         if not due:
             return
         o = self.options
-        check_options = replace(o.check, offline=self.offline)
         self.snaps = store.snapshot_rows(self.db)
+        # Only pages with a snapshot to compare with are judged: only their bodies are kept (bounded per run).
+        check_options = replace(o.check, offline=self.offline, keep_body_for=frozenset(
+            url for (url, _date), row in self.snaps.items() if row["timestamp"]))
         citing: dict[str, list[tuple[int, str]]] = {}
         for claim_id, url, date in links:
             citing.setdefault(url, []).append((claim_id, date))

@@ -161,6 +161,9 @@ class CheckOptions:
     probe_catch_all: bool = True
     #: Keep the decoded start of live HTML bodies on results (the drift judge needs it).
     keep_body: bool = True
+    #: With keep_body: keep only these URLs' bodies (None: every URL's). The audit names the URLs that have
+    #: a snapshot to compare with, so the per-run body budget goes to pages that will be judged.
+    keep_body_for: frozenset[str] | None = None
     #: Networks (CIDR) the address policy lets through without allow_private, e.g. one intranet.
     allowed_networks: tuple[str, ...] = ()
 
@@ -772,7 +775,7 @@ class _Engine:
         #: ... but a visit past MAX_VISITS_PER_URL is, whatever the cookies (a cookie rotated on every hop).
         visits: dict[str, int] = {current: 1}
         hops: list[tuple[int, str]] = []
-        keep = self.options.keep_body
+        keep = self.options.keep_body and (self.options.keep_body_for is None or url in self.options.keep_body_for)
         #: (kind, target) of the last refresh followed (a meta refresh or Refresh header), for the reason.
         refreshed: tuple[str, str] | None = None
         if self.options.probe_catch_all and _host(current) in self.busy_hosts:
