@@ -207,8 +207,11 @@ def read_page(html: str | None, url: str | None = None, cut: str | None = None) 
     if len(reduced.text) >= maintext.MAX_TEXT_CHARS:
         cut = cut or f"main text cut at {maintext.MAX_TEXT_CHARS:,} characters"
     body, paragraphs = passage.paragraphed(reduced.text)
-    sentences = ([reduced.title] if reduced.title else []) + body
-    paragraphs = ([-1] if reduced.title else []) + paragraphs
+    # The title counts too, last (the body's own headline wins a tie) and without its site name
+    # ("... | The Times"): a renamed site or a new title separator is not an edit of what was cited.
+    title = max(re.split(r"\s+[|\u2013\u2014\u00b7\u2022-]\s+", reduced.title), key=len).strip() if reduced.title else ""
+    sentences = body + ([title] if title else [])
+    paragraphs = paragraphs + ([-1] if title else [])
     return PageText(reduced.joined, sentences, passage.Index(sentences, paragraphs), terms(reduced.joined), cut)
 
 

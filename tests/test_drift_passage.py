@@ -418,3 +418,13 @@ def test_hostile_pages_are_judged_in_bounded_work():
     junk = "".join(chr(c) for c in range(1, 0x3000, 7)) * 50
     assert support.judge_drift(claim(), junk, SNAPSHOT).drift in (True, None)
     assert support.judge_drift(claim(), SNAPSHOT, junk).drift is None
+
+
+def test_a_claim_on_the_headline_survives_a_renamed_site():
+    c = claim("The transport authority reports record ridership, its annual report says.", "record ridership")
+    snap = page(PARAS, title="Transport authority reports record ridership - Metro Times")
+    live = page(PARAS, title="Transport authority reports record ridership | Metro Times Online")
+    live = live.replace("<h1>Transport authority reports record ridership | Metro Times Online</h1>",
+                        "<h1>Transport authority reports record ridership</h1>")
+    d = support.judge_drift(c, live, snap)
+    assert d.drift is False, d.reason
