@@ -422,9 +422,11 @@ def test_hostile_pages_are_judged_in_bounded_work():
 
 def test_a_claim_on_the_headline_survives_a_renamed_site():
     c = claim("The transport authority reports record ridership, its annual report says.", "record ridership")
+    h1 = "<h1>Transport authority reports record ridership</h1>"
     snap = page(PARAS, title="Transport authority reports record ridership - Metro Times")
+    snap = snap.replace("<h1>Transport authority reports record ridership - Metro Times</h1>", h1)
     live = page(PARAS, title="Transport authority reports record ridership | Metro Times Online")
-    live = live.replace("<h1>Transport authority reports record ridership | Metro Times Online</h1>",
-                        "<h1>Transport authority reports record ridership</h1>")
+    live = live.replace("<h1>Transport authority reports record ridership | Metro Times Online</h1>", h1)
+    assert h1 in snap and h1 in live
     d = support.judge_drift(c, live, snap)
     assert d.drift is False, d.reason
