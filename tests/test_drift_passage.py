@@ -317,6 +317,19 @@ def test_audit_stores_shows_and_searches_the_evidence(sim, fake, tmp_path):
     reason = db.execute("select reason from snapshots where url = ?", [urls["badcap"]]).fetchone()[0]
     assert "passed over 20240520000000" in reason and "soft 404" in reason
     db.close()
+    # datasette's table search finds a claim by the words of its live passage
+    import asyncio
+
+    from datasette.app import Datasette
+
+    async def search() -> list[dict]:
+        ds = Datasette(files=[str(tmp_path / "db" / "p.db")])
+        response = await ds.client.get("/p/claims.json?_search=214&_shape=array")
+        assert response.status_code == 200, response.text[:300]
+        return response.json()
+
+    found = asyncio.run(search())
+    assert [row["url"] for row in found] == [urls["number"]] and "214" in found[0]["evidence_now"]
 
     text = "\n".join(p.read_text() for p in (tmp_path / "reports").glob("*.md"))
     assert "Then (snapshot):" in text and "**412**" in text and "**214**" in text
