@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import __version__, check, report, store, support, wayback
+from . import __version__, check, memento, report, store, support, wayback
 from .defaults import DEFAULT_DB, DEFAULT_REPORTS
 from .extract import extract_file
 from .filters import LinkFilter, is_left_out, left_out_results
@@ -98,6 +98,8 @@ class AuditOptions:
     reports_dir: Path = DEFAULT_REPORTS
     check: check.CheckOptions = field(default_factory=check.CheckOptions)
     wayback: wayback.WaybackOptions = field(default_factory=wayback.WaybackOptions)
+    #: Other web archives (Memento TimeMaps), asked when the Wayback has no good capture on or before the date.
+    memento: memento.MementoOptions = field(default_factory=memento.MementoOptions)
     #: "1d" or "1d,6h" (working, failing); None: the defaults above.
     recheck_after: str | None = None
     #: Re-extract every article and re-check every URL now.
@@ -118,6 +120,21 @@ class AuditOptions:
     probe_hosts: tuple[str, ...] | None = None
     #: --include / --exclude: links left out are recorded 'unchecked' with the pattern, never requested.
     links: LinkFilter = field(default_factory=LinkFilter)
+    #: Articles on the web (issue 16): article URLs, sitemaps (or a site's root) and RSS/Atom feeds.
+    urls: list[str] = field(default_factory=list)
+    sitemaps: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    #: YYYY-MM-DD: listed articles dated (lastmod / published) before it are left out.
+    since: str | None = None
+    #: Most web articles one run takes.
+    limit: int | None = None
+    #: Fetch articles that robots.txt disallows (one's own site).
+    ignore_robots: bool = False
+
+    @property
+    def web(self) -> bool:
+        """True when articles come from the web: then seeds/ is not the default input."""
+        return bool(self.urls or self.sitemaps or self.feeds)
 
 
 def probe_hosts(options: AuditOptions) -> tuple[str, ...]:
@@ -149,7 +166,8 @@ class ClaimResult:
                 "reason": self.check.reason if self.check else "",
                 "checked_at": self.check.checked_at if self.check else None,
                 "rot": self.rot,
-                "snapshot": ({"timestamp": self.snapshot.timestamp, "snapshot_url": self.snapshot.snapshot_url}
+                "snapshot": ({"timestamp": self.snapshot.timestamp, "snapshot_url": self.snapshot.snapshot_url,
+                              "archive": self.snapshot.archive}
                              if self.snapshot and self.snapshot.timestamp else None),
                 "drift": self.drift.drift if self.drift else None,
             })
@@ -241,7 +259,9 @@ class _Run:
     def go(self) -> AuditResult:
         o = self.options
         started = self.now()
-        self.run_id = store.start_run(self.db, {"paths": [str(p) for p in self.files][:1000], "force": o.force,
+        web = {k: v for k, v in (("urls", o.urls[:1000]), ("sitemaps", o.sitemaps), ("feeds", o.feeds),
+                                 ("since", o.since), ("limit", o.limit)) if v}
+        self.run_id = store.start_run(self.db, {"paths": [str(p) for p in self.files][:1000], **web, "force": o.force,
                                                 "recheck_after": o.recheck_after, "rot_checks": o.rot.checks,
                                                 "rot_gap_days": o.rot.gap.total_seconds() / 86400}, False, started)
         store.set_meta(self.db, {"rot_checks": o.rot.checks, "rot_gap_days": o.rot.gap.total_seconds() / 86400})
@@ -315,6 +335,8 @@ class _Run:
                 try:
                     article = extract_file(path)
                     article.path = display
+                    if row is None and article.canonical_url:
+                        store.adopt_web_article(self.db, article.canonical_url, name)  # one article, one record
                     pending.append((article, sha, name))
                     present.append(name)
                 except InputError as exc:
@@ -323,6 +345,8 @@ class _Run:
                     self._save_articles(pending, now)
             self.tell("extract", index, len(self.files))
         self._save_articles(pending, now)
+        if self.options.web:
+            self.ingest_web(present, unchanged, shown, now)
         store.touch_articles(self.db, unchanged, self.run_id, now, shown)
         self.stats["articles_unchanged"] = len(unchanged)
         # Only files deleted from the audited folders are retired: unreadable files and folders keep their
@@ -331,6 +355,90 @@ class _Run:
             self.db, [str(ingest_real(p)) for p in self.files], now, roots=self.scan.roots,
             unreadable=self.scan.unreadable)
         return present
+
+    def ingest_web(self, present: list[str], unchanged: list[int], shown: list[str], now: datetime) -> None:
+        """Articles from URLs, sitemaps and feeds: fetched conditionally, extracted when new or changed.
+
+        Offline, nothing is fetched: the last audited version of every article
+        these inputs named before is kept, and the run says so. An article
+        that fails is an error (exit 2) and keeps its last audited version.
+        """
+        from . import sources, webarticles
+
+        o = self.options
+        needs_dns = any(check._needs_dns(u) for u in [*o.urls, *o.sitemaps, *o.feeds])
+        if o.check.offline is not None:
+            offline = o.check.offline
+        else:
+            offline = needs_dns and not check.network_available(probe_hosts(o))
+        known_sources = store.source_rows(self.db)
+        if offline:
+            rows = [r for r in known_sources.values()
+                    if r["url"] in o.urls or r["via"] in o.sitemaps or r["via"] in o.feeds]
+            self.say(f"offline: web articles not fetched; the last audited version of {len(rows)} kept")
+            self.stats["web_articles_kept_offline"] = len(rows)
+            self.offline = True  # the run is offline even when no cited link is due (index.md says so)
+            self._keep_web([r["article"] for r in rows if r["article"]], present, unchanged, shown)
+            return
+        fetch_options = replace(o.check, offline=False)  # just found online (or told so)
+        robots = sources.Robots(fetch_options, ignore=o.ignore_robots)
+        listing = sources.list_articles(o.urls, o.sitemaps, o.feeds, fetch_options, since=o.since, limit=o.limit,
+                                        robots=robots)
+        for message in listing.errors:
+            self._skip(message, "")
+        if listing.bad_entries:
+            self.say(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped")
+        self.stats["web_bad_entries"] = listing.bad_entries
+        versions = {r["resolved_path"]: r["extractor_version"] for r in
+                    self.db.query("select resolved_path, extractor_version from articles where resolved_path is not null")}
+        stamp = iso_z(now)
+        batches = webarticles.fetch_articles(listing.entries, fetch_options, known_sources, robots, force=o.force,
+                                             now=stamp, run_id=self.run_id,
+                                             versions=lambda key: versions.get(self._article_key(key) or ""))
+        keep: list[str] = []
+        taken = set(present)  # present is a list (the output's order); 50,000 articles need a set beside it
+        done = 0
+        for items in batches:
+            pending: list[tuple[Article, str, str]] = []
+            for item in items:
+                if item.error:
+                    self._skip(item.error, item.entry.url)
+                    old = known_sources.get(item.entry.url, {}).get("article")
+                    if old:
+                        keep.append(old)  # a failed fetch keeps the last audited version
+                elif item.unchanged and item.identity:
+                    keep.append(item.identity)
+                elif item.article is not None and item.identity:
+                    row = store.article_for_url(self.db, item.identity)
+                    key = row["resolved_path"] if row and row["resolved_path"] else item.identity
+                    if key not in taken:  # two URLs of one article (a redirect and its target): one record
+                        pending.append((item.article, item.sha, key))
+                        present.append(key)
+                        taken.add(key)
+            self._save_articles(pending, now)  # each batch one transaction: a killed run keeps what it read
+            store.save_sources(self.db, [i.source for i in items if i.source])
+            self.stats["web_articles_unchanged"] += sum(1 for i in items if i.unchanged)
+            done += len(items)
+            self.tell("fetch", done, len(listing.entries))
+        self._keep_web(keep, present, unchanged, shown)
+
+    def _article_key(self, identity: str) -> str | None:
+        """The resolved_path of the article a web identity names (a file's, when the file came first)."""
+        row = store.article_for_url(self.db, identity)
+        return row["resolved_path"] if row else None
+
+    def _keep_web(self, identities: list[str], present: list[str], unchanged: list[int], shown: list[str]) -> None:
+        """Unchanged (or unreachable) web articles stay in the run as they were last audited."""
+        taken = set(present)
+        for identity in dict.fromkeys(identities):
+            row = store.article_for_url(self.db, identity)
+            key = (row["resolved_path"] or row["path"]) if row is not None else None
+            if key is None or key in taken:
+                continue
+            taken.add(key)
+            present.append(key)
+            unchanged.append(row["id"])
+            shown.append(row["path"])
 
     def _skip(self, message: str, _name: str) -> None:
         self.errors.append(message)
@@ -413,11 +521,14 @@ class _Run:
                 break
             batch = lookups[start:start + step]
             found = wayback.find_snapshots([(u, d or None) for u, d in batch], w)
+            # Only the Wayback saying "not now" ends the stage; another archive's trouble is per URL (not cached).
+            failed = sum(1 for s in found.values() if getattr(s, "failed", False))
+            # Other archives (Memento) for what the Wayback has no good capture of on or before the date.
+            found = memento.improve(found, w, replace(self.options.memento, offline=self.offline))
             store.save_snapshots(self.db, {(u, d or ""): s for (u, d), s in found.items()}, self.now())
             done += len(batch)
             self.stats["snapshot_lookups"] += len(batch)
             self.tell("snapshot", done, len(lookups))
-            failed = sum(1 for s in found.values() if getattr(s, "failed", False))
             if failed and failed * 2 >= len(batch) and done < len(lookups):
                 self.say(f"Wayback: {failed} of {len(batch)} lookups failed; {len(lookups) - done} left for the next run")
                 break
@@ -464,7 +575,7 @@ class _Run:
                 r.checked_at = stamp
             drifts = self.judge(results, citing)
             changes = store.save_checks(self.db, self.run_id, results, self.now(), o.rot, drifts)
-            for key in ("newly_failing", "newly_confirmed_dead", "recovered", "new_drift"):
+            for key in ("newly_failing", "newly_confirmed_dead", "recovered", "new_drift", "back"):
                 self.stats[key] += changes.get(key, 0)
             for r in results:
                 r.body = None  # bodies are only needed for drift; do not hold thousands in memory
@@ -486,20 +597,32 @@ class _Run:
                     row = snaps.get((r.url, date))
                     if row and row["timestamp"] and not row.get("replay_checked_at"):
                         snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"],
-                                        status=200)
-                        wanted[wayback.snapshot_key(snap) or ""] = snap
+                                        status=200, archive=row.get("archive"))
+                        if memento.is_wayback_snapshot(snap, self.options.wayback):  # others: checked when found
+                            wanted[wayback.snapshot_key(snap) or ""] = snap
             if r.verdict not in GOOD_VERDICTS and r.verdict not in ("dead", "soft404"):
                 continue  # error / blocked / unchecked: nothing seen, keep what is known
             for claim_id, date in citing.get(r.url, []):
                 row = snaps.get((r.url, date))
                 snap = None
                 if row and row["timestamp"] and r.body is not None and r.verdict in GOOD_VERDICTS:
-                    snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200)
+                    snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"], status=200,
+                                    archive=row.get("archive"))
                     wanted[wayback.snapshot_key(snap) or ""] = snap
                 plan.append((claim_id, r, snap))
         replays: dict[str, wayback.Replay] = {}
         if wanted and self.wayback_reachable():
-            replays = wayback.fetch_replays(list(wanted.values()), self.options.wayback)
+            w = self.options.wayback
+            ours = [s for s in wanted.values() if memento.is_wayback_snapshot(s, w)]
+            others = [s for s in wanted.values() if not memento.is_wayback_snapshot(s, w)]
+            replays = wayback.fetch_replays(ours, w) if ours else {}
+            if others:  # another archive's memento: its replay URL as it is, under that archive's politeness
+                htmls = memento.fetch_memento_htmls(others, replace(self.options.memento, offline=self.offline))
+                for s in others:
+                    html = htmls.get(s.snapshot_url or "")
+                    replays[wayback.snapshot_key(s) or ""] = wayback.Replay(
+                        s, html, s.timestamp, s.snapshot_url,
+                        reason="" if html is not None else "the archived copy could not be read (or is a bad copy)")
         self._record_good_captures(replays, citing, {r.url for r in results if r.verdict in GOOD_VERDICTS})
         claims = self._claims([cid for cid, _r, _s in plan])
         # Each page is reduced once, however many claims cite it (live by URL, snapshot by replay).
@@ -544,7 +667,7 @@ class _Run:
             passed = "; ".join(replay.passed_over)
             if replay.replaced:
                 good = Snapshot(url=url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
-                                reason=f"closest good capture; passed over {passed}"[:500])
+                                reason=f"closest good capture; passed over {passed}"[:500], archive=replay.snapshot.archive)
                 found.update({key: good for key in keys})
             elif replay.html is None and replay.passed_over and url not in live:
                 # A gone link must not be "fixed" with a soft 404. (A live page's bad capture stays: drift
@@ -598,7 +721,8 @@ class _Run:
         for a, claim_rows in rows:
             article = Article(path=a["path"], title=a["title"], published=a["published"],
                               authors=_json_list(a["authors"]), canonical_url=a["canonical_url"],
-                              format=a["format"] or "text", content_hash=a["content_hash"] or "")
+                              format=a["format"] or "text", content_hash=a["content_hash"] or "",
+                              updated=a.get("updated"))
             crs = []
             for c in claim_rows:
                 claim = Claim(kind=c["kind"], sentence=c["sentence"] or "", position=c["position"] or 0, url=c["url"],
@@ -623,7 +747,10 @@ class _Run:
                     s = snaps.get((claim.url, store.cited_date(a["published"], a["first_seen"])))
                     if s:
                         cr.snapshot = Snapshot(url=claim.url, timestamp=s["timestamp"], snapshot_url=s["snapshot_url"],
-                                               status=s["status"], reason=s["reason"] or "")
+                                               status=s["status"], reason=s["reason"] or "",
+                                               archive=s.get("archive") or (store.snapshot_archive(
+                                                   Snapshot(claim.url, s["timestamp"], s["snapshot_url"]))
+                                                   if s["timestamp"] else None))
                     if c["drift_judged_at"]:
                         cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
                                          c["snapshot_score"], c["drift_reason"] or "", then=c.get("evidence_then"),
@@ -635,7 +762,8 @@ class _Run:
         stats = {k: int(self.stats.get(k, 0)) for k in ("urls_checked", "urls_fresh", "urls_excluded", "snapshot_lookups",
                                                          "articles_extracted", "articles_unchanged", "articles_removed",
                                                          "newly_failing", "newly_confirmed_dead", "recovered",
-                                                         "new_drift")}
+                                                         "new_drift", "back")}
+        stats.update({k: int(v) for k, v in self.stats.items() if k.startswith("web_")})
         ordered = Counter({v: verdicts[v] for v in VERDICTS if verdicts.get(v)})
         return AuditResult(self.run_id, run["started_at"], self.offline, combined, self.errors, ordered, stats)
 

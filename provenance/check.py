@@ -166,6 +166,8 @@ class CheckOptions:
     keep_body_for: frozenset[str] | None = None
     #: Networks (CIDR) the address policy lets through without allow_private, e.g. one intranet.
     allowed_networks: tuple[str, ...] = ()
+    #: A Dask scheduler (tcp://host:8786) whose workers run the host shards (provenance.cluster); None: local.
+    cluster: str | None = None
 
 
 _stamp: tuple[int, str] = (-1, "")
@@ -537,9 +539,9 @@ async def _read_body(chunks: AsyncIterator[bytes], headers: dict[str, str], want
             if left_over or not complete():
                 fetched.cut = f"body cut off at {want} bytes"
             return
-        if raw >= MAX_BODY_BYTES:
+        if raw >= max(MAX_BODY_BYTES, want):  # a caller may want more (fetch_pages: a 50 MB sitemap)
             if not complete():
-                fetched.cut = f"body cut off at {MAX_BODY_BYTES} bytes on the wire"
+                fetched.cut = f"body cut off at {max(MAX_BODY_BYTES, want)} bytes on the wire"
             return
 
 
@@ -1248,6 +1250,10 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
         options = replace(options, offline=not network_available())
     if options.offline and options.resolver is None:
         return _offline_first(unique, options, progress)
+    if options.cluster:
+        from .cluster import check_on_cluster  # only runs that name a cluster import Dask
+
+        return check_on_cluster(unique, options, progress)
     workers = _worker_count(options, unique)
     if workers <= 1:
         return _run(check_urls_async(unique, options, progress))
@@ -1378,3 +1384,203 @@ def _check_sharded(unique: list[str], options: CheckOptions, progress: Callable[
                 progress(result)
         out.append(result)
     return out
+
+
+# --- fetching whole pages (articles, sitemaps, feeds, robots.txt) through the same engine ---
+
+
+@dataclass
+class PageRequest:
+    """One page to fetch: its URL, extra request headers (If-None-Match ...) and the most decoded bytes wanted."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    max_bytes: int = MAX_DECODED_BYTES
+
+
+@dataclass
+class PageFetch:
+    """A fetched page: what the last hop answered, its headers and its (decoded, capped) body.
+
+    ``verdict`` uses the check's words (a 304 is ``ok``: the page is there,
+    unchanged); ``body`` is empty for failures and for 304s.
+    """
+
+    url: str
+    verdict: str = "unchecked"
+    status: int | None = None
+    final_url: str | None = None
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    #: ``(status, url)`` of each redirect followed.
+    hops: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+async def _fetch_page(engine: _Engine, request: PageRequest) -> PageFetch:
+    """GET one page under the engine's politeness, address policy, retries and caps, following redirects."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + engine.deadline
+    page = PageFetch(url=request.url)
+    current = browser_url(request.url)
+    hops: list[tuple[int, str]] = []
+    cap = max(1, request.max_bytes)
+
+    def want(status: int, _content_type: str) -> int:
+        if 200 <= status < 300:
+            return cap
+        return SIGNATURE_BYTES if status in SIGNATURE_STATUSES else 0
+
+    base_headers = {**(engine.send_headers or {}), **request.headers} if request.headers else None
+    jar: _RedirectJar | None = None  # a site that sets a cookie and redirects to itself (a consent or session step)
+    seen: set[tuple[str, str | None]] = {(current, None)}
+    for _hop in range(MAX_REDIRECTS + 1):
+        verdict = None if _host(current) in engine.resolver.vetted else await engine._vet(current)
+        if verdict is not None:
+            page.verdict, page.reason = verdict
+            page.final_url = current
+            return page
+        cookie = jar.header_for(current) if jar is not None else None
+        headers = {**(base_headers or engine.send_headers or {}), "Cookie": cookie} if cookie else base_headers
+        try:
+            fetched = await engine.fetch(current, want, None, engine.options.retries, give_up_at, headers=headers)
+        except _Failure as failure:
+            page.verdict, page.reason, page.final_url = "error", failure.reason, current
+            return page
+        page.status, page.headers, page.final_url, page.hops = fetched.status, fetched.headers, current, tuple(hops)
+        if fetched.location_problem:
+            page.verdict, page.reason = "error", fetched.location_problem
+            return page
+        if fetched.location:
+            try:
+                target = browser_url(_drop_fragment(browser_join(current, fetched.location)))
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise ValueError(target)
+            except ValueError:
+                page.verdict, page.reason = "error", f"bad redirect Location: {fetched.location[:100]!r}"
+                return page
+            hops.append((fetched.status, target))
+            if fetched.cookies:
+                jar = jar or _RedirectJar()
+                jar.store(_host(current), fetched.cookies)
+            visit = (target, jar.header_for(target) if jar is not None else None)
+            if visit in seen or sum(1 for _s, u in hops if u == target) > MAX_VISITS_PER_URL:
+                page.verdict, page.reason = "error", f"redirect loop ({len(hops)} hops back to {target})"
+                return page
+            seen.add(visit)
+            current = target
+            continue
+        if fetched.status == 304:
+            page.verdict, page.reason = "ok", "HTTP 304: not modified since the last fetch"
+            return page
+        text = _decode(bytes(fetched.body[:SIGNATURE_BYTES]), fetched.headers.get("content-type", "")) \
+            if fetched.body and _is_html(fetched.content_type) else ""
+        judgement = classify.judge(classify.Observation(url=request.url, final_url=current, status=fetched.status,
+                                                        headers=fetched.headers, text=text, hops=tuple(hops)))
+        page.verdict, page.reason = judgement.verdict, judgement.reason
+        if 200 <= fetched.status < 300:
+            if fetched.cut:
+                page.reason += f"; {fetched.cut}"
+            page.body = bytes(fetched.body)
+        return page
+    page.verdict, page.reason = "error", f"too many redirects (more than {MAX_REDIRECTS})"
+    return page
+
+
+async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptions,
+                            progress: Callable[[PageFetch], None] | None = None) -> list[PageFetch]:
+    """Fetch pages in this event loop with the checker's engine; results in input order."""
+    if not requests:
+        return []
+    resolver = Resolver(options)
+    transport = _make_transport(options, resolver)
+    loop = asyncio.get_running_loop()
+    offset = loop.time() - time.monotonic()  # this loop's clock vs the process's (uvloop keeps its own)
+    engine: _Engine | None = None
+    try:
+        engine = _Engine(options, transport, resolver)
+        for name in {_host(r.url) for r in requests}:
+            _resume_host(engine.host(name), offset)
+
+        async def one(request: PageRequest) -> PageFetch:
+            loop = asyncio.get_running_loop()
+            page = PageFetch(url=request.url)
+            try:
+                async with _Deadline(loop.time() + engine.deadline):
+                    page = await _fetch_page(engine, request)
+            except TimeoutError:
+                page.verdict, page.reason = "error", f"gave up after {engine.deadline:g}s (time cap per URL)"
+            except Exception as exc:  # noqa: BLE001 - one odd page must not end the run
+                page.verdict, page.reason = "error", f"internal error: {type(exc).__name__}: {exc}"[:300]
+            if progress is not None:
+                progress(page)
+            return page
+
+        # As check_urls_async does: each host gets up to host_concurrency workers taking its pages in turn, so a
+        # page's deadline starts when a worker takes it, not while it queues behind its host's interval.
+        by_host: dict[str, deque[int]] = {}
+        for index, request in enumerate(requests):
+            by_host.setdefault(_host(request.url), deque()).append(index)
+        results: list[PageFetch | None] = [None] * len(requests)
+
+        async def worker(queue: deque[int]) -> None:
+            while queue:
+                index = queue.popleft()
+                results[index] = await one(requests[index])
+
+        await asyncio.gather(*(worker(queue) for queue in by_host.values()
+                               for _ in range(min(len(queue), max(1, options.host_concurrency)))))
+        return [page if page is not None else PageFetch(url=r.url, reason="not fetched")
+                for page, r in zip(results, requests)]
+    finally:
+        for name, host in (engine.hosts.items() if engine is not None else ()):
+            if host._last_sent > 0:
+                _PAGE_HOSTS[name] = (host._last_sent - offset, host.interval)
+        await transport.aclose()
+
+
+#: host -> (time.monotonic() of the last page request sent to it, its interval then), across fetch_pages runs:
+#: robots.txt, each batch of sitemaps and each batch of articles is its own engine run, and a site must
+#: not see two of them closer together than one run would have sent them.
+_PAGE_HOSTS: dict[str, tuple[float, float]] = {}
+#: Hosts remembered at most (the oldest are forgotten first).
+MAX_REMEMBERED_HOSTS = 10_000
+
+
+def _resume_host(host: Host, offset: float) -> None:
+    """Start a host's schedule where the last engine run left it (its last send and a slowed interval)."""
+    seen = _PAGE_HOSTS.get(host.name)
+    if seen is None:
+        return
+    last, interval = seen
+    host.interval = max(host.interval, min(interval, MAX_HOST_INTERVAL))
+    host._last_sent = host._last_start = last + offset
+    host._next_slot = last + offset + host.interval
+    if len(_PAGE_HOSTS) > MAX_REMEMBERED_HOSTS:
+        for name in list(_PAGE_HOSTS)[: len(_PAGE_HOSTS) - MAX_REMEMBERED_HOSTS]:
+            del _PAGE_HOSTS[name]
+
+
+def fetch_pages(requests: Sequence[PageRequest], options: CheckOptions | None = None,
+                progress: Callable[[PageFetch], None] | None = None) -> list[PageFetch]:
+    """Fetch whole pages (articles, sitemaps, feeds, robots.txt) as checks are made: the same politeness,
+    address policy, retries, redirect limits and body caps; offline, names are not resolved (``unchecked``)."""
+    options = options or CheckOptions()
+    if not requests:
+        return []
+    if options.offline is None and options.resolver is None and any(_needs_dns(r.url) for r in requests):
+        # As for checks: a dead network must not make an article's domain "not exist".
+        options = replace(options, offline=not network_available())
+    if options.offline and options.resolver is None:
+        now_offline = [PageFetch(url=r.url, verdict="unchecked", reason="offline: no network to resolve names")
+                       for r in requests]
+        literal = [i for i, r in enumerate(requests) if not _needs_dns(r.url)]
+        if literal:
+            for i, page in zip(literal, _run(fetch_pages_async([requests[i] for i in literal], options, progress))):
+                now_offline[i] = page
+        return now_offline
+    return _run(fetch_pages_async(list(requests), options, progress))

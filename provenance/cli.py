@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -62,11 +63,18 @@ RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=10, help="Retri
 AllowPrivateOpt = Annotated[bool, typer.Option("--allow-private", help="Permit loopback and private addresses (tests, intranets).")]
 WaybackOpt = Annotated[Optional[str], typer.Option("--wayback-url", envvar="PROVENANCE_WAYBACK_URL", help="Wayback Machine base URL.")]
 UserAgentOpt = Annotated[Optional[str], typer.Option("--user-agent", help="User-Agent header (default: a current desktop browser's for checks; an identifying one for the Wayback).")]
+ArchivesOpt = Annotated[Optional[str], typer.Option("--archives", envvar="PROVENANCE_ARCHIVES", help="Memento TimeMap bases of other web archives, comma-separated (BASE + URL is a TimeMap; an aggregator is one more base); asked when the Wayback has no good capture on or before the date. Default: $PROVENANCE_ARCHIVES, else a documented list of public archives ('default'); '' turns them off.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ClusterOpt = Annotated[Optional[str], typer.Option("--cluster", envvar="PROVENANCE_CLUSTER", help="Dask scheduler (e.g. tcp://scheduler:8786) whose workers check the host shards; needs provenance[cluster].")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", metavar="REGEX", help="Leave out links matching this regular expression (searched anywhere in the URL; repeatable; wins over --include). Left out: 'unchecked', never requested.")]
 IncludeOpt = Annotated[Optional[list[str]], typer.Option("--include", metavar="REGEX", help="Check only links matching one of these regular expressions (repeatable).")]
 JunitOpt = Annotated[Optional[Path], typer.Option("--junit", metavar="FILE", help="Also write JUnit XML for CI: a testcase per cited link, failures = the --fail-on verdicts (default dead,soft404).")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 if any claim has one of these verdicts, e.g. dead,soft404.")]
+SitemapOpt = Annotated[Optional[list[str]], typer.Option("--sitemap", help="Sitemap, sitemap index or site root (its robots.txt Sitemap: lines) listing articles; repeatable.")]
+FeedOpt = Annotated[Optional[list[str]], typer.Option("--feed", help="RSS or Atom feed listing articles; repeatable.")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="YYYY-MM-DD: only listed articles last modified or published on or after it.")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Most web articles one run takes.")]
+IgnoreRobotsOpt = Annotated[bool, typer.Option("--ignore-robots", help="Fetch articles robots.txt disallows (your own site).")]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -110,6 +118,26 @@ def check_options(concurrency: int, host_concurrency: int, host_interval: float,
                         user_agent=user_agent or DEFAULT_USER_AGENT)
 
 
+@contextmanager
+def cluster_session(address: Optional[str]):
+    """Connect to the Dask scheduler before anything is checked (exit 2 in one line if it cannot be used, then
+    or later), yield its address for CheckOptions.cluster, and disconnect afterwards. No address: local, no Dask."""
+    if not address:
+        yield None
+        return
+    from .cluster import ClusterError, connect, disconnect, parse_address, quiet_dask_logs
+
+    quiet_dask_logs()
+    try:
+        connect(address)
+        try:
+            yield parse_address(address)
+        finally:
+            disconnect()
+    except ClusterError as exc:  # at the start, or the scheduler lost for good between audit batches
+        fail(str(exc))
+
+
 def link_filter(include: Optional[list[str]], exclude: Optional[list[str]]):
     """--include / --exclude compiled; a bad pattern is one line and exit 2."""
     from .filters import LinkFilter
@@ -151,19 +179,71 @@ def wayback_options(wayback_url: Optional[str], timeout: float, retries: int, us
     return WaybackOptions(base_url=wayback_url or "", timeout=timeout, retries=retries, **extra)
 
 
+def memento_options(archives: Optional[str], timeout: float, retries: int, user_agent: Optional[str]):
+    """Other archives' options from the shared flags; a bad --archives value is a one-line error."""
+    from .memento import MementoOptions, parse_archives
+
+    try:
+        bases = parse_archives(archives)
+    except ValueError as exc:
+        fail(str(exc))
+    extra = {"user_agent": user_agent} if user_agent else {}
+    return MementoOptions(archives=bases, timeout=timeout, retries=min(retries, 1), **extra)
+def _split_inputs(items: list[str] | None) -> tuple[list[Path], list[str]]:
+    """Command-line inputs: http(s) URLs are article URLs, anything else a file or folder."""
+    paths: list[Path] = []
+    urls: list[str] = []
+    for item in items or []:
+        if item.lower().startswith(("http://", "https://")):
+            urls.append(_web_url(item, "article URL"))
+        else:
+            paths.append(Path(item))
+    return paths, urls
+
+
+def _web_url(text: str, what: str) -> str:
+    """A normalised http(s) URL, or a one-line error naming the option."""
+    if not text.lower().startswith(("http://", "https://")):
+        fail(f"{what} must be an http(s) URL: {text!r}")
+    try:
+        return normalize_url(text)[0]
+    except InvalidURL as exc:
+        fail(f"bad {what}: {exc}")
+    raise AssertionError  # fail() always exits
+
+
+def _web_inputs(sitemap: Optional[list[str]], feed: Optional[list[str]], since: Optional[str]):
+    """--sitemap, --feed and --since, validated."""
+    from .sources import parse_since
+
+    try:
+        since = parse_since(since)
+    except ValueError as exc:
+        fail(str(exc))
+    return ([_web_url(u, "--sitemap") for u in sitemap or []], [_web_url(u, "--feed") for u in feed or []], since)
+
+
 @app.command()
-def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or directories.", readable=False)],
+def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article files, directories or article URLs.")] = None,
             json_out: JsonOpt = False,
-            text: Annotated[bool, typer.Option("--text", help="With --json: add each article's main text as \"text\".")] = False) -> None:
-    """Claims per article, no network.
+            text: Annotated[bool, typer.Option("--text", help="With --json: add each article's main text as \"text\".")] = False,
+            sitemap: SitemapOpt = None, feed: FeedOpt = None, since: SinceOpt = None,
+            limit: LimitOpt = None, ignore_robots: IgnoreRobotsOpt = False,
+            timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
+            user_agent: UserAgentOpt = None) -> None:
+    """Claims per article; files need no network, article URLs, sitemaps and feeds are fetched.
 
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
     """
     from .extract import extract_file
-    from .ingest import InputError, scan_inputs
+    from .ingest import InputError, InputScan, scan_inputs
 
+    files, urls = _split_inputs(paths)
+    sitemaps, feeds, since = _web_inputs(sitemap, feed, since)
+    if not files and not (urls or sitemaps or feeds):
+        fail("no input given (pass files, folders or article URLs, or --sitemap / --feed)")
     try:
-        scan = scan_inputs(paths)
+        scan = scan_inputs(files) if files else InputScan()
     except InputError as exc:
         fail(str(exc))
     for problem in scan.errors:  # an unlistable folder: say so, extract the rest, exit 2
@@ -175,6 +255,20 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="Article files or d
         except InputError as exc:
             err.print(f"skipped: {exc}", markup=False)
             failed = True
+    if urls or sitemaps or feeds:
+        from .sources import Robots, list_articles
+        from .webarticles import extract_urls
+
+        options = check_options(4, 4, 0.2, timeout, retries, allow_private, user_agent)
+        robots = Robots(options, ignore=ignore_robots)
+        listing = list_articles(urls, sitemaps, feeds, options, since=since, limit=limit, robots=robots)
+        fetched, problems = extract_urls(listing.entries, options, robots)
+        articles += fetched
+        for problem in [*listing.errors, *problems]:
+            err.print(f"skipped: {problem}", markup=False)
+        if listing.bad_entries:
+            err.print(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped", markup=False)
+        failed = failed or bool(listing.errors or problems)
     for a in articles:
         if not a.claims:
             what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
@@ -226,7 +320,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
           quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None,
-          junit: JunitOpt = None, fail_on: FailOnOpt = None) -> None:
+          junit: JunitOpt = None, fail_on: FailOnOpt = None, cluster: ClusterOpt = None) -> None:
     """Liveness verdicts for URLs.
 
     Example: provenance check https://example.org/a https://example.org/b --json
@@ -237,11 +331,12 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     targets, skipped = _read_url_list(urls or [], from_file)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent)
     options.keep_body = False  # only the audit's drift judge reads page bodies
-    if quiet:  # no view at all: its terminal test alone would import rich
-        results = _check_some(targets, options, links)
-    else:
-        with _ProgressView() as view:
-            results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
+    with cluster_session(cluster) as options.cluster:
+        if quiet:  # no view at all: its terminal test alone would import rich
+            results = _check_some(targets, options, links)
+        else:
+            with _ProgressView() as view:
+                results = _check_some(targets, options, links, view.counter("check", len(set(targets))))
     if junit is not None:
         from .junit import check_suite
 
@@ -272,12 +367,13 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
              json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
              retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
-             allow_private: AllowPrivateOpt = False) -> None:
-    """Closest good Wayback snapshot for URLs.
+             allow_private: AllowPrivateOpt = False, archives: ArchivesOpt = None) -> None:
+    """Closest good snapshot for URLs: the Wayback's, else another web archive's (Memento).
 
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
-    from .wayback import find_snapshots, parse_date, validate_base_url
+    from .memento import find_snapshots
+    from .wayback import parse_date, validate_base_url
 
     targets, skipped = _read_url_list(urls, None)
     try:
@@ -286,7 +382,7 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     except ValueError as exc:
         fail(str(exc))
     options = wayback_options(wayback_url, timeout, retries, user_agent)
-    found = find_snapshots([(u, date) for u in targets], options)
+    found = find_snapshots([(u, date) for u in targets], options, memento_options(archives, timeout, retries, user_agent))
     snaps = [found[(u, date)] for u in targets]
     if json_out:
         emit_json([s.to_dict() for s in snaps])
@@ -301,7 +397,7 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
 
 
 @app.command()
-def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles or directories (default: seeds/).", readable=False)] = None,
+def audit(paths: Annotated[Optional[list[str]], typer.Argument(help="Articles, directories or article URLs (default: seeds/, unless URLs, --sitemap or --feed are given).")] = None,
           json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
           reports: Annotated[Path, typer.Option("--reports", help="Directory for Markdown reports.")] = DEFAULT_REPORTS,
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
@@ -314,7 +410,11 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
           quiet: QuietOpt = False, exclude: ExcludeOpt = None, include: IncludeOpt = None, junit: JunitOpt = None,
           confirm_after: Annotated[int, typer.Option("--confirm-after", min=1, metavar="N", help="Failing checks (dead or soft404) before a link is confirmed dead.")] = 3,
           confirm_days: Annotated[float, typer.Option("--confirm-days", min=0.0, metavar="D", help="Days at least between two failing checks that count towards --confirm-after.")] = 3.0,
-          wait: Annotated[float, typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for another audit on the same database before giving up (exit 2).")] = 5.0) -> None:
+          wait: Annotated[float, typer.Option("--wait", min=0.0, metavar="SECONDS", help="How long to wait for another audit on the same database before giving up (exit 2).")] = 5.0,
+          archives: ArchivesOpt = None,
+          cluster: ClusterOpt = None,
+          sitemap: SitemapOpt = None, feed: FeedOpt = None, since: SinceOpt = None,
+          limit: LimitOpt = None, ignore_robots: IgnoreRobotsOpt = False) -> None:
     """The whole job: extract, check, snapshot, judge drift, store, report.
 
     Example: provenance audit seeds/ --fail-on dead,soft404
@@ -330,17 +430,22 @@ def audit(paths: Annotated[Optional[list[Path]], typer.Argument(help="Articles o
     for name, value, most in (("--confirm-days", confirm_days, 36500), ("--wait", wait, 86400)):
         if not math.isfinite(value) or value > most:
             fail(f"{name} must be a finite number, at most {most}, not {value}")
-    options = AuditOptions(
+    files, urls = _split_inputs(paths)
+    sitemaps, feeds, since = _web_inputs(sitemap, feed, since)
+    web = dict(urls=urls, sitemaps=sitemaps, feeds=feeds, since=since, limit=limit, ignore_robots=ignore_robots)
+    options = AuditOptions(**web,
         db_path=db, reports_dir=reports, force=force, save=save, recheck_after=recheck_after,
         check=check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent),
         wayback=wayback_options(wayback_url, timeout, retries, user_agent),
         links=link_filter(include, exclude), rot=RotPolicy(confirm_after, timedelta(days=confirm_days)), lock_wait=wait,
+        memento=memento_options(archives, timeout, retries, user_agent),
     )
     log = (lambda message: None) if quiet else (lambda message: err.print(message, highlight=False, soft_wrap=True))
     view = _ProgressView()
     try:
-        with view:
-            result = run_audit(paths or [DEFAULT_INPUT], options, progress=None if quiet else view, log=log)
+        with cluster_session(cluster) as options.check.cluster, view:
+            result = run_audit(files or ([] if options.web else [DEFAULT_INPUT]), options,
+                               progress=None if quiet else view, log=log)
     except (InputError, StoreError) as exc:
         fail(str(exc))
     if json_out:

@@ -188,7 +188,7 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
     main: maintext.MainText | None = None
     if article.format == "text":
         blocks = _text_blocks(doc.text, article, trace)
-        base = article.canonical_url
+        base = doc.base_url or article.canonical_url
     else:
         if article.format == "markdown":
             html = _render_markdown(doc.text)
@@ -200,8 +200,8 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
         tree = LexborHTMLParser(html)
         meta = _html_metadata(tree)
         _merge_metadata(article, meta)
-        base = _base_url(tree, article.canonical_url)
-        main = maintext.reduce_page(html, article.canonical_url, depth_guarded=True) if page_mode else None
+        base = _base_url(tree, doc.base_url or article.canonical_url)
+        main = maintext.reduce_page(html, doc.base_url or article.canonical_url, depth_guarded=True) if page_mode else None
         blocks = _html_blocks(tree, page_mode, trace, main, base)
         footnotes = _footnotes(tree)
         if not article.title and meta.get("h1"):

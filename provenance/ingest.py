@@ -63,6 +63,8 @@ class Document:
     format: str  # html | markdown | text
     content_hash: str
     front_matter: dict = field(default_factory=dict)
+    #: The URL a fetched page came from (its final URL): relative links resolve against it.
+    base_url: str | None = None
 
 
 @dataclass

@@ -77,6 +77,8 @@ class Article:
     claims: list[Claim] = field(default_factory=list)
     #: The article's main text (maintext.reduce_page for saved pages), paragraphs on their own lines.
     text: str = ""
+    #: YYYY-MM-DD the page says it was last changed (fetched pages; None when it does not say, or never changed).
+    updated: str | None = None
 
     def to_dict(self, include_text: bool = False) -> dict[str, Any]:
         out = {
@@ -89,6 +91,8 @@ class Article:
         }
         if include_text:
             out["text"] = self.text
+        if self.updated:  # only pages that say when they last changed (web articles, issue 16)
+            out["updated"] = self.updated
         return out
 
 
@@ -127,7 +131,7 @@ class CheckResult:
 
 @dataclass
 class Snapshot:
-    """The Wayback capture chosen for a URL near a date (timestamp None: none)."""
+    """The capture (Wayback or another archive's memento) chosen for a URL near a date (timestamp None: none)."""
 
     url: str
     timestamp: str | None = None  # YYYYMMDDhhmmss
@@ -137,6 +141,8 @@ class Snapshot:
     #: True when the lookup itself failed (network, 429, deadline): worth asking
     #: again next run, so not to be cached like a definite "no good capture".
     failed: bool = False
+    #: The web archive holding the capture ("web.archive.org", "arquivo.pt"); None when there is none.
+    archive: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,6 +150,7 @@ class Snapshot:
             "timestamp": self.timestamp,
             "snapshot_url": self.snapshot_url,
             "status": self.status,
+            "archive": self.archive,
         }
 
     @property

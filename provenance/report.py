@@ -47,6 +47,8 @@ LOST_VERDICTS = ("dead", "soft404")
 UNSURE_VERDICTS = ("blocked", "error")
 #: Verdicts counted as "OK" in the health line (a redirect works, but its citation should be updated).
 OK_VERDICTS = ("ok", "redirect")
+#: Archive names of the Wayback Machine: its snapshots need no "(archive)" note, their URL says it.
+WAYBACK_ARCHIVES = frozenset({"web.archive.org", "archive.org", "wayback.archive.org"})
 
 #: Problem kinds in the order a report lists them (worst first), with a heading word.
 PROBLEM_ORDER = ("dead", "soft404", "drift", "blocked", "error", "redirect")
@@ -89,6 +91,8 @@ class ClaimView:
     confirmed_dead_at: str | None = None
     snapshot_url: str | None = None
     snapshot_timestamp: str | None = None
+    #: The web archive holding the snapshot (None: unknown, a database from before archives were named).
+    snapshot_archive: str | None = None
     drift: bool | None = None
     live_score: float | None = None
     snapshot_score: float | None = None
@@ -137,6 +141,8 @@ class ArticleView:
     claims: list[ClaimView] = field(default_factory=list)
     #: When the audit first saw the article (an undated article's stand-in for when it cited its links).
     first_seen: str | None = None
+    #: When the page says it last changed (web articles).
+    updated: str | None = None
 
     @property
     def cited_date(self) -> str:
@@ -220,6 +226,8 @@ class Changes:
     newly_failing: list[URLChange] = field(default_factory=list)
     newly_confirmed_dead: list[URLChange] = field(default_factory=list)
     recovered: list[URLChange] = field(default_factory=list)
+    #: Links confirmed dead that answer again (resurrection): their rot state started over.
+    back: list[URLChange] = field(default_factory=list)
     new_drift: list[tuple[ArticleView, ClaimView]] = field(default_factory=list)
     drift_is_current: bool = False  # True when history is missing and drift lists every drifted claim
 
@@ -229,6 +237,8 @@ class ReportData:
     run: RunView
     articles: list[ArticleView]
     changes: Changes
+    #: Article URLs the run could not fetch: {url, last_verdict, last_status, last_reason} (web input, issue 16).
+    fetch_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- loading
@@ -379,7 +389,8 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
         except ValueError:
             authors = [a["authors"]]
         view = ArticleView(a["id"], a["path"], slugs[a["id"]], a.get("title"), a.get("published"),
-                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"))
+                           [str(x) for x in authors or []], a.get("canonical_url"), first_seen=a.get("first_seen"),
+                           updated=a.get("updated"))
         for c in db.query("select * from claims where article_id = ? order by position, id", [a["id"]]):
             cv = ClaimView(c["id"], c["kind"], c.get("position") or 0, c.get("sentence") or "", c.get("url"),
                            c.get("anchor"), c.get("source"), c.get("fragment"))
@@ -400,7 +411,9 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
             view.claims.append(cv)
         articles.append(view)
     changes = _changes(db, run, articles, states, this_run)
-    return ReportData(run, articles, changes)
+    from .store import fetch_failures
+
+    return ReportData(run, articles, changes, fetch_failures(db, run.id))
 
 
 def reason_group(reason: str) -> str:
@@ -468,8 +481,10 @@ def _fill_link(cv: ClaimView, article: ArticleView, u: dict[str, Any], state: di
     snap = snaps.get((cv.url or "", article.cited_date)) or any_snap.get(cv.url or "")
     if snap:
         cv.snapshot_url, cv.snapshot_timestamp = snap.get("snapshot_url"), snap.get("timestamp")
+        cv.snapshot_archive = snap.get("archive")
     elif u.get("snapshot_url"):
         cv.snapshot_url, cv.snapshot_timestamp = u.get("snapshot_url"), u.get("snapshot_timestamp")
+        cv.snapshot_archive = u.get("snapshot_archive")
 
 
 def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView],
@@ -485,7 +500,7 @@ def _changes(db: sqlite_utils.Database, run: RunView, articles: list[ArticleView
     labelled = "change" in _cols(db, "checks")
     before = _url_states(db, previous.id) if previous and not labelled else {}
     buckets = {"newly_failing": changes.newly_failing, "newly_confirmed_dead": changes.newly_confirmed_dead,
-               "recovered": changes.recovered}
+               "recovered": changes.recovered, "back": changes.back}
     for url in sorted(citing):
         own = this_run.get(url)
         if not own or own.get("verdict") == "unchecked":
@@ -674,7 +689,7 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
     if c.final_url and c.final_url != c.url and c.verdict == "redirect":
         lines.append(f"- Replace with: {md_link(short_url(c.final_url), c.final_url)}")
     if c.snapshot_url:
-        lines.append(f"- Snapshot: {md_link(c.snapshot_date or 'archived copy', c.snapshot_url)}")
+        lines.append(f"- Snapshot: {md_link(c.snapshot_date or 'archived copy', c.snapshot_url)}{_archive_note(c)}")
         if c.problem in ("dead", "soft404", "drift", "blocked"):
             # data-versiondate is the date of linking: the article's date, else the snapshot's.
             markup = robust_link(c.url or "", c.anchor or "", c.snapshot_url, c.snapshot_date, published)
@@ -687,6 +702,14 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
     return lines
 
 
+def _archive_note(c: ClaimView) -> str:
+    """" (arquivo.pt)" after a snapshot held by another archive than the Wayback Machine ("" for the Wayback)."""
+    archive = c.snapshot_archive
+    if not archive or archive in WAYBACK_ARCHIVES:
+        return ""
+    return f" ({escape_md(archive)})"
+
+
 def render_article(article: ArticleView, run: RunView) -> str:
     """The Markdown report for one article."""
     title = article.title or Path(article.path).name
@@ -696,8 +719,13 @@ def render_article(article: ArticleView, run: RunView) -> str:
     else:
         lines.append(f"- Published: unknown; snapshots are chosen for {article.cited_date}, the day the audit "
                      f"first saw this article")
+    if article.updated and article.updated != article.published:
+        lines.append(f"- Updated: {escape_md(article.updated)}")
     lines.append(f"- Authors: {escape_md(', '.join(article.authors)) or 'unknown'}")
-    lines.append(f"- Source file: `{article.path.replace('`', '')}`")
+    if re.match(r"https?://", article.path):  # an article audited from the web (issue 16)
+        lines.append(f"- Source: {md_link(short_url(article.path), article.path)}")
+    else:
+        lines.append(f"- Source file: `{article.path.replace('`', '')}`")
     lines.append(f"- Canonical URL: {md_link(article.canonical_url, article.canonical_url) if article.canonical_url else 'none'}")
     if run.id is not None:
         lines.append(f"- Audit run: {run.id} ({run.started_at or 'unknown'})" + (" — offline" if run.nothing_checked else ""))
@@ -725,7 +753,7 @@ def render_article(article: ArticleView, run: RunView) -> str:
         lines += ["| # | verdict | drift | claim | source | snapshot |", "|---:|---|---|---|---|---|"]
         for c in article.links:
             drift = {True: "yes", False: "no", None: "–"}[c.drift]
-            snap = md_link(c.snapshot_date or "archived", c.snapshot_url) if c.snapshot_url else "–"
+            snap = md_link(c.snapshot_date or "archived", c.snapshot_url) + _archive_note(c) if c.snapshot_url else "–"
             left_out = f" ({escape_md(c.reason)})" if is_left_out(c.reason) else ""
             lines.append(f"| {c.position} | `{c.verdict}`{left_out} | {drift} | {table_cell(sentence_md(c, MAX_TABLE_SENTENCE_CHARS))} "
                          f"| {table_cell(md_link(short_url(c.url or '', 50), c.url))} | {table_cell(snap)} |")
@@ -776,6 +804,11 @@ def render_index(data: ReportData, charts: list | None = None) -> str:
         lines.append(f"Verdicts: {verdict_line}" + (f"; {totals['drift']} drifted" if totals["drift"] else "") + ".")
         lines.append("")
     lines.append("See [what changed in this run](changes.md).")
+    if data.fetch_failures:
+        lines += ["", f"**{_plural(len(data.fetch_failures), 'article URL')} could not be fetched** "
+                  "(their last audited versions, if any, are kept):", ""]
+        lines += [f"- {md_link(short_url(f['url']), f['url'])}: `{f['last_verdict']}` "
+                  f"({escape_md(f['last_reason'] or '')})" for f in data.fetch_failures]
     for chart in charts or []:
         lines += ["", f"![{escape_md(chart.alt)}]({chart.name})"]
     lines += ["", "| article | file | published | links | OK | dead | soft404 | drifted | blocked/error | moved "
@@ -816,10 +849,14 @@ def render_changes(data: ReportData) -> str:
     elif run.not_checked:
         lines += ["", "> [!WARNING]", "> " + _coverage_text(sum(run.not_checked.values()), run.tried,
                                                             run.not_checked, "URL") + " They count as no change."]
+    back = f"{len(ch.back)} back, " if ch.back else ""
     lines += ["", f"**{len(ch.newly_failing)} newly failing, {len(ch.newly_confirmed_dead)} newly confirmed dead, "
-              f"{len(ch.recovered)} recovered, {len(ch.new_drift)} new drift.**", ""]
+              f"{back}{len(ch.recovered)} recovered, {len(ch.new_drift)} new drift.**", ""]
     lines += ["## Newly failing", ""] + _change_lines(ch.newly_failing, "reason")
     lines += ["## Newly confirmed dead", ""] + _change_lines(ch.newly_confirmed_dead, "none")
+    if ch.back:  # resurrection: shown only when it happened, so reports of ordinary runs read as before
+        lines += ["## Back", "", "Links confirmed dead that answer again; their rot count starts over.", ""]
+        lines += _change_lines(ch.back, "reason")
     lines += ["## Recovered", ""] + _change_lines(ch.recovered, "reason")
     lines += ["## New drift", ""]
     if ch.drift_is_current and ch.new_drift:

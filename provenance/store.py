@@ -11,7 +11,7 @@ Tables (primary key first):
               options (JSON), offline, articles, claims, urls, verdicts (JSON, per claim),
               urls_checked, urls_fresh, snapshot_lookups, articles_extracted,
               articles_unchanged, articles_removed, newly_failing, newly_confirmed_dead,
-              recovered, new_drift, pid, urls_excluded (links left out by --exclude/--include)
+              recovered, new_drift, pid, urls_excluded (links left out by --exclude/--include), back
 ``articles``  id; path (unique: how people see the file, relative to the working folder when
               under it), resolved_path (unique: the real absolute path, the article's identity), content_hash, file_sha256, extractor_version, title, published, authors
               (JSON list), canonical_url, format, claim_count, first_seen, last_seen,
@@ -20,7 +20,8 @@ Tables (primary key first):
               ``unchecked``), status, final_url, reason, signature, first_checked,
               last_checked, last_attempt, last_attempt_verdict, failures (failing checks
               counted towards rot), first_failed, last_failed, confirmed_dead_at,
-              snapshot_timestamp, snapshot_url
+              snapshot_timestamp, snapshot_url, snapshot_archive, back_at (when a link
+              confirmed dead last answered again; its rot state started over then)
 ``claims``    id; article_id -> articles, kind, url -> urls, anchor, sentence, source,
               position, fragment, drift (1/0/null), live_score, snapshot_score,
               drift_reason, drift_judged_at, drift_since (when drift was first seen),
@@ -28,11 +29,13 @@ Tables (primary key first):
               live page, null when gone), evidence_diff (a word diff: "[-removed-]{+added+}")
 ``checks``    id; run_id -> runs, url -> urls, verdict, status, final_url, reason,
               attempts, elapsed_ms, checked_at, previous_verdict, change (new |
-              newly_failing | newly_confirmed_dead | recovered | changed | null),
+              newly_failing | newly_confirmed_dead | recovered | back | changed | null;
+              back: a link confirmed dead answers again),
               failures (count after this check), counted (1 if it counted towards rot)
 ``snapshots`` (url, date); timestamp, snapshot_url, status, reason, outcome
-              (found | none | error), looked_up_at, replay_checked_at (when its replay was found a good
-              copy: not a soft 404, error page, bot wall or empty shell)
+              (found | none | error), looked_up_at, archive (the web archive holding the
+              capture: web.archive.org, arquivo.pt ...), replay_checked_at (when its replay was
+              found a good copy: not a soft 404, error page, bot wall or empty shell)
 ``meta``      key; value: schema_version, rot_checks, rot_gap_days
 
 Views: ``claim_status`` (every live claim with its URL's state, snapshot and
@@ -89,15 +92,16 @@ COLUMNS: dict[str, dict[str, type]] = {
              "articles": int, "claims": int, "urls": int, "verdicts": str, "urls_checked": int, "urls_fresh": int,
              "snapshot_lookups": int, "articles_extracted": int, "articles_unchanged": int,
              "articles_removed": int, "newly_failing": int, "newly_confirmed_dead": int, "recovered": int,
-             "new_drift": int, "pid": int, "urls_excluded": int},
+             "new_drift": int, "pid": int, "urls_excluded": int, "back": int},
     "articles": {"id": int, "path": str, "content_hash": str, "file_sha256": str, "title": str, "published": str,
                  "authors": str, "canonical_url": str, "format": str, "claim_count": int, "first_seen": str,
                  "last_seen": str, "removed_at": str, "last_run_id": int, "extractor_version": str,
-                 "resolved_path": str},
+                 "resolved_path": str, "updated": str},
     "urls": {"url": str, "host": str, "verdict": str, "status": int, "final_url": str, "reason": str,
              "signature": str, "first_checked": str, "last_checked": str, "last_attempt": str,
              "last_attempt_verdict": str, "failures": int, "first_failed": str, "last_failed": str,
-             "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str},
+             "confirmed_dead_at": str, "snapshot_timestamp": str, "snapshot_url": str, "snapshot_archive": str,
+             "back_at": str},
     "claims": {"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str, "source": str,
                "position": int, "fragment": str, "drift": int, "live_score": float, "snapshot_score": float,
                "drift_reason": str, "drift_judged_at": str, "drift_since": str, "evidence_then": str,
@@ -106,11 +110,16 @@ COLUMNS: dict[str, dict[str, type]] = {
                "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
                "failures": int, "counted": int},
     "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
-                  "outcome": str, "looked_up_at": str, "replay_checked_at": str},
+                  "outcome": str, "looked_up_at": str, "archive": str, "replay_checked_at": str},
     "meta": {"key": str, "value": str},
+    # Web articles (issue 16): one row per URL an article was fetched from; ``article`` is the identity
+    # (the canonical URL, else the final URL) of the article row it fed, keyed like articles.resolved_path.
+    "article_sources": {"url": str, "via": str, "article": str, "etag": str, "last_modified": str,
+                        "body_sha256": str, "final_url": str, "listed_date": str, "last_fetched": str,
+                        "last_status": int, "last_verdict": str, "last_reason": str, "last_run_id": int},
 }
 PKS: dict[str, Any] = {"runs": "id", "articles": "id", "urls": "url", "claims": "id", "checks": "id",
-                       "snapshots": ("url", "date"), "meta": "key"}
+                       "snapshots": ("url", "date"), "meta": "key", "article_sources": "url"}
 FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
     "claims": [("article_id", "articles", "id"), ("url", "urls", "url")],
     "checks": [("run_id", "runs", "id"), ("url", "urls", "url")],
@@ -122,7 +131,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("claims", ("drift",), False),
     ("checks", ("url",), False), ("checks", ("run_id",), False), ("checks", ("change",), False),
     ("urls", ("verdict",), False), ("urls", ("host",), False), ("urls", ("last_checked",), False),
-    ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False),
+    ("urls", ("confirmed_dead_at",), False), ("runs", ("status",), False), ("snapshots", ("archive",), False),
+    ("articles", ("canonical_url",), False), ("article_sources", ("article",), False),
 )
 #: Name -> SQL of every view; replaced when the SQL changes.
 VIEWS: dict[str, str] = {
@@ -134,7 +144,8 @@ select c.id as claim_id, a.id as article_id, a.path, a.title, a.published, c.kin
             when u.failures > 0 then 'failing (' || u.failures || ' of '
                  || coalesce((select value from meta where key = 'rot_checks'), '3') || ')'
        end as rot,
-       s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since
+       s.timestamp as snapshot_timestamp, s.snapshot_url, c.drift, c.live_score, c.snapshot_score, c.drift_since,
+       s.archive as snapshot_archive
 from claims c join articles a on a.id = c.article_id
 left join urls u on u.url = c.url
 left join snapshots s on s.url = c.url and s.date = coalesce(nullif(a.published, ''), substr(a.first_seen, 1, 10), '')
@@ -154,7 +165,8 @@ select claim_id, article_id, path, title, position, anchor, sentence, url, verdi
             when confirmed_dead_at is not null then 'confirmed dead: cite the snapshot or a new source'
             when verdict in ('dead', 'soft404') then 'failing: cite the snapshot if it stays down'
             else 'drift: the live page no longer carries the claim; cite the snapshot' end as why,
-       case when verdict = 'redirect' then final_url else snapshot_url end as replacement
+       case when verdict = 'redirect' then final_url else snapshot_url end as replacement,
+       case when verdict = 'redirect' then null else snapshot_archive end as replacement_archive
 from claim_status
 where kind = 'link' and (verdict in ('dead', 'soft404', 'redirect') or confirmed_dead_at is not null or drift = 1)""",
     "url_changes": """
@@ -270,7 +282,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     todo = []
     if db.execute("pragma application_id").fetchone()[0] != APPLICATION_ID:
         todo.append(lambda: db.execute(f"PRAGMA application_id = {APPLICATION_ID}"))
-    for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta"):
+    for table in ("runs", "articles", "urls", "claims", "checks", "snapshots", "meta", "article_sources"):
         columns = COLUMNS[table]
         if not db[table].exists():
             todo.append(lambda t=table, c=columns: db[t].create(c, pk=PKS[t], foreign_keys=FOREIGN_KEYS.get(t, [])))
@@ -484,7 +496,7 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
         for article, sha, *rest in items:
             resolved = rest[0] if rest else None  # None: identified by path until an audit migrates it
             record = {"path": article.path, "resolved_path": resolved, "content_hash": article.content_hash or sha, "file_sha256": sha,
-                      "title": article.title, "published": article.published,
+                      "title": article.title, "published": article.published, "updated": article.updated,
                       "authors": json.dumps(article.authors, ensure_ascii=False),
                       "canonical_url": article.canonical_url, "format": article.format,
                       "claim_count": len(article.claims), "last_seen": stamp, "removed_at": None,
@@ -661,7 +673,11 @@ def next_url_state(row: dict[str, Any] | None, result: CheckResult, now: datetim
             update["confirmed_dead_at"] = stamp
             change = "newly_confirmed_dead"
     elif result.verdict in GOOD_VERDICTS:
-        if failures or confirmed:
+        if confirmed:
+            # Resurrection: a link confirmed dead answers again. Reported as back, and its rot state starts over.
+            change = "back"
+            update["back_at"] = stamp
+        elif failures:
             change = "recovered"
         failures = 0
         update.update({"first_failed": None, "last_failed": None, "confirmed_dead_at": None})
@@ -746,6 +762,16 @@ def snapshot_outcome(snapshot: Snapshot) -> str:
     return "error" if getattr(snapshot, "failed", False) else "none"
 
 
+def snapshot_archive(snapshot: Snapshot) -> str | None:
+    """The archive holding a capture: as the lookup named it, else its URL's host (rows from before archives)."""
+    if not snapshot.timestamp:
+        return None
+    if snapshot.archive:
+        return snapshot.archive
+    host = _host(snapshot.snapshot_url or "")
+    return (host[4:] if host.startswith("www.") else host) or None
+
+
 def snapshot_rows(db: sqlite_utils.Database) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["url"], r["date"]): r for r in db.query("select * from snapshots")}
 
@@ -759,15 +785,17 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
         cur.executemany("insert into urls (url, host) values (?, ?) on conflict(url) do nothing",
                         [(u, _host(u)) for u in {k[0] for k in found}])
         cur.executemany(
-            "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
+            "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at, archive) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
             "snapshot_url = excluded.snapshot_url, status = excluded.status, reason = excluded.reason, "
-            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, replay_checked_at = case "
-            "when snapshots.timestamp is excluded.timestamp then snapshots.replay_checked_at end",
-            [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp)
-             for (url, date), s in found.items()])
-        cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ? where url = ?",
-                        [(s.timestamp, s.snapshot_url, url) for (url, _d), s in found.items() if s.timestamp])
+            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, archive = excluded.archive, "
+            "replay_checked_at = case when snapshots.snapshot_url is excluded.snapshot_url "
+            "then snapshots.replay_checked_at end",
+            [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp,
+              snapshot_archive(s)) for (url, date), s in found.items()])
+        cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ?, snapshot_archive = ? where url = ?",
+                        [(s.timestamp, s.snapshot_url, snapshot_archive(s), url)
+                         for (url, _d), s in found.items() if s.timestamp])
 
 
 def mark_replays_checked(db: sqlite_utils.Database, keys: Sequence[tuple[str, str | None]],
@@ -781,3 +809,64 @@ def mark_replays_checked(db: sqlite_utils.Database, keys: Sequence[tuple[str, st
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
     save_snapshots(db, {(snapshot.url, date): snapshot})
+
+
+# --------------------------------------------------------------------------- web articles (article_sources)
+
+
+def source_rows(db: sqlite_utils.Database, urls: Iterable[str] | None = None,
+                via: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """url -> article_sources row: every one, those for ``urls``, or those listed by ``via`` (a sitemap, a feed)."""
+    if not db["article_sources"].exists():
+        return {}
+    rows = {r["url"]: r for r in db.query("select * from article_sources")}
+    if urls is not None:
+        wanted = set(urls)
+        rows = {u: r for u, r in rows.items() if u in wanted}
+    if via is not None:
+        vias = set(via)
+        rows = {u: r for u, r in rows.items() if r["via"] in vias}
+    return rows
+
+
+def save_sources(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert what each article fetch learned (validators, body hash, verdict), one transaction."""
+    if rows:
+        with db.atomic():
+            db["article_sources"].upsert_all(list(rows), pk="url", alter=False)
+
+
+def article_for_url(db: sqlite_utils.Database, identity: str) -> dict[str, Any] | None:
+    """The article row a web article's identity URL names: its own row, else a file with that canonical URL.
+
+    One article, one record: a page fetched from the web and the same page
+    saved as a file (its canonical link naming the page) share history.
+    """
+    for sql in ("select * from articles where resolved_path = ?",
+                "select * from articles where canonical_url = ? order by removed_at is not null, last_seen desc"):
+        row = next(iter(db.query(sql, [identity])), None)
+        if row is not None:
+            return row
+    return None
+
+
+def fetch_failures(db: sqlite_utils.Database, run_id: int | None) -> list[dict[str, Any]]:
+    """Article URLs this run could not fetch (for index.md)."""
+    if run_id is None or not db["article_sources"].exists():
+        return []
+    return list(db.query("select url, last_verdict, last_status, last_reason from article_sources "
+                         "where last_run_id = ? and last_verdict not in ('ok', 'redirect') order by url", [run_id]))
+
+
+def adopt_web_article(db: sqlite_utils.Database, canonical_url: str, resolved: str) -> bool:
+    """A new file whose canonical URL names an article first fetched from the web takes over its record.
+
+    The row keeps its id, claims, drift and reports; its identity becomes the
+    file (``resolved``), and web fetches find it again by its canonical URL.
+    """
+    row = next(iter(db.query("select id from articles where resolved_path = ?", [canonical_url])), None)
+    if row is None or not re.match(r"https?://", canonical_url, re.I):
+        return False
+    with db.atomic():
+        db.execute("update articles set resolved_path = ? where id = ?", [resolved, row["id"]])
+    return True

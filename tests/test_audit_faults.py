@@ -230,7 +230,8 @@ def _corrupt_store(path: Path) -> None:
     db.execute("pragma wal_checkpoint(TRUNCATE)")
     db.close()
     data = bytearray(path.read_bytes())
-    for offset in (4096 * 5, 4096 * 12):
+    # Every seventh page from the fifth: wherever the schema puts its tables and indexes, full pages get hit.
+    for offset in range(4096 * 5, len(data) - 4096, 4096 * 7):
         data[offset + 100:offset + 600] = b"\xde\xad" * 250
     path.write_bytes(bytes(data))
 

@@ -254,7 +254,8 @@ def test_json_shape_keeps_contract(world, tmp_path):
     claim = data["articles"][0]["claims"][0]
     assert {"kind", "url", "anchor", "sentence", "verdict", "status", "final_url", "snapshot", "drift"} <= set(claim)
     assert claim["snapshot"] == {"timestamp": "20240520120000",
-                                 "snapshot_url": f"{fw.base_url}/web/20240520120000/{urls['a']}"}
+                                 "snapshot_url": f"{fw.base_url}/web/20240520120000/{urls['a']}",
+                                 "archive": fw.site.host}  # the archive holding it (issue 18)
 
 
 def test_new_provenance_version_re_extracts_once(world, tmp_path):

@@ -100,7 +100,18 @@ def test_recovery_resets_the_count(world, tmp_path):
     state["status"] = 200
     claims, result = audit(tmp_path, fw, docs, clock)
     assert claims[url]["verdict"] == "ok" and claims[url]["rot"] is None
-    assert result.to_dict()["run"]["recovered"] == 1
+    # It had been confirmed dead: a resurrection is reported as back, not as an ordinary recovery.
+    assert result.to_dict()["run"]["back"] == 1 and result.to_dict()["run"]["recovered"] == 0
+    changes = (tmp_path / "reports" / "changes.md").read_text()
+    assert "1 back, 0 recovered" in changes
+    back = changes.split("## Back")[1].split("## Recovered")[0]
+    assert "127.0.0" in back and "`dead` → `ok`" in back
+    db = store.open_store(tmp_path / "p.db")
+    try:
+        row = db["urls"].get(url)
+        assert row["back_at"] == "2026-02-10T03:00:00Z" and row["confirmed_dead_at"] is None and row["failures"] == 0
+    finally:
+        db.close()
     state["status"] = 410
     clock.now += timedelta(days=1)
     claims, _result = audit(tmp_path, fw, docs, clock)

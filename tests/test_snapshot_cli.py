@@ -33,7 +33,7 @@ def snapshot_json(fake: FakeWayback, *urls: str, extra: tuple[str, ...] = ()) ->
     rows = json.loads(proc.stdout)
     assert [r["url"] for r in rows] == list(urls)
     for row in rows:
-        assert set(row) == {"url", "timestamp", "snapshot_url", "status"}
+        assert set(row) == {"url", "timestamp", "snapshot_url", "status", "archive"}
     return {r["url"]: r for r in rows}
 
 

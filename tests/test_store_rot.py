@@ -50,8 +50,13 @@ def test_success_resets_and_is_reported_as_recovery():
     states = replay([(0, "dead"), (3, "dead"), (6, "dead"), (7, "ok"), (8, "dead")])
     after_ok, history = states[3]
     assert after_ok["failures"] == 0 and after_ok["confirmed_dead_at"] is None and after_ok["first_failed"] is None
-    assert history["change"] == "recovered" and history["previous_verdict"] == "dead"
+    # It had been confirmed dead: answering again is a resurrection, "back", and its rot state starts over.
+    assert history["change"] == "back" and history["previous_verdict"] == "dead"
+    assert after_ok["back_at"] == states[3][0]["last_checked"] and after_ok["last_failed"] is None
     assert states[4][0]["failures"] == 1 and states[4][1]["change"] == "newly_failing"
+    # Failing but never confirmed dead: an ordinary recovery.
+    failing_then_ok = replay([(0, "dead"), (3, "dead"), (4, "ok")])
+    assert failing_then_ok[2][1]["change"] == "recovered" and "back_at" not in failing_then_ok[2][0]
     # A redirect is a success too.
     assert replay([(0, "dead"), (3, "redirect")])[1][0]["failures"] == 0
 
