@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from . import maintext, passage
@@ -190,6 +190,8 @@ class PageText:
     terms: list[str]
     #: Why the page was read only in part (None: read to its end); a passage past the cut cannot be judged.
     cut: str | None = None
+    #: True when the HTML ends as a whole page does (a closing </body> or </html> near its end).
+    complete: bool = True
 
 
 def read_page(html: str | None, url: str | None = None, cut: str | None = None) -> PageText:
@@ -212,7 +214,14 @@ def read_page(html: str | None, url: str | None = None, cut: str | None = None) 
     title = max(re.split(r"\s+[|\u2013\u2014\u00b7\u2022-]\s+", reduced.title), key=len).strip() if reduced.title else ""
     sentences = body + ([title] if title else [])
     paragraphs = paragraphs + ([-1] if title else [])
-    return PageText(reduced.joined, sentences, passage.Index(sentences, paragraphs), terms(reduced.joined), cut)
+    complete = bool(_CLOSING.search(html[-_CLOSING_WINDOW:]))
+    return PageText(reduced.joined, sentences, passage.Index(sentences, paragraphs), terms(reduced.joined), cut,
+                    complete)
+
+
+#: A page's end: a body read in part (a cap nobody reported, a connection that died) has none.
+_CLOSING = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+_CLOSING_WINDOW = 64 * 1024
 
 
 def _page(value: "str | PageText | None", url: str | None, cut: str | None) -> PageText | None:
@@ -241,6 +250,9 @@ def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html:
         return Drift(None, reason="no snapshot to compare with")
     snap, live = _page(snapshot_html, url, snapshot_cut), _page(live_html, url, live_cut)
     assert snap is not None and live is not None
+    if not live.cut and snap.complete and not live.complete and len(live.terms) >= MIN_LIVE_WORDS:
+        # The snapshot ends as a whole page does and the live body stops short: read in part, though nobody said.
+        live = replace(live, cut="the live page stops before its end (no closing </body> or </html>)")
     if len(snap.terms) < MIN_PAGE_WORDS:
         return Drift(None, reason=f"the snapshot was cut ({snap.cut}) before its text" if snap.cut
                      else "the snapshot has too little text to judge")

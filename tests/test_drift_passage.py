@@ -443,3 +443,11 @@ def test_a_claim_on_the_headline_survives_a_renamed_site():
     assert h1 in snap and h1 in live
     d = support.judge_drift(c, live, snap)
     assert d.drift is False, d.reason
+
+
+def test_a_live_body_that_stops_short_is_taken_as_cut_even_unannounced():
+    cut_at = SNAPSHOT.index(CITED[:30])
+    d = support.judge_drift(claim(), SNAPSHOT[:cut_at], SNAPSHOT)  # no cut reason given: the page just stops
+    assert d.drift is None and "stops before its end" in d.reason
+    d = support.judge_drift(claim(), page([p for p in PARAS if p != CITED]), SNAPSHOT)  # a whole page: judged
+    assert d.drift is True
