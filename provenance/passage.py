@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from .sentences import ABBREVIATIONS, split_sentences
