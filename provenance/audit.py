@@ -48,6 +48,9 @@ RECHECK_FAILING = timedelta(hours=6)
 SNAPSHOT_RETRY_NONE = timedelta(days=7)
 #: Articles extracted per transaction.
 ARTICLE_BATCH = 200
+#: Verdicts of links that are gone: the snapshot is suggested in their place (Robust Links), so it is
+#: replayed once to be sure it is a good copy. (A blocked page is there; its snapshot is only an aid.)
+SUGGESTED_VERDICTS = frozenset({"dead", "soft404"})
 #: URLs checked per batch; each batch's checks and drift are one transaction.
 CHECK_BATCH = 500
 #: (url, date) Wayback lookups per batch, saved as one transaction.
@@ -168,6 +171,8 @@ class ClaimResult:
                              if self.snapshot and self.snapshot.timestamp else None),
                 "drift": self.drift.drift if self.drift else None,
             })
+            if self.drift is not None and self.drift.evidence is not None:
+                data["evidence"] = self.drift.evidence
         return data
 
 
@@ -545,8 +550,10 @@ class _Run:
         if not due:
             return
         o = self.options
-        check_options = replace(o.check, offline=self.offline)
         self.snaps = store.snapshot_rows(self.db)
+        # Only pages with a snapshot to compare with are judged: only their bodies are kept (bounded per run).
+        check_options = replace(o.check, offline=self.offline, keep_body_for=frozenset(
+            url for (url, _date), row in self.snaps.items() if row["timestamp"]))
         citing: dict[str, list[tuple[int, str]]] = {}
         for claim_id, url, date in links:
             citing.setdefault(url, []).append((claim_id, date))
@@ -584,6 +591,15 @@ class _Run:
         wanted: dict[str, Snapshot] = {}
         plan: list[tuple[int, CheckResult, Snapshot | None]] = []
         for r in results:
+            if r.verdict in SUGGESTED_VERDICTS:
+                # The snapshot will be suggested in place of the link: it must be a good copy (replayed once).
+                for _cid, date in citing.get(r.url, []):
+                    row = snaps.get((r.url, date))
+                    if row and row["timestamp"] and not row.get("replay_checked_at"):
+                        snap = Snapshot(url=r.url, timestamp=row["timestamp"], snapshot_url=row["snapshot_url"],
+                                        status=200, archive=row.get("archive"))
+                        if memento.is_wayback_snapshot(snap, self.options.wayback):  # others: checked when found
+                            wanted[wayback.snapshot_key(snap) or ""] = snap
             if r.verdict not in GOOD_VERDICTS and r.verdict not in ("dead", "soft404"):
                 continue  # error / blocked / unchecked: nothing seen, keep what is known
             for claim_id, date in citing.get(r.url, []):
@@ -594,15 +610,24 @@ class _Run:
                                     archive=row.get("archive"))
                     wanted[wayback.snapshot_key(snap) or ""] = snap
                 plan.append((claim_id, r, snap))
-        htmls: dict[str, str | None] = {}
+        replays: dict[str, wayback.Replay] = {}
         if wanted and self.wayback_reachable():
             w = self.options.wayback
             ours = [s for s in wanted.values() if memento.is_wayback_snapshot(s, w)]
             others = [s for s in wanted.values() if not memento.is_wayback_snapshot(s, w)]
-            htmls = wayback.fetch_snapshot_htmls(ours, w) if ours else {}
+            replays = wayback.fetch_replays(ours, w) if ours else {}
             if others:  # another archive's memento: its replay URL as it is, under that archive's politeness
-                htmls.update(memento.fetch_memento_htmls(others, replace(self.options.memento, offline=self.offline)))
+                htmls = memento.fetch_memento_htmls(others, replace(self.options.memento, offline=self.offline))
+                for s in others:
+                    html = htmls.get(s.snapshot_url or "")
+                    replays[wayback.snapshot_key(s) or ""] = wayback.Replay(
+                        s, html, s.timestamp, s.snapshot_url,
+                        reason="" if html is not None else "the archived copy could not be read (or is a bad copy)")
+        self._record_good_captures(replays, citing, {r.url for r in results if r.verdict in GOOD_VERDICTS})
         claims = self._claims([cid for cid, _r, _s in plan])
+        # Each page is reduced once, however many claims cite it (live by URL, snapshot by replay).
+        live_pages: dict[str, support.PageText] = {}
+        snap_pages: dict[str, support.PageText] = {}
         out = []
         for claim_id, r, snap in plan:
             claim = claims.get(claim_id)
@@ -613,10 +638,48 @@ class _Run:
             elif snap is None:
                 out.append((claim_id, Drift(None, reason="no snapshot near the article's date")))
             else:
-                html = htmls.get(wayback.snapshot_key(snap) or "")
-                out.append((claim_id, support.judge_drift(claim, r.body, html) if html is not None
-                            else Drift(None, reason="snapshot could not be read")))
+                key = wayback.snapshot_key(snap) or ""
+                replay = replays.get(key)
+                if replay is None or replay.html is None:
+                    out.append((claim_id, Drift(None, reason=replay.reason if replay and replay.reason
+                                                else "snapshot could not be read")))
+                    continue
+                if key not in snap_pages:
+                    snap_pages[key] = support.read_page(replay.html, r.url, replay.cut)
+                if r.url not in live_pages:
+                    live_pages[r.url] = support.read_page(r.body, r.final_url or r.url, r.body_cut)
+                drift = support.judge_drift(claim, live_pages[r.url], snap_pages[key])
+                if replay.passed_over:
+                    drift.reason += f" (snapshot {replay.timestamp}; passed over {'; '.join(replay.passed_over)})"
+                out.append((claim_id, drift))
         return out
+
+    def _record_good_captures(self, replays: dict[str, wayback.Replay], citing: dict[str, list[tuple[int, str]]],
+                              live: set[str]) -> None:
+        """Store what the replays found about the captures: a good one that stood in for a bad copy (with what
+        was passed over and why), that a capture was checked, or, for a link that is gone, that none was good."""
+        found: dict[tuple[str, str | None], Snapshot] = {}
+        checked: list[tuple[str, str]] = []
+        for replay in replays.values():
+            url, asked = replay.snapshot.url, replay.snapshot.timestamp
+            keys = [(url, date) for _cid, date in citing.get(url, [])
+                    if (self.snaps.get((url, date)) or {}).get("timestamp") == asked]
+            passed = "; ".join(replay.passed_over)
+            if replay.replaced:
+                good = Snapshot(url=url, timestamp=replay.timestamp, snapshot_url=replay.snapshot_url, status=200,
+                                reason=f"closest good capture; passed over {passed}"[:500], archive=replay.snapshot.archive)
+                found.update({key: good for key in keys})
+            elif replay.html is None and replay.passed_over and url not in live:
+                # A gone link must not be "fixed" with a soft 404. (A live page's bad capture stays: drift
+                # says why it was not judged, and --save does not archive the page again and again.)
+                found.update({key: Snapshot(url=url, reason=replay.reason[:500]) for key in keys})
+            if replay.html is not None:
+                checked += [(u, d) for u, d in dict.fromkeys(keys)]
+        if found:
+            store.save_snapshots(self.db, found, self.now())
+        if found or checked:
+            store.mark_replays_checked(self.db, checked, self.now())
+            self.snaps = store.snapshot_rows(self.db)
 
     def _claims(self, ids: list[int]) -> dict[int, Claim]:
         out: dict[int, Claim] = {}
@@ -643,6 +706,7 @@ class _Run:
                     found[(url, date)] = snap
         if found:
             store.save_snapshots(self.db, found, self.now())
+            self.snaps = store.snapshot_rows(self.db)
         self.stats["saved"] = len({u for u, _d in found})
 
     # ------------------------------------------------------------------ the result, from the database
@@ -689,7 +753,8 @@ class _Run:
                                                    if s["timestamp"] else None))
                     if c["drift_judged_at"]:
                         cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
-                                         c["snapshot_score"], c["drift_reason"] or "")
+                                         c["snapshot_score"], c["drift_reason"] or "", then=c.get("evidence_then"),
+                                         now=c.get("evidence_now"), diff=c.get("evidence_diff"))
                     verdicts[cr.check.verdict] += 1
                 crs.append(cr)
             combined.append((article, crs))

@@ -84,8 +84,9 @@ _header_dict = header_dict
 MAX_DECODED_BYTES = 2 * 1024 * 1024
 #: Bytes read from error pages (403, 429, 503 ...) to spot bot walls.
 SIGNATURE_BYTES = 64 * 1024
-#: Characters of a live HTML body kept on the result for the drift judge.
-MAX_KEPT_BODY_CHARS = 512 * 1024
+#: Characters of a live HTML body kept on the result for the drift judge: as much as is decoded, so the
+#: live page is judged as far as its snapshot is read (support.MAX_PAGE_CHARS, wayback.MAX_SNAPSHOT_BYTES).
+MAX_KEPT_BODY_CHARS = MAX_DECODED_BYTES
 #: Characters of bodies one process keeps over a whole run; past it, KEPT_BODY_AFTER_BUDGET per page.
 KEPT_BODY_BUDGET = 96 * 1024 * 1024
 KEPT_BODY_AFTER_BUDGET = 16 * 1024
@@ -402,7 +403,7 @@ class _Engine:
         #: ... but a visit past MAX_VISITS_PER_URL is, whatever the cookies (a cookie rotated on every hop).
         visits: dict[str, int] = {current: 1}
         hops: list[tuple[int, str]] = []
-        keep = self.options.keep_body
+        keep = self.options.keep_body and (self.options.keep_body_for is None or url in self.options.keep_body_for)
         #: (kind, target) of the last refresh followed (a meta refresh or Refresh header), for the reason.
         refreshed: tuple[str, str] | None = None
         #: Requests go out as a browser's (curl_cffi's Chrome profile): from the start with "always", after a
@@ -518,6 +519,8 @@ class _Engine:
                         limit = MAX_KEPT_BODY_CHARS if self.kept_chars < KEPT_BODY_BUDGET else KEPT_BODY_AFTER_BUDGET
                         result.body = text[:limit]
                         self.kept_chars += len(result.body)
+                        if fetched.cut or len(text) > limit:
+                            result.body_cut = fetched.cut or f"kept to its first {limit:,} characters"
                     if text and self.options.probe_catch_all:
                         return self._catch_all(result, start, current, text, hops, give_up_at)
                     return None

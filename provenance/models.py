@@ -113,6 +113,8 @@ class CheckResult:
     content_type: str | None = None
     #: Decoded start of the live body, for claim support; never serialised.
     body: str | None = field(default=None, repr=False)
+    #: Why ``body`` holds only the start of the page (a byte cap, a budget), None when it is whole.
+    body_cut: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +172,16 @@ class Drift:
     reason: str = ""
     #: How alike the live page and the snapshot are (0..1), when both were read.
     page_similarity: float | None = None
+    #: The cited passage in the snapshot and its counterpart on the live page (None: gone), each
+    #: at most ~600 characters, and a word diff between them ("[-removed-]{+added+}").
+    then: str | None = None
+    now: str | None = None
+    diff: str | None = None
+
+    @property
+    def evidence(self) -> dict[str, str | None] | None:
+        """``{"then": ..., "now": ...}`` when a passage was found in the snapshot, else None."""
+        return {"then": self.then, "now": self.now} if self.then else None
 
 
 def as_plain(obj: Any) -> Any:

@@ -51,6 +51,9 @@ class CheckOptions:
     probe_catch_all: bool = True
     #: Keep the decoded start of live HTML bodies on results (the drift judge needs it).
     keep_body: bool = True
+    #: With keep_body: keep only these URLs' bodies (None: every URL's). The audit names the URLs that have
+    #: a snapshot to compare with, so the per-run body budget goes to pages that will be judged.
+    keep_body_for: frozenset[str] | None = None
     #: Networks (CIDR) the address policy lets through without allow_private, e.g. one intranet.
     allowed_networks: tuple[str, ...] = ()
     #: A proxy for every URL (``--proxy``); None: HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY as curl reads them.

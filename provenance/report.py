@@ -98,6 +98,9 @@ class ClaimView:
     snapshot_score: float | None = None
     drift_since: str | None = None
     drift_reason: str | None = None
+    #: The cited passage in the snapshot and on the live page (None: gone), when drift was judged on one.
+    evidence_then: str | None = None
+    evidence_now: str | None = None
     anonymous: bool = False
     #: When the shown verdict was observed, and whether this run observed it (False: offline or not due).
     checked_at: str | None = None
@@ -401,6 +404,8 @@ def _load(db: sqlite_utils.Database, run_id: int | None) -> ReportData:
                 cv.snapshot_score = c.get("snapshot_score")
                 cv.drift_since = c.get("drift_since")
                 cv.drift_reason = c.get("drift_reason")
+                cv.evidence_then = c.get("evidence_then")
+                cv.evidence_now = c.get("evidence_now")
             elif cv.kind != "link":
                 cv.anonymous = bool(c["anonymous"]) if c.get("anonymous") is not None else is_anonymous(cv.source)
             view.claims.append(cv)
@@ -647,6 +652,21 @@ def _failing_text(c: ClaimView, offline: bool) -> str:
     return "; ".join(bits)
 
 
+def _evidence_lines(c: ClaimView) -> list[str]:
+    """The cited passage then and now, changed words in bold ("now" says so when the passage is gone)."""
+    from .passage import marked_pair
+
+    if not c.evidence_then:
+        return []
+    then, now = marked_pair(c.evidence_then, c.evidence_now, escape=escape_md)
+    lines = []
+    if c.drift_reason:
+        lines.append(f"  - Why: {escape_md(c.drift_reason)}")
+    lines.append(f"  - Then (snapshot): {then}")
+    lines.append(f"  - Now (live page): {now if now is not None else '*gone: no counterpart on the live page*'}")
+    return lines
+
+
 def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> list[str]:
     from .support import robust_link
 
@@ -665,6 +685,7 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
         if c.live_score is not None and c.snapshot_score is not None:
             scores = f" (claim words found: snapshot {c.snapshot_score:.0%}, live page {c.live_score:.0%})"
         lines.append(f"- Drift: the snapshot carries the claim, the live page no longer does{scores}")
+        lines += _evidence_lines(c)
     if c.final_url and c.final_url != c.url and c.verdict == "redirect":
         lines.append(f"- Replace with: {md_link(short_url(c.final_url), c.final_url)}")
     if c.snapshot_url:

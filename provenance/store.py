@@ -24,7 +24,9 @@ Tables (primary key first):
               confirmed dead last answered again; its rot state started over then)
 ``claims``    id; article_id -> articles, kind, url -> urls, anchor, sentence, source,
               position, fragment, drift (1/0/null), live_score, snapshot_score,
-              drift_reason, drift_judged_at, drift_since (when drift was first seen)
+              drift_reason, drift_judged_at, drift_since (when drift was first seen),
+              evidence_then, evidence_now (the cited passage in the snapshot and its counterpart on the
+              live page, null when gone), evidence_diff (a word diff: "[-removed-]{+added+}")
 ``checks``    id; run_id -> runs, url -> urls, verdict, status, final_url, reason,
               attempts, elapsed_ms, checked_at, previous_verdict, change (new |
               newly_failing | newly_confirmed_dead | recovered | back | changed | null;
@@ -32,13 +34,14 @@ Tables (primary key first):
               failures (count after this check), counted (1 if it counted towards rot)
 ``snapshots`` (url, date); timestamp, snapshot_url, status, reason, outcome
               (found | none | error), looked_up_at, archive (the web archive holding the
-              capture: web.archive.org, arquivo.pt ...)
+              capture: web.archive.org, arquivo.pt ...), replay_checked_at (when its replay was
+              found a good copy: not a soft 404, error page, bot wall or empty shell)
 ``meta``      key; value: schema_version, rot_checks, rot_gap_days
 
 Views: ``claim_status`` (every live claim with its URL's state, snapshot and
 drift, plus a ``rot`` label "failing (n of 3)" / "confirmed dead"),
 ``broken_claims``, ``broken_claims_per_article``, ``claims_needing_replacement``,
-``url_changes``. Full-text search: ``claims_fts`` on sentence, anchor, source.
+``url_changes``. Full-text search: ``claims_fts`` on sentence, anchor, source, evidence_then, evidence_now.
 """
 
 from __future__ import annotations
@@ -101,12 +104,13 @@ COLUMNS: dict[str, dict[str, type]] = {
              "back_at": str},
     "claims": {"id": int, "article_id": int, "kind": str, "url": str, "anchor": str, "sentence": str, "source": str,
                "position": int, "fragment": str, "drift": int, "live_score": float, "snapshot_score": float,
-               "drift_reason": str, "drift_judged_at": str, "drift_since": str},
+               "drift_reason": str, "drift_judged_at": str, "drift_since": str, "evidence_then": str,
+               "evidence_now": str, "evidence_diff": str},
     "checks": {"id": int, "run_id": int, "url": str, "verdict": str, "status": int, "final_url": str, "reason": str,
                "attempts": int, "elapsed_ms": int, "checked_at": str, "previous_verdict": str, "change": str,
                "failures": int, "counted": int},
     "snapshots": {"url": str, "date": str, "timestamp": str, "snapshot_url": str, "status": int, "reason": str,
-                  "outcome": str, "looked_up_at": str, "archive": str},
+                  "outcome": str, "looked_up_at": str, "archive": str, "replay_checked_at": str},
     "meta": {"key": str, "value": str},
     # Web articles (issue 16): one row per URL an article was fetched from; ``article`` is the identity
     # (the canonical URL, else the final URL) of the article row it fed, keyed like articles.resolved_path.
@@ -171,7 +175,7 @@ select ch.run_id, r.started_at as run_started_at, ch.url, ch.previous_verdict, c
 from checks ch join runs r on r.id = ch.run_id
 where ch.change is not null""",
 }
-FTS_COLUMNS = ("sentence", "anchor", "source")
+FTS_COLUMNS = ("sentence", "anchor", "source", "evidence_then", "evidence_now")
 
 
 # --------------------------------------------------------------------------- opening
@@ -298,6 +302,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             todo.append(lambda w=want: db.execute(w))
     if not db["claims_fts"].exists():
         todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True))
+    elif set(db["claims_fts"].columns_dict) != set(FTS_COLUMNS):
+        # A database from before the evidence columns: index them too (rebuilt from the claims table).
+        todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True, replace=True))
     version = db.execute("select value from meta where key = 'schema_version'").fetchone() if db["meta"].exists() else None
     if not version or version[0] != str(SCHEMA_VERSION):
         todo.append(lambda: db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"))
@@ -505,7 +512,8 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                 sets = ", ".join(f"{k} = ?" for k in record)
                 cur.execute(f"update articles set {sets} where id = ?", [*record.values(), article_id])
                 for c in cur.execute("select url, sentence, drift, live_score, snapshot_score, drift_reason, "
-                                     "drift_judged_at, drift_since from claims where article_id = ? and "
+                                     "drift_judged_at, drift_since, evidence_then, evidence_now, evidence_diff "
+                                     "from claims where article_id = ? and "
                                      "drift_judged_at is not null", [article_id]):
                     carried[(c[0], c[1])] = c[2:]
                 cur.execute("delete from claims where article_id = ?", [article_id])
@@ -522,11 +530,12 @@ def save_articles(db: sqlite_utils.Database, items: Sequence[tuple[Article, str]
                             [(u, _host(u)) for u in urls])
             rows = []
             for c in article.claims:
-                old = carried.get((c.url, c.sentence), (None,) * 6)
+                old = carried.get((c.url, c.sentence), (None,) * 9)
                 rows.append((article_id, c.kind, c.url, c.anchor, c.sentence, c.source, c.position, c.fragment, *old))
             cur.executemany("insert into claims (article_id, kind, url, anchor, sentence, source, position, fragment, "
-                            "drift, live_score, snapshot_score, drift_reason, drift_judged_at, drift_since) "
-                            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                            "drift, live_score, snapshot_score, drift_reason, drift_judged_at, drift_since, "
+                            "evidence_then, evidence_now, evidence_diff) "
+                            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return ids
 
 
@@ -732,8 +741,9 @@ def _save_drifts(cur: sqlite3.Cursor, drifts: Sequence[tuple[int, Drift]], stamp
         if value == 1 and before[0] != 1:
             new += 1
         cur.execute("update claims set drift = ?, live_score = ?, snapshot_score = ?, drift_reason = ?, "
-                    "drift_judged_at = ?, drift_since = ? where id = ?",
-                    [value, d.live_score, d.snapshot_score, d.reason, stamp, since, claim_id])
+                    "drift_judged_at = ?, drift_since = ?, evidence_then = ?, evidence_now = ?, evidence_diff = ? "
+                    "where id = ?",
+                    [value, d.live_score, d.snapshot_score, d.reason, stamp, since, d.then, d.now, d.diff, claim_id])
     return new
 
 
@@ -778,12 +788,23 @@ def save_snapshots(db: sqlite_utils.Database, found: dict[tuple[str, str | None]
             "insert into snapshots (url, date, timestamp, snapshot_url, status, reason, outcome, looked_up_at, archive) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict(url, date) do update set timestamp = excluded.timestamp, "
             "snapshot_url = excluded.snapshot_url, status = excluded.status, reason = excluded.reason, "
-            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, archive = excluded.archive",
+            "outcome = excluded.outcome, looked_up_at = excluded.looked_up_at, archive = excluded.archive, "
+            "replay_checked_at = case when snapshots.snapshot_url is excluded.snapshot_url "
+            "then snapshots.replay_checked_at end",
             [(url, date or "", s.timestamp, s.snapshot_url, s.status, s.reason, snapshot_outcome(s), stamp,
               snapshot_archive(s)) for (url, date), s in found.items()])
         cur.executemany("update urls set snapshot_timestamp = ?, snapshot_url = ?, snapshot_archive = ? where url = ?",
                         [(s.timestamp, s.snapshot_url, snapshot_archive(s), url)
                          for (url, _d), s in found.items() if s.timestamp])
+
+
+def mark_replays_checked(db: sqlite_utils.Database, keys: Sequence[tuple[str, str | None]],
+                         now: datetime | None = None) -> None:
+    """Record that the captures of these (url, date) rows were replayed and found good copies."""
+    stamp = iso_z(now or utc_now())
+    with db.atomic():
+        db.conn.executemany("update snapshots set replay_checked_at = ? where url = ? and date = ?",
+                            [(stamp, url, date or "") for url, date in keys])
 
 
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:

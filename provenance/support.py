@@ -1,15 +1,16 @@
-"""Does a page still carry the claim? Claim support, drift between live page and snapshot.
+"""Does a page still carry the claim? Claim support, and drift between the live page and its snapshot.
 
-The measure (see docs/wayback.md for why): the *weighted recall* of the
-claim's content terms in the page's main text, blended with the recall of
-its adjacent term pairs. Recall, not cosine: a claim is one sentence and a
-page is thousands of words, so the question is "does the page contain what
-the sentence says", not "are they about the same mix of words". Pairs add
-specificity a page on another topic rarely has ("safety institute",
-"executive order"). A second, independent signal guards against noise:
-the live page and the snapshot are compared with each other (cosine of
-log term frequencies); a page that has barely changed has not drifted,
-whatever the claim scores do near the threshold.
+Drift is decided on the cited passage (:mod:`provenance.passage`, see
+docs/wayback.md for why): the sentence or two of the snapshot's main text
+that carry the claim, their counterpart on the live page, and the words
+that changed between them. Both pages go through the package's one
+main-text reduction (:mod:`provenance.maintext`) under the same caps.
+
+Page-level scores stay for ``support_score`` (does a page carry a claim
+at all): the *weighted recall* of the claim's content terms in the page's
+main text, blended with the recall of its adjacent term pairs; and page
+similarity (cosine of log term frequencies), which is reported with a
+drift judgement but never decides it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
-from selectolax.lexbor import LexborHTMLParser
-
+from . import maintext, passage
 from .models import PROBLEM_VERDICTS, Claim, Drift, Snapshot
 
 #: Support score at or above which a page is taken to carry the claim.
@@ -41,24 +41,12 @@ MIN_PAGE_WORDS = 25
 #: that replaced a long article (a recipe, a stub) is drift; only an empty or script-rendered
 #: shell, whose text we cannot see, is left unjudged.
 MIN_LIVE_WORDS = 8
-#: Main-content containers shorter than this (characters) are ignored in favour of the body.
-MIN_MAIN_CHARS = 200
 #: Words kept each side of the anchor in a long sentence: a link vouches for its clause,
 #: not for the whole sentence (one sentence often cites several sources).
 CLAIM_WINDOW = 12
-#: Most characters of main text scored (bounds CPU on huge pages).
-MAX_TEXT_CHARS = 400_000
-
-#: Elements that are never the page's content.
-BOILERPLATE_TAGS = ("script, style, noscript, template, svg, nav, header, footer, aside, form, iframe, "
-                    "button, select, dialog, [role=navigation], [role=banner], [role=contentinfo], "
-                    "[role=complementary], [aria-hidden=true], #wm-ipp-base, #wm-ipp, #donato, #wm-ipp-print")
-#: class/id words that mark chrome (menus, cookie banners, share bars, related links, comments).
-BOILERPLATE_WORDS = frozenset({"nav", "navbar", "menu", "sidebar", "footer", "header", "masthead", "breadcrumb",
-                               "breadcrumbs", "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe",
-                               "share", "sharing", "social", "related", "recommended", "comments", "comment",
-                               "advert", "advertisement", "ads", "promo", "banner", "popup", "modal", "skip"})
-MAIN_SELECTORS = "main, article, [role=main], [itemprop=articleBody]"
+#: Most characters of a page's HTML judged, live page and snapshot alike (the checker keeps as much
+#: of a live body, and the Wayback replay reads as many bytes): a page longer than this is "cut".
+MAX_PAGE_CHARS = 2 * 1024 * 1024
 
 _STOPWORDS = frozenset("""
 a about above across after again against all almost also although always am among an and another any are
@@ -80,58 +68,9 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # --------------------------------------------------------------------------- main text
 
 
-def _is_chrome(node) -> bool:
-    attrs = node.attributes or {}
-    words = set(re.split(r"[\s_\-]+", f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()))
-    return bool(words & BOILERPLATE_WORDS)
-
-
-def _inside(node, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
-
-
-def _remove_all(nodes: list) -> None:
-    """Decompose nodes, skipping those inside another one (decomposing frees the subtree)."""
-    ids = {n.mem_id for n in nodes}
-    top = [node for node in nodes if not _inside(node, ids)]
-    for node in top:
-        node.decompose()
-
-
-def main_text(html: str) -> str:
-    """The readable main text of a page: title plus content, without navigation, chrome and scripts."""
-    if not html:
-        return ""
-    tree = LexborHTMLParser(html)
-    title_node = tree.css_first("title")
-    title = title_node.text(strip=True) if title_node else ""
-    _remove_all(tree.css(BOILERPLATE_TAGS))
-    root = tree.body or tree.root
-    page_len = len((root.text(separator=" ") if root is not None else "").split())
-    chrome, chosen = [], set()
-    for node in tree.css("div, section, ul, ol, p, span, li, table"):
-        if not _is_chrome(node) or _inside(node, chosen):
-            continue
-        # Chrome is never most of the page, and never wraps the content itself.
-        if node.css_first(MAIN_SELECTORS) is None and len(node.text(separator=" ").split()) <= page_len / 2:
-            chrome.append(node)
-            chosen.add(node.mem_id)
-    _remove_all(chrome)
-    best = ""
-    for node in tree.css(MAIN_SELECTORS):
-        text = node.text(separator=" ")
-        if len(text.strip()) > len(best):
-            best = text
-    if len(" ".join(best.split())) < MIN_MAIN_CHARS:
-        root = tree.body or tree.root
-        best = root.text(separator=" ") if root is not None else ""
-    text = " ".join(f"{title} {best}".split())
-    return text[:MAX_TEXT_CHARS]
+def main_text(html: str | None, url: str | None = None) -> str:
+    """The page's title and main text: the package's one reduction (:mod:`provenance.maintext`)."""
+    return maintext.main_text(html, url)
 
 
 # --------------------------------------------------------------------------- terms
@@ -241,37 +180,126 @@ def _similarity(a: list[str], b: list[str]) -> float:
     return dot / norm if norm else 0.0
 
 
-def judge_drift(claim: Claim, live_html: str | None, snapshot_html: str | None) -> Drift:
-    """Drift for one claim: True when the snapshot carries it and the live page no longer does.
+@dataclass
+class PageText:
+    """A page reduced once for every claim that cites it: main text, sentences, terms, and whether it was cut."""
 
-    False when the live page still carries it (or is essentially the
-    snapshot); None when it cannot be judged: no live page (dead, blocked,
-    unfetched), no snapshot, a page with too little text to read (a script
-    shell), or neither page clearly carrying the claim.
+    text: str
+    sentences: list[str]
+    index: passage.Index
+    terms: list[str]
+    #: Why the page was read only in part (None: read to its end); a passage past the cut cannot be judged.
+    cut: str | None = None
+    #: True when the HTML ends as a whole page does (a closing </body> or </html> near its end).
+    complete: bool = True
+
+
+def read_page(html: str | None, url: str | None = None, cut: str | None = None) -> PageText:
+    """Reduce a page for judging, under the same caps whichever side (live or snapshot) it comes from.
+
+    ``cut`` says the body was already cut when it was read (a byte cap on
+    the wire); pages longer than MAX_PAGE_CHARS are cut here, so the live
+    page and the snapshot are always read to the same length.
+    """
+    html = html or ""
+    if len(html) > MAX_PAGE_CHARS:
+        html = html[:MAX_PAGE_CHARS]
+        cut = cut or f"read to its first {MAX_PAGE_CHARS:,} characters"
+    reduced = maintext.reduce_page(html, url)
+    if len(reduced.text) >= maintext.MAX_TEXT_CHARS:
+        cut = cut or f"main text cut at {maintext.MAX_TEXT_CHARS:,} characters"
+    body, paragraphs = passage.paragraphed(reduced.text)
+    # The title counts too, last (the body's own headline wins a tie) and without its site name
+    # ("... | The Times"): a renamed site or a new title separator is not an edit of what was cited.
+    title = max(re.split(r"\s+[|\u2013\u2014\u00b7\u2022-]\s+", reduced.title), key=len).strip() if reduced.title else ""
+    sentences = body + ([title] if title else [])
+    paragraphs = paragraphs + ([-1] if title else [])
+    complete = bool(_CLOSING.search(html[-_CLOSING_WINDOW:]))
+    return PageText(reduced.joined, sentences, passage.Index(sentences, paragraphs), terms(reduced.joined), cut,
+                    complete)
+
+
+#: A page's end: a body read in part (a cap nobody reported, a connection that died) has none.
+_CLOSING = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+_CLOSING_WINDOW = 64 * 1024
+
+
+def _page(value: "str | PageText | None", url: str | None, cut: str | None) -> PageText | None:
+    if value is None or isinstance(value, PageText):
+        return value
+    return read_page(value, url, cut)
+
+
+def judge_drift(claim: Claim, live_html: "str | PageText | None", snapshot_html: "str | PageText | None",
+                url: str | None = None, live_cut: str | None = None, snapshot_cut: str | None = None) -> Drift:
+    """Drift for one claim, decided on the cited passage: the snapshot's sentence(s) carrying it, then and now.
+
+    True when that passage is gone from the live page, reworded so it no
+    longer carries the claim, or changed in a number, date, amount, name or
+    negation; False when it is unchanged or reworded but still carries the
+    claim. Changes elsewhere on the page never decide, and page similarity
+    is only reported. None when it cannot be judged: no live page, no
+    snapshot, too little text, no passage in the snapshot clearly carrying
+    the claim, or a page cut (``live_cut``/``snapshot_cut``, or past
+    MAX_PAGE_CHARS) before the passage or its counterpart was found.
+    Pages may be given as HTML or as :class:`PageText` (reduced once per URL).
     """
     if live_html is None:
         return Drift(None, reason="no live page to judge (dead, blocked or not fetched)")
     if snapshot_html is None:
         return Drift(None, reason="no snapshot to compare with")
-    live_terms, snap_terms = terms(main_text(live_html)), terms(main_text(snapshot_html))
-    if len(snap_terms) < MIN_PAGE_WORDS:
-        return Drift(None, reason="the snapshot has too little text to judge")
-    live = round(_support(claim.sentence or "", claim.anchor, live_terms), 3)
-    then = round(_support(claim.sentence or "", claim.anchor, snap_terms), 3)
-    if len(live_terms) < MIN_LIVE_WORDS:
-        return Drift(None, live, then, "the live page has too little text to judge (script-rendered?)")
-    similarity = round(_similarity(live_terms, snap_terms), 3)
-    if similarity >= SAME_PAGE_SIMILARITY:
-        return Drift(False, live, then, f"the live page is essentially the snapshot (similarity {similarity:.2f})",
-                     similarity)
-    if live >= SUPPORT_THRESHOLD:
-        return Drift(False, live, then, "the live page still carries the claim", similarity)
-    if then >= SUPPORT_THRESHOLD and then - live >= MIN_DROP:
-        return Drift(True, live, then, f"the snapshot carries the claim ({then:.2f}), the live page no longer does "
-                     f"({live:.2f})", similarity)
-    if then >= SUPPORT_THRESHOLD:
-        return Drift(None, live, then, "support fell only slightly: too close to call", similarity)
-    return Drift(None, live, then, "neither the snapshot nor the live page clearly carries the claim", similarity)
+    snap, live = _page(snapshot_html, url, snapshot_cut), _page(live_html, url, live_cut)
+    assert snap is not None and live is not None
+    if not live.cut and snap.complete and not live.complete and len(live.terms) >= MIN_LIVE_WORDS:
+        # The snapshot ends as a whole page does and the live body stops short: read in part, though nobody said.
+        live = replace(live, cut="the live page stops before its end (no closing </body> or </html>)")
+    if len(snap.terms) < MIN_PAGE_WORDS:
+        return Drift(None, reason=f"the snapshot was cut ({snap.cut}) before its text" if snap.cut
+                     else "the snapshot has too little text to judge")
+    sentence, anchor = claim.sentence or "", claim.anchor
+    claim_window = claim_text(sentence, anchor)
+    if len(live.terms) < MIN_LIVE_WORDS:
+        return Drift(None, None, None, f"the live page was cut ({live.cut}) before its text" if live.cut
+                     else "the live page has too little text to judge (script-rendered?)")
+    similarity = round(_similarity(live.terms, snap.terms), 3)
+    then = passage.find_passage(claim_window, snap.sentences, snap.index, anchor)
+    if then is None:
+        if snap.cut:
+            return Drift(None, reason=f"the snapshot was cut ({snap.cut}) before a passage carrying the claim "
+                         "was found", page_similarity=similarity)
+        return Drift(None, reason="no passage in the snapshot clearly carries the claim", page_similarity=similarity)
+    then_text = passage.clip(then.text)
+    now = passage.counterpart(then.text, live.sentences, live.index, near=then.start / len(snap.sentences))
+    if now is None:
+        # Rewritten past recognition, yet still saying it? Look for the claim itself, held as well as it was.
+        now = passage.find_passage(claim_window, live.sentences, live.index, anchor)
+        if now is not None and now.score < then.score - MIN_DROP:
+            now = None
+    if now is None:
+        if live.cut:
+            return Drift(None, None, then.score, f"the live page was cut ({live.cut}) before the cited passage "
+                         "could be found", similarity, then=then_text)
+        return Drift(True, 0.0, then.score, "the cited passage is gone from the live page", similarity,
+                     then=then_text, now=None, diff=passage.marked_diff(then_text, None))
+    then_text, now_text = passage.clip_pair(then.text, now.text)
+    evidence = {"then": then_text, "now": now_text, "diff": passage.marked_diff(then_text, now_text)}
+    live_score = passage.carries(claim_window, now.text, live.index, anchor)
+    if passage.same_text(then.text, now.text):
+        return Drift(False, live_score, then.score, "the cited passage is unchanged", similarity, **evidence)
+    if live.cut:
+        # What looks like the passage before the cut may be a summary of it; the passage itself may lie past it.
+        return Drift(None, live_score, then.score, f"the live page was cut ({live.cut}); the text like the cited "
+                     "passage before the cut differs, and the passage itself may lie past the cut", similarity,
+                     **evidence)
+    changed = passage.critical_changes(then.text, now.text, claim_window)
+    if changed:
+        what = "; ".join(f"{c.kind} {c.describe()}" for c in changed[:3])
+        return Drift(True, live_score, then.score, f"the cited passage changed: {what}", similarity, **evidence)
+    if live_score < passage.PASSAGE_MIN_SCORE and then.score - live_score >= MIN_DROP:
+        return Drift(True, live_score, then.score, f"the cited passage was reworded and no longer carries the claim "
+                     f"({then.score:.2f} -> {live_score:.2f})", similarity, **evidence)
+    return Drift(False, live_score, then.score, "the cited passage was reworded but still carries the claim",
+                 similarity, **evidence)
 
 
 # --------------------------------------------------------------------------- fixes

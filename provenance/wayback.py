@@ -63,6 +63,9 @@ BREAKER_FAILURES = 4
 MAX_API_BYTES = 1024 * 1024
 #: Most bytes of a replayed page kept for claim support.
 MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024
+#: Replays per snapshot at most when the chosen capture is a bad copy (a soft 404, error page, bot wall,
+#: empty shell) and its neighbours are tried in turn.
+MAX_GOOD_CAPTURE_REPLAYS = 3
 #: Redirect hops followed inside the Wayback when replaying (never off it).
 MAX_REPLAY_REDIRECTS = 5
 #: CDX rows asked per query: a small window at the right end of the range.
@@ -555,36 +558,122 @@ def fetch_snapshot_htmls(snapshots: Sequence[Snapshot], options: WaybackOptions 
 
     Keyed by :func:`snapshot_key` (the snapshot's ``snapshot_url``); snapshots
     without a timestamp are skipped. A replay that fails, is not text, or is
-    not done by the deadline maps to None.
+    not done by the deadline maps to None. Captures are taken as they are;
+    :func:`fetch_replays` passes over bad ones.
+    """
+    return {key: r.html for key, r in fetch_replays(snapshots, options, max_replays=1).items()}
+
+
+@dataclass
+class Replay:
+    """The raw replay read for a snapshot: possibly another capture when the chosen one was a bad copy."""
+
+    #: The snapshot asked for.
+    snapshot: Snapshot
+    #: The page, or None when no good capture could be read.
+    html: str | None = None
+    #: The capture actually read (the one asked for, or a neighbour when that was bad).
+    timestamp: str | None = None
+    snapshot_url: str | None = None
+    #: Why the page was read only in part (the byte cap), else None.
+    cut: str | None = None
+    #: Captures passed over, each "<timestamp>: <what was wrong>".
+    passed_over: tuple[str, ...] = ()
+    #: Why there is no html, when there is none.
+    reason: str = ""
+
+    @property
+    def replaced(self) -> bool:
+        """True when a neighbouring capture stands in for the one asked for."""
+        return self.html is not None and self.timestamp != self.snapshot.timestamp
+
+
+def fetch_replays(snapshots: Sequence[Snapshot], options: WaybackOptions | None = None,
+                  max_replays: int = MAX_GOOD_CAPTURE_REPLAYS) -> dict[str, Replay]:
+    """Raw replays of many captures, passing over bad copies for the next good capture.
+
+    A replay that is itself a soft 404, an error page, a bot wall or an empty
+    shell (:func:`provenance.capture.replay_problem`) is passed over for its
+    nearest good neighbour (earlier ones first: what the author could have
+    seen), at most ``max_replays`` replays per snapshot in all; what was
+    passed over and why is on the :class:`Replay`. Keyed by
+    :func:`snapshot_key`; bounded in bytes, time and redirects; never raises.
     """
     options = options or WaybackOptions()
     wanted = {snapshot_key(s): s for s in snapshots if s.timestamp and snapshot_key(s)}
     if not wanted:
         return {}
     try:
-        return _run(lambda: _fetch_all(wanted, options), options.deadline + 10.0)
+        return _run(lambda: _fetch_all(wanted, options, max(1, max_replays)), options.deadline + 10.0)
     except TimeoutError:
-        return {key: None for key in wanted}
+        return {key: Replay(s, reason="Wayback batch overran its deadline") for key, s in wanted.items()}
 
 
-async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions) -> dict[str, str | None]:
+async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions, max_replays: int) -> dict[str, Replay]:
     deadline_at = time.monotonic() + options.deadline
     gate = _Gate(options.concurrency, options.effective_replay_interval, (options.base_url, "replay"))
-    out: dict[str, str | None] = {key: None for key in wanted}
+    api = _Gate(options.concurrency, options.effective_api_interval, (options.base_url, "api"))
+    out: dict[str, Replay] = {key: Replay(s, reason="Wayback deadline reached") for key, s in wanted.items()}
     async with _client(options, follow_redirects=False) as client:
         async def one(key: str, snap: Snapshot) -> None:
             try:
-                out[key] = await _replay(client, gate, snap, options, deadline_at)
-            except Exception:  # noqa: BLE001 - a replay we cannot read is simply not there
-                out[key] = None
+                out[key] = await _good_replay(client, gate, api, snap, options, deadline_at, max_replays)
+            except Exception as exc:  # noqa: BLE001 - a replay we cannot read is simply not there
+                out[key] = Replay(snap, reason=f"replay failed: {type(exc).__name__}")
 
         await _run_until(deadline_at, [one(k, s) for k, s in wanted.items()])
     gate.save()
+    api.save()
     return out
 
 
+async def _good_replay(client: httpx.AsyncClient, gate: _Gate, api: _Gate, snap: Snapshot, options: WaybackOptions,
+                       deadline_at: float, max_replays: int) -> Replay:
+    from .capture import replay_problem
+
+    passed: list[str] = []
+    timestamp = snap.timestamp or ""
+    neighbours: list[str] | None = None
+    for _n in range(max_replays):
+        html, cut = await _replay(client, gate, Snapshot(url=snap.url, timestamp=timestamp), options, deadline_at)
+        if html is None:
+            return Replay(snap, timestamp=timestamp, passed_over=tuple(passed),
+                          reason="snapshot could not be read" if not passed else
+                          f"snapshot could not be read after passing over {len(passed)} bad capture(s)")
+        problem = replay_problem(html, snap.url, cut=cut is not None) if max_replays > 1 else None
+        if problem is None:
+            return Replay(snap, html, timestamp, snapshot_url(options.base_url, timestamp, snap.url), cut,
+                          tuple(passed))
+        passed.append(f"{timestamp}: {problem}")
+        if neighbours is None:
+            try:
+                neighbours = await _neighbours(client, api, snap.url, timestamp, options, deadline_at, max_replays)
+            except (WaybackUnavailable, ValueError, TypeError, KeyError, IndexError):
+                neighbours = []
+        neighbours = [ts for ts in neighbours if ts != timestamp]
+        if not neighbours:
+            break
+        timestamp = neighbours.pop(0)
+    return Replay(snap, timestamp=snap.timestamp, passed_over=tuple(passed),
+                  reason=f"no good capture: passed over {'; '.join(passed)}"[:500])
+
+
+async def _neighbours(client: httpx.AsyncClient, gate: _Gate, url: str, timestamp: str, options: WaybackOptions,
+                      deadline_at: float, count: int) -> list[str]:
+    """Good (200) captures next to ``timestamp``: the earlier ones first, nearest first, then the later ones."""
+    ts = _full_ts(timestamp)
+    before = await _cdx_rows(client, gate, url, {"to": ts, "limit": str(-(count + 1))}, options, deadline_at)
+    earlier = sorted({_full_ts(t) for t, status in before if status == 200 and _full_ts(t) < ts}, reverse=True)
+    later: list[str] = []
+    if len(earlier) < count:
+        after = await _cdx_rows(client, gate, url, {"from": ts, "limit": str(count + 1)}, options, deadline_at)
+        later = sorted({_full_ts(t) for t, status in after if status == 200 and _full_ts(t) > ts})
+    return (earlier + later)[:count]
+
+
 async def _replay(client: httpx.AsyncClient, gate: _Gate, snap: Snapshot, options: WaybackOptions,
-                  deadline_at: float) -> str | None:
+                  deadline_at: float) -> tuple[str | None, str | None]:
+    """One raw replay: (text, why it was cut or None); (None, None) when it is not there or not text."""
     base_host = urlsplit(options.base_url).netloc
     current = snapshot_url(options.base_url, snap.timestamp or "", snap.url, raw=True)
     try:
@@ -595,18 +684,20 @@ async def _replay(client: httpx.AsyncClient, gate: _Gate, snap: Snapshot, option
                 target = urljoin(current, response.headers["location"])
                 # Only redirects inside the Wayback (to a neighbouring capture): never to the live web.
                 if urlsplit(target).netloc != base_host or "/web/" not in target:
-                    return None
+                    return None, None
                 current = target
                 continue
             if response.status_code != 200:
-                return None
+                return None, None
             ctype = response.headers.get("content-type", "text/html").lower()
             if not any(t in ctype for t in TEXT_TYPES):
-                return None
-            return body.decode(response.encoding or "utf-8", errors="replace")
+                return None, None
+            cut = (f"read to its first {options.max_snapshot_bytes:,} bytes"
+                   if len(body) >= options.max_snapshot_bytes else None)
+            return body.decode(response.encoding or "utf-8", errors="replace"), cut
     except WaybackUnavailable:
-        return None
-    return None
+        return None, None
+    return None, None
 
 
 # --------------------------------------------------------------------------- Save Page Now (waybackpy)

@@ -82,8 +82,10 @@ def test_every_pattern_has_a_unique_name():
 
 def test_source_span_points_at_the_source_text():
     sentence = "Prices rose, according to the Financial Times and Bloomberg."
-    for found in find_attributions(sentence):
-        assert sentence[found.start:found.end] == found.source
+    found = find_attributions(sentence)
+    assert [f.source for f in found] == ["Financial Times", "Bloomberg"]
+    for one in found:
+        assert sentence[one.start:one.end] == one.source
 
 
 def test_same_source_twice_in_a_sentence_counts_once():
@@ -92,13 +94,18 @@ def test_same_source_twice_in_a_sentence_counts_once():
 
 def test_pathological_sentence_is_bounded():
     assert find_attributions("D" * 100_000) == []
-    assert find_attributions(("Aa " * 900) + "said.") is not None
+    sentence = ("Aa " * 900) + "said."
+    found = find_attributions(sentence)  # bounded by the test's timeout; a result, not a hang
+    assert isinstance(found, list) and len(found) == 1
+    assert found[0].pattern == "name-said" and sentence[found[0].start:found[0].end] == found[0].source
 
 
 def test_reportedly_is_never_recorded_as_a_source():
     for sentence in ("The Trump administration is reportedly preparing a new executive order on AI safety.",
                      "Officials allegedly hid the report.", "It was reportedly delayed."):
-        for found in find_attributions(sentence):
+        found_all = find_attributions(sentence)
+        assert len(found_all) == 1, sentence  # the unnamed label itself is what must be found
+        for found in found_all:
             assert found.source.lower() not in ("reportedly", "allegedly"), sentence
             assert found.source.startswith("unnamed "), sentence
 

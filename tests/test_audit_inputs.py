@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "provenance", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=timeout)
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join((os.environ["PYTHONPATH"], str(ROOT))),
+                               **(env or {})}, timeout=timeout)
 
 
 def one_line_error(proc: subprocess.CompletedProcess, needle: str) -> None:

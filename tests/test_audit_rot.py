@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from conftest import guarded_env
 from fake_wayback import FakeWayback
 from provenance import store
 from provenance.audit import AuditOptions, run_audit
@@ -171,9 +172,11 @@ def test_documented_cron_command_runs(tmp_path):
     command = command.replace("/srv/newsroom/.venv/bin/provenance", f"{shlex.quote(sys.executable)} -m provenance")
     (tmp_path / "articles").mkdir()
     (tmp_path / "logs").mkdir()
-    # A loopback link the address policy refuses (no --allow-private): no traffic leaves the machine.
+    # A loopback link the address policy refuses (no --allow-private), the Wayback a loopback fake, no public
+    # archives, the guard on (conftest.guarded_env): no traffic leaves the machine.
     (tmp_path / "articles" / "a.md").write_text("# A\n\nThe council [said so](http://127.0.0.1:9/report).\n")
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = guarded_env({"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert env["PROVENANCE_WAYBACK_URL"].startswith("http://127.0.0.") and env["PROVENANCE_ARCHIVES"] == ""
     for _night in range(2):
         proc = subprocess.run(command, shell=True, cwd=tmp_path, env=env, timeout=120)
         assert proc.returncode == 0  # 'unchecked' is never 'dead', so --fail-on does not fire

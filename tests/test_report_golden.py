@@ -8,7 +8,8 @@ Regenerate the expected files after an intended change with::
 
     PROVENANCE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_report_golden.py
 
-and review ``git diff tests/golden/`` before committing.
+which writes the files and fails, showing the diff of each that changed; review ``git diff tests/golden/``,
+then run again without the variable (green) before committing.
 """
 
 from __future__ import annotations
@@ -177,14 +178,51 @@ def test_report_files_and_slugs(rendered):
     assert sorted(rendered) == sorted(EXPECTED_FILES)
 
 
+def check_golden(golden: Path, text: str, update: bool) -> None:
+    """Compare ``text`` with the golden file; with ``update``, write it, and fail with the diff when it changed.
+
+    An update run is never silently green: whatever it changed is shown, and passes only on a second run
+    (after ``git diff tests/golden/`` was read).
+    """
+    old = golden.read_text(encoding="utf-8") if golden.exists() else None
+    if update and old != text:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+        pytest.fail(f"{golden.name} {'written' if old is None else 'updated'}; review, then run again without "
+                    f"PROVENANCE_UPDATE_GOLDEN:\n" + _diff(old or "", text, golden.name), pytrace=False)
+    assert old is not None, f"missing {golden}; run with PROVENANCE_UPDATE_GOLDEN=1 to create it"
+    if text != old:
+        pytest.fail(f"{golden.name} differs from the rendering (- golden, + now):\n" + _diff(old, text, golden.name),
+                    pytrace=False)
+
+
+def _diff(old: str, new: str, name: str) -> str:
+    import difflib
+
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"golden/{name}", "rendered", lineterm=""))
+    return "\n".join(lines[:200])
+
+
 @pytest.mark.parametrize("name", EXPECTED_FILES)
 def test_report_matches_golden(rendered, name):
-    golden = GOLDEN / name
-    if UPDATE:
-        GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(rendered[name], encoding="utf-8")
-    assert golden.exists(), f"missing {golden}; run with PROVENANCE_UPDATE_GOLDEN=1 to create it"
-    assert rendered[name] == golden.read_text(encoding="utf-8")
+    check_golden(GOLDEN / name, rendered[name], UPDATE)
+
+
+def test_a_golden_update_run_fails_with_the_diff_and_writes_the_file(tmp_path):
+    golden = tmp_path / "golden" / "a.md"
+    with pytest.raises(pytest.fail.Exception, match="a.md written"):
+        check_golden(golden, "line one\n", update=True)
+    assert golden.read_text() == "line one\n"
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)a.md updated.*-line one.*\+line two"):
+        check_golden(golden, "line two\n", update=True)
+    assert golden.read_text() == "line two\n"
+    check_golden(golden, "line two\n", update=True)   # nothing changed: nothing to review
+    check_golden(golden, "line two\n", update=False)
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)differs.*\+line three"):
+        check_golden(golden, "line three\n", update=False)
+    assert golden.read_text() == "line two\n"          # a compare run never writes
+    with pytest.raises(AssertionError, match="missing"):
+        check_golden(tmp_path / "none.md", "x", update=False)
 
 
 def test_escaping_of_pipes_and_brackets(rendered):
@@ -222,15 +260,20 @@ def _tables(md: MarkdownIt, text: str) -> list[list[list[str]]]:
 def test_reports_are_valid_gfm(rendered):
     """Tables keep their column count (escaped pipes), and brackets in sentences never become links."""
     md = MarkdownIt("commonmark").enable("table")
+    tables_seen = links_seen = 0
     for name, text in rendered.items():
         for table in _tables(md, text):
+            tables_seen += 1
             widths = {len(row) for row in table}
             assert len(widths) == 1, (name, table)
         html = md.render(text)
         assert "<a href=\"1\"" not in html
         # every link in the reports points to a report, a cited URL or a snapshot
         for href in re.findall(r'<a href="([^"]+)"', html):
+            links_seen += 1
             assert href.endswith(".md") or href.startswith("https://"), (name, href)
+    # The loops looked at something: the tables (index, changes, a report) and the links of every file.
+    assert tables_seen >= 3 and links_seen >= 10, (tables_seen, links_seen)
     budget = md.render(rendered["budget-audit-draft-notes.md"])
     assert "<strong>The report</strong> | table 3 says spending rose [1] by 4% in 2024." in budget
 

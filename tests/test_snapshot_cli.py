@@ -19,8 +19,7 @@ CLI_LIMIT = 60
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "PROVENANCE_WAYBACK_URL"}
-    full_env.update(env or {})
+    full_env = {**os.environ, **(env or {})}  # $PROVENANCE_WAYBACK_URL: the session's loopback fake (conftest.py)
     return subprocess.run([sys.executable, "-m", "provenance", *args], capture_output=True, text=True,
                           cwd=ROOT, env=full_env, timeout=CLI_LIMIT)
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from fake_wayback import FakeWayback
-from provenance import support, wayback
+from provenance import passage, support, wayback
 from provenance.models import Claim, Snapshot
 
 NAV = ('<nav><ul><li><a href="/">Home</a></li><li><a href="/news">Newsroom</a></li><li>About Commerce</li>'
@@ -121,15 +121,17 @@ def test_terms_are_stemmed_and_stopworded():
 
 def test_drift_true_when_live_page_changed_topic():
     d = support.judge_drift(claim(), LIVE_OTHER_TOPIC, SNAPSHOT)
-    assert d.drift is True
-    assert d.snapshot_score >= support.SUPPORT_THRESHOLD > d.live_score
+    assert d.drift is True and "gone" in d.reason
+    assert d.snapshot_score > d.live_score == 0.0
     assert d.page_similarity is not None and d.page_similarity < 0.3
+    assert d.then and "Gina Raimondo announced the launch" in d.then and d.now is None
 
 
 def test_drift_false_when_unchanged_or_lightly_edited():
     assert support.judge_drift(claim(), SNAPSHOT, SNAPSHOT).drift is False
     d = support.judge_drift(claim(), LIVE_EDITED, SNAPSHOT)
-    assert d.drift is False and "essentially the snapshot" in d.reason
+    assert d.drift is False and "unchanged" in d.reason, d.reason
+    assert d.then == d.now and "Gina Raimondo" in d.then
 
 
 def test_drift_false_when_live_page_rewritten_but_still_carries_the_claim():
@@ -175,7 +177,7 @@ def test_drift_true_when_a_short_unrelated_page_replaced_the_article():
     assert support.MIN_LIVE_WORDS <= len(support.terms(text)) < support.MIN_PAGE_WORDS  # short, but readable
     d = support.judge_drift(river, PASTA, snapshot)
     assert d.drift is True, d.reason
-    assert d.snapshot_score >= support.SUPPORT_THRESHOLD > d.live_score
+    assert d.snapshot_score >= passage.PASSAGE_MIN_SCORE > d.live_score
     # the same short page is still fine when the claim's page never changed
     assert support.judge_drift(river, snapshot, snapshot).drift is False
 
@@ -190,9 +192,10 @@ def test_drift_null_for_an_empty_or_script_rendered_live_page(live):
     assert d.drift is None and "too little text" in d.reason
 
 
-def test_unchanged_page_is_not_drift_even_if_it_never_carried_the_claim():
+def test_a_page_that_never_carried_the_claim_is_not_judged_even_when_unchanged():
     d = support.judge_drift(claim(), LIVE_OTHER_TOPIC, page(EXPORTS))
-    assert d.drift is False and "essentially" in d.reason
+    assert d.drift is None and "no passage" in d.reason
+    assert d.page_similarity is not None and d.page_similarity >= support.SAME_PAGE_SIMILARITY
 
 
 def test_drift_true_when_live_page_became_a_same_topic_hub():
@@ -211,7 +214,7 @@ def test_drift_true_when_live_page_became_a_same_topic_hub():
 def test_drift_null_when_neither_page_carries_the_claim():
     unrelated = page("<h1>Weather</h1><p>" + "Rain and wind across the coast tonight, clearing by morning. " * 6 + "</p>")
     d = support.judge_drift(claim(), LIVE_OTHER_TOPIC, unrelated)
-    assert d.drift is None and "neither" in d.reason
+    assert d.drift is None and "no passage in the snapshot" in d.reason
 
 
 # --------------------------------------------------------------------------- drift end to end over HTTP

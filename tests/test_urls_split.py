@@ -24,7 +24,7 @@ def _answer(function, url: str) -> object:
         result = function(url)
     except Exception as exc:  # noqa: BLE001 - the exception is part of the answer
         return ("raised", type(exc).__name__, str(exc))
-    if isinstance(result, fetch.Target):
+    if isinstance(result, (fetch.Target, before.Target)):  # today's, or the frozen copy's
         return (result.key, result.authority, result.path)
     return result
 
