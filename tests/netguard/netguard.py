@@ -26,8 +26,9 @@ What it allows: loopback (127.0.0.0/8, ::1, IPv4-mapped loopback), the
 unspecified address (local on Linux), Unix sockets and any non-IP family;
 a name is allowed when every address it resolves to is allowed.
 
-C libraries that open their own sockets (libcurl) are outside any Python
-guard: give them only loopback URLs and proxies.
+C libraries that open their own sockets (libcurl) are outside the audit
+hook: the checker's fetch layer (provenance.fetch.Transport.get) is checked
+at its door instead, on the addresses it hands libcurl or on its proxy.
 """
 
 from __future__ import annotations
@@ -181,8 +182,34 @@ def _pretend_address_is_public(module) -> None:
     module.is_public_address = is_public_address
 
 
+def _guard_fetch(module) -> None:
+    """libcurl opens its sockets in C, out of the audit hook's sight: check what the engine hands it instead,
+    the approved addresses of the target (or the proxy, when the request goes through one)."""
+    transport = module.Transport
+    if getattr(transport, "_netguarded", False):
+        return
+    real = transport.get
+
+    async def get(self, url, want, *, addresses, **kwargs):
+        target = url if isinstance(url, module.Target) else module.split_url(url)
+        proxy = self.proxy_for(target)
+        if proxy is not None:
+            where = proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            host, _, port = where.rpartition(":") if not where.endswith("]") else (where, "", "")
+            check_address("libcurl.proxy", None, ((host or where).strip("[]"), port))
+        else:
+            for address in addresses or [target.host]:
+                check_address("libcurl.connect", None, (address, target.port))
+        return await real(self, url, want, addresses=addresses, **kwargs)
+
+    get.__doc__ = real.__doc__
+    transport.get = get
+    transport._netguarded = True
+
+
 #: Modules patched when (if ever) they are imported.
-_ON_IMPORT = {"uvloop": _guard_uvloop, "provenance.urls": _pretend_address_is_public}
+_ON_IMPORT = {"uvloop": _guard_uvloop, "provenance.urls": _pretend_address_is_public,
+              "provenance.fetch": _guard_fetch}
 
 
 class _PatchOnImport:
