@@ -23,7 +23,9 @@ def _answer(function, url: str) -> object:
     try:
         result = function(url)
     except Exception as exc:  # noqa: BLE001 - the exception is part of the answer
-        return ("raised", type(exc).__name__, str(exc))
+        name = type(exc).__name__
+        # wire.py's WireUnsupported (the frozen copy's) is fetch.py's FetchUnsupported now: one answer, renamed.
+        return ("raised", "FetchUnsupported" if name == "WireUnsupported" else name, str(exc))
     if isinstance(result, (fetch.Target, before.Target)):  # today's, or the frozen copy's
         return (result.key, result.authority, result.path)
     return result
