@@ -10,6 +10,7 @@ connection.
 from __future__ import annotations
 
 import asyncio
+import threading
 import ssl
 from dataclasses import dataclass, field
 
@@ -192,3 +193,25 @@ def answering(make, max_requests: int = 50):
             if data is None or not await conn.send(data):
                 return
     return handler
+
+
+class RawLoop:
+    """Raw servers on a background event loop (check_urls runs its own loop in the test's thread)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="rawloop", daemon=True)
+        self.servers: list[RawServer] = []
+
+    def server(self, make, host: str = "127.0.0.1") -> RawServer:
+        srv = RawServer(answering(make), host=host)
+        asyncio.run_coroutine_threadsafe(srv.start(), self.loop).result(10)
+        self.servers.append(srv)
+        return srv
+
+    def stop(self) -> None:
+        for srv in self.servers:
+            asyncio.run_coroutine_threadsafe(srv.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

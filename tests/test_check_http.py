@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from proxy_server import ProxyServer
-from raw_server import RawServer, answering, response
+from raw_server import RawLoop, RawServer, answering, response
 from provenance import check, network, resolve
 from provenance.check import CheckOptions, check_urls
 
@@ -258,31 +258,9 @@ def test_a_brotli_bomb_is_cut_at_the_decoded_cap(sim, monkeypatch):
 
 # --- 5. framing as lenient as curl's ---
 
-class _RawLoop:
-    """Raw servers on a background loop (check_urls runs its own loop in the test's thread)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="rawloop", daemon=True)
-        self.servers: list[RawServer] = []
-
-    def server(self, make) -> RawServer:
-        srv = RawServer(answering(make))
-        asyncio.run_coroutine_threadsafe(srv.start(), self.loop).result(10)
-        self.servers.append(srv)
-        return srv
-
-    def stop(self) -> None:
-        for srv in self.servers:
-            asyncio.run_coroutine_threadsafe(srv.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture
 def raw():
-    loop = _RawLoop()
+    loop = RawLoop()
     loop.thread.start()
     try:
         yield loop

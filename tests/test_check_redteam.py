@@ -7,13 +7,12 @@ servers do; the simulator (tests/simulator.py) plays whole sites.
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 
 from provenance import catchall, check, resolve
 from provenance.check import CheckOptions, check_urls
-from raw_server import RawServer, answering, response
+from raw_server import RawLoop, RawServer, answering, response
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
 
@@ -25,28 +24,6 @@ def one(url: str, **options) -> check.CheckResult:
     [result] = check_urls([url], CheckOptions(**{**FAST, **options}))
     assert result.reason, "every verdict carries a reason"
     return result
-
-
-class RawLoop:
-    """Raw servers on a background event loop (check_urls runs its own loop in the test's thread)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="rawloop", daemon=True)
-        self.servers: list[RawServer] = []
-
-    def server(self, make, host: str = "127.0.0.1") -> RawServer:
-        srv = RawServer(answering(make), host=host)
-        asyncio.run_coroutine_threadsafe(srv.start(), self.loop).result(10)
-        self.servers.append(srv)
-        return srv
-
-    def stop(self) -> None:
-        for srv in self.servers:
-            asyncio.run_coroutine_threadsafe(srv.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture
