@@ -5,8 +5,8 @@ than curl or a browser does (no proxies, no HTTP/2, no br or zstd, strict
 framing). libcurl through curl_cffi brings all of it, with BoringSSL and
 browser TLS and HTTP/2 fingerprints for the one retry a bot wall earns
 (:data:`IMPERSONATE_TARGET`). It is driven here through curl_cffi's
-lower-level ``Curl`` handles on one ``AsyncCurl`` multi handle per event
-loop, because the engine needs per-request options its ``AsyncSession``
+lower-level ``Curl`` handles on one multi handle per event loop (:class:`_Multi`,
+a leaner ``AsyncCurl``), because the engine needs per-request options its ``AsyncSession``
 does not take.
 
 What it guarantees, whatever the server does:
@@ -38,6 +38,7 @@ import errno as _errno
 import functools
 import ipaddress
 import re
+import select
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
@@ -45,8 +46,6 @@ from urllib.parse import quote, urlsplit
 from curl_cffi import Curl, CurlError, CurlInfo, CurlOpt
 from curl_cffi._wrapper import ffi
 from curl_cffi._wrapper import lib as _curl_lib
-from curl_cffi.aio import AsyncCurl
-from curl_cffi.curl import _CallbackContext
 from curl_cffi.const import CurlECode, CurlHttpVersion, CurlMOpt
 
 from .network import Proxies, resolves_remotely
@@ -241,7 +240,7 @@ class _Transfer:
     """One handle's callbacks: the head as it arrives, the body within ``want``, into the caller's Answer."""
 
     __slots__ = ("curl", "want_body", "drain", "answer", "head_bytes", "want", "drained", "stopped",
-                 "over_head", "allowed", "refused", "on_send", "handle", "sends")
+                 "over_head", "allowed", "refused", "on_send", "handle", "sends", "error")
 
     def __init__(self, curl: Curl, want_body: WantBody, drain: int, allowed: frozenset[str] | None,
                  on_send: Callable[[], None] | None, answer: Answer) -> None:
@@ -262,6 +261,8 @@ class _Transfer:
         self.handle = None
         #: Times libcurl was about to send this request (a second time: a reused connection had died).
         self.sends = 0
+        #: An exception one of the callbacks raised (it cannot cross libcurl: the transfer stops, the caller raises it).
+        self.error: BaseException | None = None
 
     def header(self, line: bytes) -> int:
         self.head_bytes += len(line)
@@ -355,6 +356,245 @@ def _prereq(clientp, primary_ip, local_ip, primary_port, local_port):  # pragma:
         return ffi.from_handle(clientp).prereq(ffi.string(primary_ip))
     except Exception:  # noqa: BLE001 - an exception cannot cross libcurl: refuse the request instead
         return _PREREQ_ABORT
+
+
+# The head and body callbacks are libcurl's directly (not curl_cffi's generic ones, which cost two more
+# Python calls and a context object per callback): one Python call per header line and per body chunk.
+@ffi.callback("size_t(void *, size_t, size_t, void *)")
+def _on_header(ptr, size, nmemb, userdata):  # pragma: no cover - called by libcurl
+    transfer = ffi.from_handle(userdata)
+    try:
+        return transfer.header(ffi.buffer(ptr, nmemb)[:])
+    except BaseException as exc:  # noqa: BLE001 - kept for the caller, the transfer stops
+        transfer.error = exc
+        return _STOP
+
+
+@ffi.callback("size_t(void *, size_t, size_t, void *)")
+def _on_body(ptr, size, nmemb, userdata):  # pragma: no cover - called by libcurl
+    transfer = ffi.from_handle(userdata)
+    try:
+        return transfer.write(ffi.buffer(ptr, nmemb)[:])
+    except BaseException as exc:  # noqa: BLE001 - kept for the caller, the transfer stops
+        transfer.error = exc
+        return _STOP
+
+
+# --- the multi handle on the event loop ---
+
+_CURL_POLL_IN, _CURL_POLL_OUT, _CURL_POLL_REMOVE = 1, 2, 4
+_CURL_CSELECT_IN, _CURL_CSELECT_OUT, _CURL_CSELECT_ERR = 1, 2, 4
+if hasattr(select, "epoll"):
+    #: libcurl's CURL_POLL_* wish (IN 1, OUT 2, both 3) as epoll events.
+    _EPOLL_EVENTS = (0, select.EPOLLIN, select.EPOLLOUT, select.EPOLLIN | select.EPOLLOUT)
+    #: What epoll reports that reads as "readable" / "writable" (errors and hang-ups wake both, as selectors do).
+    _EPOLL_IN_LIKE = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
+    _EPOLL_OUT_LIKE = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
+_CURL_SOCKET_TIMEOUT = -1
+_CURLMSG_DONE = 1
+#: Seconds between the safety-net runs of libcurl's timers (curl_cffi's AsyncCurl: 0.1 s).
+_SAFETY_TICK = 0.1
+
+
+@ffi.callback("int(void *, int, int, void *, void *)")
+def _on_socket(easy, fd, what, clientp, socketp):  # pragma: no cover - called by libcurl
+    try:
+        ffi.from_handle(clientp).watch(fd, what)
+    except Exception:  # noqa: BLE001 - nothing may cross libcurl; the safety tick still drives it
+        return -1
+    return 0
+
+
+@ffi.callback("int(void *, long, void *)")
+def _on_timer(multi, timeout_ms, clientp):  # pragma: no cover - called by libcurl
+    try:
+        ffi.from_handle(clientp).arm(timeout_ms)
+    except Exception:  # noqa: BLE001
+        return -1
+    return 0
+
+
+class _Multi:
+    """One libcurl multi handle driven by the running event loop (libcurl's socket API).
+
+    What curl_cffi's ``AsyncCurl`` does, with less Python per transfer. On
+    Linux libcurl's sockets are watched by an epoll set of their own, whose
+    one descriptor the event loop watches: libcurl asks to watch a socket
+    when a request goes out on it and to stop when the answer is in, and
+    with the loop's own ``add_reader``/``remove_reader`` that was a new
+    watcher object and four system calls per request (uvloop checks and
+    (de)registers each descriptor; AsyncCurl also removed and re-added both
+    directions on every call); here it is one ``epoll_ctl`` each way, in C.
+    Elsewhere the loop's readers and writers are used, changed only when
+    libcurl's wish changes. A due-now timer is a ``call_soon``, the C
+    out-parameters are made once, and a transfer's future gets libcurl's
+    result code (the caller makes the error).
+    """
+
+    def __init__(self, max_connections: int) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._curlm = _curl_lib.curl_multi_init()
+        self._self = ffi.new_handle(self)
+        self._running = ffi.new("int *")
+        self._queued = ffi.new("int *")
+        #: fd -> what the loop watches it for now (libcurl's CURL_POLL_IN / _OUT bits).
+        self._fds: dict[int, int] = {}
+        #: The easy handle (C pointer) -> the future its transfer's result code goes to.
+        self._futures: dict = {}
+        self._timer: asyncio.Handle | None = None
+        self._closing = False
+        setopt = _curl_lib.curl_multi_setopt
+        setopt(self._curlm, CurlMOpt.SOCKETFUNCTION, _on_socket)
+        setopt(self._curlm, CurlMOpt.SOCKETDATA, self._self)
+        setopt(self._curlm, CurlMOpt.TIMERFUNCTION, _on_timer)
+        setopt(self._curlm, CurlMOpt.TIMERDATA, self._self)
+        setopt(self._curlm, CurlMOpt.MAXCONNECTS, ffi.new("long *", max_connections))
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self._epoll is not None:
+            self.loop.add_reader(self._epoll.fileno(), self._ready)
+        # A safety net for a wake-up missed, as AsyncCurl keeps one.
+        self._ticker = self.loop.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        while self._curlm is not None and not self._closing:
+            self.act(_CURL_SOCKET_TIMEOUT, 0)
+            await asyncio.sleep(_SAFETY_TICK)
+
+    def watch(self, fd: int, what: int) -> None:
+        """libcurl's socket callback: watch ``fd`` for what libcurl now waits on (only the changes)."""
+        old = self._fds.get(fd, 0)
+        new = 0 if what == _CURL_POLL_REMOVE else what & 3
+        changed = old ^ new
+        if not changed:
+            return
+        epoll = self._epoll
+        if epoll is not None:
+            events = _EPOLL_EVENTS[new]
+            if not new:
+                del self._fds[fd]
+                try:
+                    epoll.unregister(fd)
+                except OSError:
+                    pass  # already closed (the kernel dropped it from the set)
+                return
+            self._fds[fd] = new
+            if old:
+                try:
+                    epoll.modify(fd, events)
+                    return
+                except FileNotFoundError:
+                    pass  # the descriptor was closed and its number reused: a new registration
+            try:
+                epoll.register(fd, events)
+            except FileExistsError:
+                epoll.modify(fd, events)
+            return
+        loop = self.loop
+        if changed & _CURL_POLL_IN:
+            if new & _CURL_POLL_IN:
+                loop.add_reader(fd, self.act, fd, _CURL_CSELECT_IN)
+            else:
+                loop.remove_reader(fd)
+        if changed & _CURL_POLL_OUT:
+            if new & _CURL_POLL_OUT:
+                loop.add_writer(fd, self.act, fd, _CURL_CSELECT_OUT)
+            else:
+                loop.remove_writer(fd)
+        if new:
+            self._fds[fd] = new
+        else:
+            del self._fds[fd]
+
+    def arm(self, timeout_ms: int) -> None:
+        """libcurl's timer callback: one pending wake-up, ``timeout_ms`` from now (-1: none)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if timeout_ms < 0 or self._closing:
+            return
+        if timeout_ms == 0:
+            self._timer = self.loop.call_soon(self.act, _CURL_SOCKET_TIMEOUT, 0)
+        else:
+            self._timer = self.loop.call_later(timeout_ms / 1000, self.act, _CURL_SOCKET_TIMEOUT, 0)
+
+    def _ready(self) -> None:
+        """The epoll set has sockets ready: let libcurl work on each (as the loop's readers would)."""
+        if self._curlm is None:
+            return
+        fds = self._fds
+        for fd, events in self._epoll.poll(0):
+            wanted = fds.get(fd, 0)  # libcurl's CURL_POLL_IN/OUT bits are its CURL_CSELECT_IN/OUT bits
+            if not wanted:
+                continue  # let go while an earlier socket of this batch was worked on
+            mask = 0
+            if events & _EPOLL_IN_LIKE:
+                mask |= wanted & _CURL_CSELECT_IN
+            if events & _EPOLL_OUT_LIKE:
+                mask |= wanted & _CURL_CSELECT_OUT
+            if events & select.EPOLLERR:
+                mask |= _CURL_CSELECT_ERR
+            self.act(fd, mask)
+
+    def act(self, fd: int, mask: int) -> None:
+        """Let libcurl work on ``fd`` (or its due timers), then hand finished transfers their result codes."""
+        curlm = self._curlm
+        if curlm is None:
+            return
+        _curl_lib.curl_multi_socket_action(curlm, fd, mask, self._running)
+        info_read, queued = _curl_lib.curl_multi_info_read, self._queued
+        while True:
+            message = info_read(curlm, queued)
+            if message == ffi.NULL:
+                break
+            if message.msg != _CURLMSG_DONE:
+                continue
+            easy = message.easy_handle
+            code = message.data.result
+            future = self._futures.pop(easy, None)
+            _curl_lib.curl_multi_remove_handle(curlm, easy)
+            if future is not None and not future.done():
+                future.set_result(code)
+
+    def add(self, easy) -> asyncio.Future[int]:
+        """Start the transfer on ``easy`` (a CURL pointer); the future gets libcurl's result code (0: done)."""
+        code = _curl_lib.curl_multi_add_handle(self._curlm, easy)
+        if code != 0:
+            raise CurlError(f"curl_multi_add_handle failed: ({code})", code=code)
+        future = self.loop.create_future()
+        self._futures[easy] = future
+        return future
+
+    def remove(self, easy) -> None:
+        """Stop the transfer on ``easy`` (its connection is closed when mid-transfer)."""
+        if self._futures.pop(easy, None) is not None and self._curlm is not None:
+            _curl_lib.curl_multi_remove_handle(self._curlm, easy)
+
+    async def close(self) -> None:
+        self._closing = True
+        self._ticker.cancel()
+        try:
+            await self._ticker
+        except asyncio.CancelledError:
+            pass
+        curlm = self._curlm
+        for easy, future in list(self._futures.items()):
+            _curl_lib.curl_multi_remove_handle(curlm, easy)
+            if not future.done():
+                future.cancel()
+        self._futures.clear()
+        _curl_lib.curl_multi_cleanup(curlm)
+        self._curlm = None
+        if self._epoll is not None:
+            self.loop.remove_reader(self._epoll.fileno())
+            self._epoll.close()
+        else:
+            for fd in list(self._fds):
+                self.loop.remove_reader(fd)
+                self.loop.remove_writer(fd)
+        self._fds.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 _profile: list[str] = []
@@ -466,16 +706,15 @@ class Transport:
         self.max_connections = max(1, max_connections)
         self._header_lines = _header_lines(self.default_headers)
         self._encoding = _accept_encoding(self.default_headers) or ""
-        self._multi: AsyncCurl | None = None
+        self._multi: _Multi | None = None
         self._base: Curl | None = None
 
     def proxy_for(self, target: Target) -> str | None:
         return self.proxies.for_url(target.scheme, target.host)
 
-    def _multi_handle(self) -> AsyncCurl:
+    def _multi_handle(self) -> _Multi:
         if self._multi is None:
-            self._multi = AsyncCurl(cacert=self.ca_bundle)
-            self._multi.setopt(CurlMOpt.MAXCONNECTS, self.max_connections)
+            self._multi = _Multi(self.max_connections)
         return self._multi
 
     def _template(self) -> Curl:
@@ -497,8 +736,8 @@ class Transport:
             # The proxy is always set per handle ("" goes direct): libcurl must not read the environment itself.
             base.setopt(CurlOpt.PROXY, "")
             setopt = _curl_lib._curl_easy_setopt
-            setopt(base._curl, CurlOpt.HEADERFUNCTION, _curl_lib.write_callback)
-            setopt(base._curl, CurlOpt.WRITEFUNCTION, _curl_lib.write_callback)
+            setopt(base._curl, CurlOpt.HEADERFUNCTION, _on_header)
+            setopt(base._curl, CurlOpt.WRITEFUNCTION, _on_body)
             setopt(base._curl, CurlOpt.PREREQFUNCTION, _prereq)
         return self._base
 
@@ -558,32 +797,38 @@ class Transport:
         allowed = None if proxy is not None else frozenset(_canonical_ip(a) for a in addresses or ())
         answer = answer if answer is not None else Answer(0, [])
         transfer = _Transfer(curl, want, drain, allowed, on_send, answer)
-        # curl_cffi's own C callbacks call these (and keep an exception a callback raised for the await);
-        # the handles must live as long as the transfer, so the Curl object holds them.
+        # One handle for the head, body and pre-request callbacks; it must live as long as the transfer.
         setopt = _curl_lib._curl_easy_setopt
-        curl._header_handle = ffi.new_handle(_CallbackContext(transfer.header))
-        curl._write_handle = ffi.new_handle(_CallbackContext(transfer.write))
-        transfer.handle = ffi.new_handle(transfer)
-        setopt(curl._curl, CurlOpt.HEADERDATA, curl._header_handle)
-        setopt(curl._curl, CurlOpt.WRITEDATA, curl._write_handle)
-        setopt(curl._curl, CurlOpt.PREREQDATA, transfer.handle)
+        handle = transfer.handle = ffi.new_handle(transfer)
+        easy = curl._curl
+        setopt(easy, CurlOpt.HEADERDATA, handle)
+        setopt(easy, CurlOpt.WRITEDATA, handle)
+        setopt(easy, CurlOpt.PREREQDATA, handle)
         multi = self._multi_handle()
         failure: CurlError | None = None
         try:
             try:
-                await multi.add_handle(curl)
+                future = multi.add(easy)
             except CurlError as exc:
-                failure = exc
-                if int(getattr(exc, "code", 0) or 0) == CurlECode.COULDNT_CONNECT:
+                future, failure = None, exc
+            code = 0
+            if future is not None:
+                try:
+                    code = await future
+                except asyncio.CancelledError:
+                    multi.remove(easy)  # closes the connection mid-transfer
+                    raise
+            if transfer.error is not None:
+                raise transfer.error
+            if code:
+                failure = curl._get_error(code, "perform")
+                if code == CurlECode.COULDNT_CONNECT:
                     errno = curl.getinfo(CurlInfo.OS_ERRNO)
                     if errno == _ECONNREFUSED:
-                        failure = CurlError(f"curl: (7) connection refused: {exc}", code=exc.code)
-            except asyncio.CancelledError:
-                multi.remove_handle(curl)  # closes the connection mid-transfer
-                raise
+                        failure = CurlError(f"curl: (7) connection refused: {failure}", code=code)
         finally:
             curl.close()
-            transfer.handle = transfer.curl = None  # no cycle left for the collector (it runs rarely in a check)
+            transfer.handle = transfer.curl = transfer.error = None  # no cycle left for the collector
         return self._answer(transfer, failure, proxy is not None)
 
     @staticmethod
