@@ -708,6 +708,9 @@ class Transport:
         self._encoding = _accept_encoding(self.default_headers) or ""
         self._multi: _Multi | None = None
         self._base: Curl | None = None
+        #: Handles of finished plain requests, for the next ones (at most max_spare).
+        self._spare: list[Curl] = []
+        self.max_spare = self.max_connections
 
     def proxy_for(self, target: Target) -> str | None:
         return self.proxies.for_url(target.scheme, target.host)
@@ -751,6 +754,14 @@ class Transport:
             lines = _header_lines(headers or {})
             if lines:
                 curl.setopt(CurlOpt.HTTPHEADER, [line.encode("latin-1") for line in lines])
+        elif headers is None and decode and not proxy and self._spare:
+            # A plain request on a plain handle of an earlier one: its options are the template's but the URL
+            # and the pinned addresses, set below (a handle is reusable, and copying one costs more).
+            curl = self._spare.pop()
+            if curl._resolve != ffi.NULL:
+                _curl_lib._curl_easy_setopt(curl._curl, CurlOpt.RESOLVE, ffi.NULL)  # no stale pins re-applied
+                _curl_lib.curl_slist_free_all(curl._resolve)
+                curl._resolve = ffi.NULL
         else:
             curl = Curl(cacert=self.ca_bundle, handle=_curl_lib.curl_easy_duphandle(self._template()._curl))
             if headers is not None:
@@ -806,6 +817,8 @@ class Transport:
         setopt(easy, CurlOpt.PREREQDATA, handle)
         multi = self._multi_handle()
         failure: CurlError | None = None
+        # Only a handle with nothing but the template's options and a transfer that ran its course is reused.
+        reusable = headers is None and decode and not impersonate and not proxy
         try:
             try:
                 future = multi.add(easy)
@@ -816,6 +829,7 @@ class Transport:
                 try:
                     code = await future
                 except asyncio.CancelledError:
+                    reusable = False
                     multi.remove(easy)  # closes the connection mid-transfer
                     raise
             if transfer.error is not None:
@@ -827,7 +841,10 @@ class Transport:
                     if errno == _ECONNREFUSED:
                         failure = CurlError(f"curl: (7) connection refused: {failure}", code=code)
         finally:
-            curl.close()
+            if reusable and not transfer.answer.quirky and self._multi is multi and len(self._spare) < self.max_spare:
+                self._spare.append(curl)
+            else:
+                curl.close()
             transfer.handle = transfer.curl = transfer.error = None  # no cycle left for the collector
         return self._answer(transfer, failure, proxy is not None)
 
@@ -863,6 +880,9 @@ class Transport:
         if self._multi is not None:
             multi, self._multi = self._multi, None
             await multi.close()
+        spare, self._spare = self._spare, []
+        for curl in spare:
+            curl.close()
         if self._base is not None:
             base, self._base = self._base, None
             base.close()
