@@ -422,7 +422,7 @@ class _Multi:
     one descriptor the event loop watches: libcurl asks to watch a socket
     when a request goes out on it and to stop when the answer is in, and
     with the loop's own ``add_reader``/``remove_reader`` that was a new
-    watcher object and four system calls per request (uvloop checks and
+    watcher object and ~7 system calls per request (uvloop checks and
     (de)registers each descriptor; AsyncCurl also removed and re-added both
     directions on every call); here it is one ``epoll_ctl`` each way, in C.
     Elsewhere the loop's readers and writers are used, changed only when
