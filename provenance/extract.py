@@ -438,6 +438,17 @@ class Footnote:
     hrefs: list[str]
 
 
+_NOTE_CLASS = re.compile(r"(?:^|[\s_-])(?:foot)?notes?(?:$|[\s_-])|footnote", re.I)
+
+
+def _is_note_container(node: LexborNode | None) -> bool:
+    """An element that is itself a note (<li> of a notes list, <div class="footnote">), not a paragraph citing one."""
+    if node is None or node.tag in ("body", "html", "p"):
+        return False
+    attrs = node.attributes
+    return node.tag == "li" or bool(_NOTE_CLASS.search(f"{attrs.get('class') or ''} {attrs.get('id') or ''}"))
+
+
 def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
     """Footnote elements by id, with their links (and written-out URLs), for markers like ``<a href="#fn1">``."""
     notes: dict[str, Footnote] = {}
@@ -445,6 +456,9 @@ def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
         note_id = node.attributes.get("id") or ""
         if not FOOTNOTE_ID.match(note_id) or note_id in notes:
             continue
+        if node.tag in INLINE_TAGS and _is_note_container(node.parent):
+            # Substack and others put the id on the note's number (<a id="footnote-1">), inside the note.
+            node = node.parent
         hrefs = [a.attributes.get("href") or "" for a in node.css("a[href]")]
         hrefs = [h for h in hrefs if h and not h.startswith("#")]
         text = node.text() or ""

@@ -197,3 +197,29 @@ def test_cli_text_flag_and_a_page_without_an_article(tmp_path):
     plain = subprocess.run([sys.executable, "-m", "provenance", "extract", str(story), "--json"],
                            capture_output=True, text=True, timeout=60)
     assert "text" not in json.loads(plain.stdout)[0]
+
+
+FILLER = "<p>" + "Filler words about the topic at hand that make the article long enough to read. " * 6 + "</p>"
+
+
+@pytest.mark.parametrize("name, html, expected", [
+    # Substack: the id sits on the note's number inside <div class="footnote">.
+    ("substack", f"""<html><body><article><div class="body markup">{FILLER}
+<p>The company lost 40% of its users in a year.<a class="footnote-anchor" id="footnote-anchor-1" href="#footnote-1">1</a>
+Analysts expected it.</p>{FILLER}
+<div class="footnote"><a id="footnote-1" href="#footnote-anchor-1" class="footnote-number">1</a>
+<div class="footnote-content"><p>See <a href="https://data.example.org/users-2023.csv">the user data</a>.</p></div></div>
+</div></article></body></html>""",
+     [("https://data.example.org/users-2023.csv", "The company lost 40% of its users in a year.1")]),
+    # Pandoc: the marker's own id (fnref1) is a backlink target, never a note of the paragraph's links.
+    ("pandoc", f"""<html><body><main>{FILLER}<p>Rates doubled in 2022, as <a href="https://news.example/rates">reported</a>.<a
+href="#fn1" class="footnote-ref" id="fnref1" role="doc-noteref"><sup>1</sup></a></p>{FILLER}
+<section id="footnotes" class="footnotes" role="doc-endnotes"><hr><ol><li id="fn1"><p>Central bank,
+<a href="https://bank.example/rates">rate table</a>.<a href="#fnref1" class="footnote-back" role="doc-backlink">↩</a></p></li></ol>
+</section></main></body></html>""",
+     [("https://news.example/rates", "Rates doubled in 2022, as reported.1"),
+      ("https://bank.example/rates", "Rates doubled in 2022, as reported.1")]),
+])
+def test_footnote_shapes_of_real_publishing_tools(name, html, expected):
+    article = extract_document(parse_document(f"{name}.html", html.encode()))
+    assert [(c.url, c.sentence) for c in article.claims if c.kind == "link"] == expected
