@@ -82,7 +82,9 @@ IgnoreRobotsOpt = Annotated[bool, typer.Option("--ignore-robots", help="Fetch ar
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape  # the message quotes user input verbatim: "[bold]" in a file name is not markup
+
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -144,7 +144,20 @@ def load_config(commands: Mapping[str, click.Command], explicit: str | Path | No
                 param = params[key]
                 config.default_map.setdefault(name, {}).setdefault(param.name, _coerce(path, text, key, value, param))
                 config.origins.setdefault((name, param.name), where)
+    # The environment outranks the file even when it says "" (PROVENANCE_ARCHIVES="" turns the archives
+    # off); click ignores an empty variable, so the file's value must step aside here.
+    environ = os.environ if environ is None else environ
+    for name, params in takes.items():
+        for param in params.values():
+            if _env_hit(param, environ) is not None:
+                config.default_map.get(name, {}).pop(param.name, None)
     return config
+
+
+def _env_hit(param: click.Parameter, environ: Mapping[str, str]) -> str | None:
+    """The first of the option's environment variables that is set (empty counts), else None."""
+    envvars = param.envvar if isinstance(param.envvar, (list, tuple)) else [param.envvar] if param.envvar else []
+    return next((v for v in envvars if v in environ), None)
 
 
 def effective_settings(commands: Mapping[str, click.Command], config: Config,
@@ -154,9 +167,8 @@ def effective_settings(commands: Mapping[str, click.Command], config: Config,
     out: list[Setting] = []
     for name, cmd in commands.items():
         for key, param in settings_of(cmd).items():
-            envvars = param.envvar if isinstance(param.envvar, (list, tuple)) else [param.envvar] if param.envvar else []
-            env_hit = next((v for v in envvars if environ.get(v)), None)
-            if env_hit:
+            env_hit = _env_hit(param, environ)
+            if env_hit is not None:
                 value, source = environ[env_hit], f"environment ({env_hit})"
             elif param.name in config.default_map.get(name, {}):
                 value, source = config.default_map[name][param.name], f"config file ({config.origins[(name, param.name)]})"

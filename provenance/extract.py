@@ -117,6 +117,8 @@ BLOCK_CHROME: tuple[tuple[str, re.Pattern[str]], ...] = (
                               r"technology|tech|health|business|data) )*(?:reporter|correspondent|writer|editor|journalist|"
                               r"columnist)\b)")),
 )
+#: A "read more"-style phrase used as a label: followed by a separator, or the whole block.
+_READ_MORE_LABEL = re.compile(BLOCK_CHROME[0][1].pattern.replace(r"\b\s*[:|»>\-–—]?", r"(?:\s*[:|»>\-–—]|\s*$)"), re.I)
 #: Block text that says the article lives elsewhere: its link is the canonical URL.
 SELF_REFERENCE = re.compile(r"this is a linkpost for|originally (?:published|appeared|posted) (?:at|on|in|by)|"
                             r"cross-?posted (?:from|to)|this (?:post|article|piece|story) (?:first )?appeared (?:at|on|in)|"
@@ -1190,6 +1192,8 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
             break
         text = block.text
         chrome = next((name for name, regex in BLOCK_CHROME if regex.search(text)), None)
+        if chrome == "read-more" and not (_READ_MORE_LABEL.match(text) or _link_share(block) >= 0.5):
+            chrome = None  # "Related studies by <a>...</a> found", "Recommended doses were cut": a sentence, not a label
         if chrome and (len(text) < 160 or _link_share(block) >= 0.3):
             if trace is not None:
                 trace.extend(Rejected(f"block:{chrome}", s.href, text[s.start:s.end]) for s in block.links)

@@ -242,3 +242,16 @@ def test_config_text_output_names_the_file_and_sources(tmp_path):
     assert "confirm-days = 2  # config file (provenance.toml [audit])" in lines
     assert "host-interval = 0.2  # default" in lines
     one_line_error(run("config", "nosuch", cwd=tmp_path), "unknown command(s): nosuch")
+
+
+def test_an_empty_environment_variable_still_beats_the_file(tmp_path):
+    # PROVENANCE_ARCHIVES="" means "no other archives"; click ignores empty variables, the file must too.
+    (tmp_path / "provenance.toml").write_text('archives = "http://127.0.0.5:8080/timemap/link/"\n')
+    environ = {"PROVENANCE_ARCHIVES": ""}
+    config = load_config(commands(), cwd=tmp_path, environ=environ)
+    assert "archives" not in config.default_map.get("audit", {})
+    shown = {(s.command, s.key): s for s in effective_settings(commands(), config, environ=environ)}
+    assert shown[("audit", "archives")].source == "environment (PROVENANCE_ARCHIVES)"
+    # without the variable the file's value stands
+    config = load_config(commands(), cwd=tmp_path, environ={})
+    assert config.default_map["audit"]["archives"] == "http://127.0.0.5:8080/timemap/link/"

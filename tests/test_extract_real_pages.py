@@ -223,3 +223,16 @@ href="#fn1" class="footnote-ref" id="fnref1" role="doc-noteref"><sup>1</sup></a>
 def test_footnote_shapes_of_real_publishing_tools(name, html, expected):
     article = extract_document(parse_document(f"{name}.html", html.encode()))
     assert [(c.url, c.sentence) for c in article.claims if c.kind == "link"] == expected
+
+
+def test_sentences_opening_with_a_read_more_word_are_citations_but_labels_are_not():
+    html = ("<html><body><article>" + FILLER +
+            "<p>Related studies by <a href='https://journal.example/smith-2021'>Smith and colleagues</a> found the same effect.</p>"
+            "<p>Recommended doses were cut last year, <a href='https://fda.example/notice/42'>the FDA said</a>.</p>"
+            "<p>Trending upward since 2019, prices rose again, <a href='https://stats.example/prices'>the bureau reported</a>.</p>"
+            "<p>Related: <a href='https://paper.example/other-story'>Council clashes over budget</a></p>"
+            "<p>READ MORE: <a href='https://paper.example/third-story'>Mayor responds to critics</a></p>"
+            + FILLER + "</article></body></html>")
+    article = extract_document(parse_document("rel.html", html.encode()))
+    assert [c.url for c in article.claims if c.kind == "link"] == [
+        "https://journal.example/smith-2021", "https://fda.example/notice/42", "https://stats.example/prices"]
