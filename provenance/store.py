@@ -74,6 +74,8 @@ class StoreError(Exception):
 
 TABLES = ("runs", "articles", "claims", "urls", "checks", "snapshots")
 SCHEMA_VERSION = 2
+#: Tables every provenance database has had since the first release (read when the header has no stamp).
+_OUR_CORE_TABLES = frozenset({"runs", "articles", "claims", "urls"})
 #: Written into the SQLite header (PRAGMA application_id) so a foreign database is recognised: "PROV".
 APPLICATION_ID = 0x50524F56
 #: Seconds a second audit waits for the database lock before giving up.
@@ -228,7 +230,9 @@ def check_database_file(path: Path, existing: bool = False) -> None:
     if problem != "ok":
         detail = " ".join(str(problem).replace("*** in database main ***", "").split())[:200]
         raise StoreError(f"{path} is corrupt ({detail}); refusing to touch it")
-    if names and app_id == 0 and not names & set(TABLES):
+    if names and app_id == 0 and not _OUR_CORE_TABLES <= names:
+        # No stamp and not the tables every provenance database has: a table called "urls" alone is
+        # somebody else's data, never to be altered.
         raise StoreError(f"{path} is a database of another program; refusing to touch it")
     if existing and not {"runs", "articles"} <= names:
         raise StoreError(f"{path} is not a provenance database (no audit has written to it); "

@@ -55,3 +55,21 @@ def test_open_store_without_create_reads_a_real_database(tmp_path):
     db = store.open_store(path, create=False)
     assert db["articles"].exists()
     store.close_store(db)
+
+
+def test_a_foreign_database_sharing_a_table_name_is_refused_and_left_as_it_was(tmp_path):
+    import sqlite3
+
+    from provenance.store import StoreError, open_store
+
+    for table in ("urls(link text)", "articles(x)"):
+        path = tmp_path / f"{table.split('(')[0]}.db"
+        conn = sqlite3.connect(path)
+        conn.execute(f"create table {table}")
+        conn.execute(f"insert into {table.split('(')[0]} values ('theirs')")
+        conn.commit()
+        conn.close()
+        before = path.read_bytes()
+        with pytest.raises(StoreError, match="another program"):
+            open_store(path)
+        assert path.read_bytes() == before
