@@ -58,7 +58,7 @@ from .fetch import Answer, FetchError, StaleConnection, Transport, UnknownEncodi
 from .judge import Fetched, content_type_of, decode_text, fetched_from, header_dict, is_html, unjudgeable
 from .politeness import MAX_HOST_INTERVAL as MAX_HOST_INTERVAL, MIN_GAP_FRACTION as MIN_GAP_FRACTION
 from .politeness import SLOWED_INTERVAL as SLOWED_INTERVAL, Host as Host, Permits as Permits
-from .network import Proxies, ca_bundle, resolves_remotely, shown
+from .network import Proxies, ca_bundle, resolves_remotely, run_proxies, shown
 from .options import BROWSER_HEADERS as BROWSER_HEADERS, DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
 from .options import CheckOptions as CheckOptions
 from .models import CheckResult, iso_z, utc_now
@@ -743,7 +743,7 @@ def _make_transport(options: CheckOptions) -> Transport:
     """One libcurl pool for this event loop: the check's headers as its defaults (no per-request header
     work), the user's proxies and CA bundle, idle connections kept within :func:`_connection_budget`."""
     return Transport(_request_headers(options), ca_bundle=ca_bundle(options.ca_bundle),
-                     proxies=Proxies.from_env(options.proxy), max_connections=_connection_budget(options.concurrency))
+                     proxies=run_proxies(options.proxy, options.proxy_env), max_connections=_connection_budget(options.concurrency))
 
 
 async def check_urls_async(urls: Sequence[str], options: CheckOptions,
@@ -825,7 +825,7 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
         return []
     if options.offline is None and options.resolver is None and any(needs_dns(u) for u in unique):
         # Once for the whole run (and before any worker starts): a dead network is not a dead web.
-        options = replace(options, offline=not network_available(PROBE_HOSTS, Proxies.from_env(options.proxy)))
+        options = replace(options, offline=not network_available(PROBE_HOSTS, run_proxies(options.proxy, options.proxy_env)))
     if options.offline and options.resolver is None:
         return _offline_first(unique, options, progress)
     if options.cluster:
@@ -844,7 +844,7 @@ def _offline_first(unique: list[str], options: CheckOptions,
     now = iso_z(utc_now())
     results: dict[str, CheckResult] = {}
     literal = [u for u in unique if not needs_dns(u)]
-    proxies = Proxies.from_env(options.proxy)
+    proxies = run_proxies(options.proxy, options.proxy_env)
     reason = ("offline: no network to resolve names" if not proxies.any
               else f"offline: the proxy ({shown(proxies.https or proxies.http or '')}) reaches none of the probe names")
     for url in unique:
@@ -1155,7 +1155,7 @@ def fetch_pages(requests: Sequence[PageRequest], options: CheckOptions | None = 
         return []
     if options.offline is None and options.resolver is None and any(_needs_dns(r.url) for r in requests):
         # As for checks: a dead network must not make an article's domain "not exist".
-        options = replace(options, offline=not network_available(PROBE_HOSTS, Proxies.from_env(options.proxy)))
+        options = replace(options, offline=not network_available(PROBE_HOSTS, run_proxies(options.proxy, options.proxy_env)))
     if options.offline and options.resolver is None:
         now_offline = [PageFetch(url=r.url, verdict="unchecked", reason="offline: no network to resolve names")
                        for r in requests]

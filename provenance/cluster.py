@@ -38,6 +38,7 @@ How a cluster run goes (:func:`check_on_cluster`, called by
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import socket
 import time
@@ -246,6 +247,24 @@ def _worker_version() -> str:
 # ---------------------------------------------------------------- the caller
 
 
+def _caller_network(options: check.CheckOptions) -> dict:
+    """The caller's proxy and trust settings from its environment, fixed into the shard's options.
+
+    A worker's environment is not the caller's: HTTPS_PROXY or SSL_CERT_FILE set where the command runs
+    must reach the workers as values, or they would go direct and trust another store. A CA bundle
+    path must then exist on every worker (docs/scaling.md).
+    """
+    from . import network
+
+    out: dict = {}
+    if not options.proxy and options.proxy_env is None:
+        proxies = network.Proxies.from_env()
+        out["proxy_env"] = (proxies.http, proxies.https, proxies.no_proxy)
+    if not options.ca_bundle and os.environ.get("SSL_CERT_FILE"):
+        out["ca_bundle"] = os.environ["SSL_CERT_FILE"]
+    return out
+
+
 def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
                      progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
     """Check each distinct URL once on the cluster ``options.cluster``; results in input order.
@@ -267,7 +286,8 @@ def check_on_cluster(urls: Sequence[str], options: check.CheckOptions,
     # The shard carries the run's options and nothing else of the caller's. --concurrency keeps its meaning
     # (in flight at once, all hosts) and is shared out as the local engine shares it over its processes.
     shard_options = replace(options, cluster=None, workers=1,
-                            concurrency=max(1, options.concurrency // min(len(planned), slots)))
+                            concurrency=max(1, options.concurrency // min(len(planned), slots)),
+                            **_caller_network(options))
     shards = [Shard(run, i, urls_, shard_options) for i, urls_ in enumerate(planned)]
     events: queue.SimpleQueue = queue.SimpleQueue()
     topic = PROGRESS_TOPIC

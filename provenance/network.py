@@ -118,6 +118,14 @@ class Proxies:
         return False
 
 
+def run_proxies(proxy: str | None, proxy_env: tuple[str | None, str | None, tuple[str, ...]] | None) -> Proxies:
+    """The proxies of a run: ``--proxy``, else the planning process's environment when it travelled with
+    the run (CheckOptions.proxy_env), else this process's environment."""
+    if not proxy and proxy_env is not None:
+        return Proxies(*proxy_env)
+    return Proxies.from_env(proxy)
+
+
 def shown(proxy: str) -> str:
     """A proxy URL fit for a report or a log: its user name and password left out."""
     scheme, _, rest = proxy.partition("://")

@@ -61,6 +61,10 @@ class CheckOptions:
     #: A CA bundle (PEM) to trust instead of the default store (``--ca-bundle``); None: $SSL_CERT_FILE, else the
     #: system's store, else certifi's.
     ca_bundle: str | None = None
+    #: Proxies read from the environment of the process that planned the run, as (http, https, no_proxy):
+    #: set when the run is carried out elsewhere (a cluster's workers, whose environment is not the
+    #: caller's); None: read this process's environment.
+    proxy_env: tuple[str | None, str | None, tuple[str, ...]] | None = None
     #: One of IMPERSONATE_MODES (``--impersonate``).
     impersonate: str = "auto"
     #: A Dask scheduler (tcp://host:8786) whose workers run the host shards (provenance.cluster); None: local.

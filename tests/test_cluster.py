@@ -379,3 +379,29 @@ def cluster_free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_callers_proxy_and_ca_bundle_travel_with_the_shards(monkeypatch, tmp_path):
+    """A worker's environment is not the caller's: HTTPS_PROXY and SSL_CERT_FILE go as values."""
+    from provenance import network
+    from provenance.check import CheckOptions
+    from provenance.cluster import _caller_network
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.9:3128")
+    monkeypatch.setenv("NO_PROXY", "intranet.example")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    shipped = _caller_network(CheckOptions())
+    assert shipped == {"proxy_env": (None, "http://127.0.0.9:3128", ("intranet.example",)), "ca_bundle": str(ca)}
+    # on the worker, with none of those variables, the shipped values decide
+    for name in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name)
+    proxies = network.run_proxies(None, shipped["proxy_env"])
+    assert proxies.for_url("https", "news.example") == "http://127.0.0.9:3128"
+    assert proxies.for_url("https", "intranet.example") is None
+    assert proxies.for_url("http", "news.example") is None
+    # an explicit --proxy / --ca-bundle already travels; nothing is added
+    assert _caller_network(CheckOptions(proxy="http://127.0.0.9:1", ca_bundle=str(ca))) == {}
