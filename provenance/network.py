@@ -22,6 +22,7 @@ import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 #: Proxy schemes whose proxy resolves the target's name (no local DNS); socks4:// and socks5:// resolve here.
 REMOTE_RESOLVING: frozenset[str] = frozenset({"http", "https", "socks5h", "socks4a"})
@@ -54,6 +55,13 @@ def normalise_proxy(url: str) -> str:
     rest = url.split("://", 1)[1]
     if not rest.split("/", 1)[0].rsplit("@", 1)[-1]:
         raise ProxyError(f"proxy URL has no host: {url!r}")
+    try:
+        parts = urlsplit(scheme + "://" + rest)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        if not parts.hostname:
+            raise ValueError("no host")
+    except ValueError as exc:
+        raise ProxyError(f"unusable proxy URL {shown(url)!r}: {exc}") from None
     return scheme + "://" + rest
 
 

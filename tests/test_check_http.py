@@ -509,3 +509,16 @@ def test_the_memento_client_takes_the_same_proxy_and_trust(sim, ca):
         assert proxy.seen == [("CONNECT", f"archive.test:{site.port}")]
     settings = network.httpx_settings(None, ca["ca_file"])
     assert set(settings) == {"verify"}, "no proxy in the environment: no mounts"
+
+
+@pytest.mark.parametrize("bad", ["http://[::1", "http://proxy.example:notaport", "bogus://x", "http://"])
+def test_a_malformed_proxy_is_one_line_and_exit_2_before_anything_is_checked(bad):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "provenance", "check", "http://127.0.0.3:9/x", "--proxy", bad,
+                          "--allow-private"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in run.stderr
+    assert run.stdout == ""
