@@ -100,7 +100,10 @@ def find_config(explicit: str | Path | None, cwd: Path, environ: Mapping[str, st
         try:
             data = _read_toml(Path("pyproject.toml"), cwd)
         except ConfigError:
-            return None  # a broken pyproject.toml with no say over us is not our error
+            # A broken pyproject.toml with no say over us is not our error; one with our table is.
+            if re.search(r"(?m)^\s*\[\s*tool\s*\.\s*provenance\b", _text(Path("pyproject.toml"), cwd)):
+                raise
+            return None
         if isinstance(data.get(PYPROJECT_TABLE[0]), dict) and PYPROJECT_TABLE[1] in data[PYPROJECT_TABLE[0]]:
             return Path("pyproject.toml"), ".".join(PYPROJECT_TABLE)
     return None

@@ -255,3 +255,11 @@ def test_an_empty_environment_variable_still_beats_the_file(tmp_path):
     # without the variable the file's value stands
     config = load_config(commands(), cwd=tmp_path, environ={})
     assert config.default_map["audit"]["archives"] == "http://127.0.0.5:8080/timemap/link/"
+
+
+def test_a_broken_pyproject_is_an_error_only_when_it_holds_our_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.provenance]\nhost-interval = [\n")
+    with pytest.raises(ConfigError, match="pyproject.toml"):
+        load_config(commands(), cwd=tmp_path, environ={})
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = [\n")
+    assert load_config(commands(), cwd=tmp_path, environ={}).path is None
