@@ -211,8 +211,15 @@ class AuditResult:
         return Counter(why.values())
 
     def has_verdicts(self, verdicts: set[str]) -> bool:
-        return any(cr.claim.kind == "link" and (cr.check.verdict if cr.check else "unchecked") in verdicts
+        """Does a link claim have one of these verdicts? Links the user left out (--exclude) never count."""
+        return any(cr.claim.kind == "link" and not _left_out(cr.check)
+                   and (cr.check.verdict if cr.check else "unchecked") in verdicts
                    for _a, crs in self.articles for cr in crs)
+
+
+def _left_out(result: CheckResult | None) -> bool:
+    """A link the user left out (--exclude / --include): no verdict or old drift speaks for it."""
+    return result is not None and result.verdict == "unchecked" and is_left_out(result.reason)
 
 
 def run_audit(paths: list[Path], options: AuditOptions, progress: Progress | None = None,
@@ -751,7 +758,7 @@ class _Run:
                                                archive=s.get("archive") or (store.snapshot_archive(
                                                    Snapshot(claim.url, s["timestamp"], s["snapshot_url"]))
                                                    if s["timestamp"] else None))
-                    if c["drift_judged_at"]:
+                    if c["drift_judged_at"] and not _left_out(cr.check):  # a left-out link's old drift is not news
                         cr.drift = Drift(None if c["drift"] is None else bool(c["drift"]), c["live_score"],
                                          c["snapshot_score"], c["drift_reason"] or "", then=c.get("evidence_then"),
                                          now=c.get("evidence_now"), diff=c.get("evidence_diff"))

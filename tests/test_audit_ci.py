@@ -370,3 +370,20 @@ def test_cli_summary_says_offline_only_when_nothing_was_checked(sim, tmp_path):
     assert "not checked: 1 of 2 URLs due this run: offline: no network to resolve names (1)" in partial
     full = audit(docs / "b.md", db="b.db")
     assert "(offline)" in full and "not checked:" not in full
+
+
+def test_links_left_out_never_trip_fail_on_unchecked(tmp_path):
+    import subprocess
+    import sys
+
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "a.md").write_text("---\ntitle: T\ndate: 2024-01-02\n---\n\nThe agency [said](http://127.0.0.3:9/excluded/page) so.\n")
+    args = [sys.executable, "-m", "provenance", "audit", str(arts), "--db", str(tmp_path / "p.db"),
+            "--reports", str(tmp_path / "r"), "--allow-private", "--archives", "", "--quiet"]
+    left = subprocess.run(args + ["--exclude", "excluded", "--fail-on", "unchecked"], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert left.returncode == 0, left.stderr
+    kept = subprocess.run(args + ["--include", "nothing-matches-this", "--fail-on", "unchecked"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
