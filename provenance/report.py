@@ -675,7 +675,10 @@ def _problem_block(c: ClaimView, run: RunView, published: str | None = None) -> 
     lines = [f"### {label}: {escape_md(c.anchor or short_url(c.url or ''))}", "", f"> {sentence_md(c)}", ""]
     verdict = f"`{c.verdict}`" + (f" (HTTP {c.status})" if c.status else "")
     lines.append(f"- Cited: {md_link(short_url(c.url or ''), c.url)}")
-    reason = "" if not c.reason or c.reason == f"HTTP {c.status}" else f": {escape_md(c.reason)}"
+    shown = c.reason or ""
+    if c.status and shown.startswith(f"HTTP {c.status}"):  # "HTTP 404: not found" after "(HTTP 404)" says it twice
+        shown = shown[len(f"HTTP {c.status}"):].lstrip(" :;,-")
+    reason = f": {escape_md(shown)}" if shown else ""
     lines.append(f"- Verdict: {verdict}{reason}")
     failing = _failing_text(c, run.offline)
     if failing:
