@@ -90,8 +90,12 @@ MAX_SCORED_PARAGRAPHS = 20_000
 
 def class_tokens(node: LexborNode) -> set[str]:
     attrs = node.attributes
-    raw = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-    return {t for t in _SPLIT_TOKENS.split(raw) if t}
+    return _tokens(attrs.get("class"), attrs.get("id"))
+
+
+def _tokens(cls: str | None, ident: str | None) -> set[str]:
+    """The words of a class and id ("c-related-links" -> related, links, c)."""
+    return {t for t in _SPLIT_TOKENS.split(f"{cls or ''} {ident or ''}".lower()) if t}
 
 
 def chrome_rule(node: LexborNode) -> str | None:
@@ -131,7 +135,7 @@ def _attribute_rule(cls: str | None, ident: str | None, role: str | None, aria_h
     style = (style or "").replace(" ", "").lower()
     if "display:none" in style or "visibility:hidden" in style:
         return "hidden"
-    tokens = {t for t in _SPLIT_TOKENS.split(f"{cls or ''} {ident or ''}".lower()) if t}
+    tokens = _tokens(cls, ident)
     if not tokens:
         return None
     content = bool(tokens & CONTENT_TOKENS)

@@ -611,7 +611,7 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             if chrome_filter and tag not in ("html", "body"):
                 rule = content.chrome_rule(node)
-                if rule is not None and mark_chrome and rule not in SKIPPED_CHROME:
+                if rule is not None and mark_chrome:
                     builder.flush()
                     chrome_stack.append((node.mem_id, rule))
                 elif rule is not None:
@@ -670,9 +670,6 @@ MAIN_COVERAGE = 0.6
 #: Chrome kinds (content.CHROME_TOKENS names) that drop a block even when the main text has its words:
 #: the reduction keeps inline "related" boxes, comment threads and tag lists more often than menus.
 STRONG_CHROME: frozenset[str] = frozenset({"related", "comments", "tags"})
-#: Chrome never walked even when the main text decides (its blocks could never be kept): saves
-#: a third of the walk on pages with big menus and footers.
-SKIPPED_CHROME: frozenset[str] = frozenset()
 #: Runs of at most this many blocks between two blocks of the story are the story too (product lists,
 #: link-dense paragraphs the reduction left out); chrome never joins this way.
 SANDWICH_GAP = 4

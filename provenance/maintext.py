@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-from html import unescape
 from dataclasses import dataclass
+from html import unescape
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 #: Element nesting beyond this is flattened before parsing: lexbor's and libxml2's tree
 #: builders are quadratic in the depth of open block elements (100,000 nested <div>s take
@@ -59,17 +59,16 @@ _DEEP_TAGS = frozenset({"address", "article", "aside", "blockquote", "center", "
                         "ol", "section", "summary", "ul"})
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
 _KEEP_WHEN_FLATTENED = re.compile(r"<(?!/?(?:a|p|br|h[1-6]|title|meta|link|base|html|head|body)\b)/?[a-zA-Z][^>]*>")
-
-
 _DEEP_TAG = re.compile(r"<(/?)(?:%s)(?=[\s/>])" % "|".join(sorted(_DEEP_TAGS)), re.I)
 
 
 def _deeper_than_limit(markup: str) -> bool:
     """Do block containers in ``markup`` nest deeper than MAX_HTML_DEPTH (a quick upper-bound scan)?"""
-    if len(_DEEP_TAG.findall(markup)) <= MAX_HTML_DEPTH:
+    tags = _DEEP_TAG.findall(markup)
+    if len(tags) <= MAX_HTML_DEPTH:
         return False  # fewer tags than the limit cannot nest past it
     depth = 0
-    for closing in _DEEP_TAG.findall(markup):
+    for closing in tags:
         depth = max(0, depth - 1) if closing else depth + 1
         if depth > MAX_HTML_DEPTH:
             return True
@@ -189,8 +188,6 @@ class MainTextIndex:
         seq = words(text)
         self.shingles = {tuple(seq[i:i + SHINGLE_WORDS]) for i in range(max(0, len(seq) - SHINGLE_WORDS + 1))}
         self.joined = f" {' '.join(seq)} "
-        self.empty = not seq
-        self._contexts: dict[int, float | None] = {}
 
     def coverage(self, piece: str) -> float:
         """Share of the piece's shingles found in the main text (0..1); short pieces: 1.0 if found whole."""
