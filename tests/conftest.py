@@ -28,6 +28,7 @@ sys.path.insert(0, _GUARD_DIR)
 
 import netguard  # noqa: E402
 
+from raw_server import RawLoop  # noqa: E402
 from simulator import SimWeb  # noqa: E402
 
 _LOG_FD, _LOG_PATH = tempfile.mkstemp(prefix="provenance-netguard-", suffix=".log")
@@ -109,6 +110,17 @@ def _no_traffic_leaves():
     lines, _end = netguard.read_log(_LOG_PATH, start)
     if lines:
         pytest.fail("traffic tried to leave the machine (tests/netguard):\n" + "\n".join(lines[:10]), pytrace=False)
+
+
+@pytest.fixture
+def raw():
+    """Raw servers (scripted bytes) on a background loop, stopped after the test."""
+    loop = RawLoop()
+    loop.thread.start()
+    try:
+        yield loop
+    finally:
+        loop.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from proxy_server import ProxyServer
-from raw_server import RawLoop, RawServer, answering, response
+from raw_server import RawServer, answering, response
 from provenance import check, network, resolve
 from provenance.check import CheckOptions, check_urls
 
@@ -257,16 +257,6 @@ def test_a_brotli_bomb_is_cut_at_the_decoded_cap(sim, monkeypatch):
 
 
 # --- 5. framing as lenient as curl's ---
-
-@pytest.fixture
-def raw():
-    loop = RawLoop()
-    loop.thread.start()
-    try:
-        yield loop
-    finally:
-        loop.stop()
-
 
 def _chunked(body: bytes, size_suffix: bytes = b"") -> bytes:
     out = b""

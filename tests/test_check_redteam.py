@@ -12,7 +12,7 @@ import pytest
 
 from provenance import catchall, check, resolve
 from provenance.check import CheckOptions, check_urls
-from raw_server import RawLoop, RawServer, answering, response
+from raw_server import RawServer, answering, response
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
 
@@ -24,16 +24,6 @@ def one(url: str, **options) -> check.CheckResult:
     [result] = check_urls([url], CheckOptions(**{**FAST, **options}))
     assert result.reason, "every verdict carries a reason"
     return result
-
-
-@pytest.fixture
-def raw():
-    loop = RawLoop()
-    loop.thread.start()
-    try:
-        yield loop
-    finally:
-        loop.stop()
 
 
 def _not_found(target: str) -> bytes:
