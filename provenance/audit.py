@@ -186,16 +186,29 @@ class AuditResult:
     verdicts: Counter
     #: What the run did: urls_checked, urls_fresh, snapshot_lookups, articles_extracted, ...
     stats: dict[str, int] = field(default_factory=dict)
+    #: The folder the Markdown reports were written to, None when none were (not asked, or writing failed).
+    reports_dir: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         urls = {cr.claim.url for _a, crs in self.articles for cr in crs if cr.claim.url and cr.claim.kind == "link"}
         return {
             "run": {"id": self.run_id, "started_at": self.started_at, "offline": self.offline,
                     "articles": len(self.articles), "claims": sum(len(crs) for _a, crs in self.articles),
-                    "urls": len(urls), "verdicts": dict(self.verdicts), "errors": self.errors, **self.stats},
+                    "urls": len(urls), "verdicts": dict(self.verdicts), "url_verdicts": dict(self.url_verdicts()),
+                    "errors": self.errors, **self.stats},
             "articles": [{**{k: v for k, v in a.to_dict().items() if k != "claims"},
                           "claims": [cr.to_dict() for cr in crs]} for a, crs in self.articles],
         }
+
+    def url_verdicts(self) -> Counter:
+        """Verdicts per cited URL (``verdicts`` counts link claims: a URL cited twice counts there twice)."""
+        per_url: dict[str, str] = {}
+        for _a, crs in self.articles:
+            for cr in crs:
+                if cr.claim.kind == "link" and cr.claim.url:
+                    per_url.setdefault(cr.claim.url, cr.check.verdict if cr.check else "unchecked")
+        counts = Counter(per_url.values())
+        return Counter({v: counts[v] for v in VERDICTS if counts.get(v)})
 
     def not_checked(self) -> Counter:
         """Why URLs this run set out to check could not be (offline, address policy): reason -> URLs.
@@ -300,6 +313,7 @@ class _Run:
         if o.write_reports:
             try:
                 report.render_reports(self.db, o.reports_dir, run_id=self.run_id)
+                result.reports_dir = Path(o.reports_dir)
             except OSError as exc:
                 # The run is saved and its result is still the answer (--json prints it); the error makes it exit 2.
                 message = (f"cannot write reports to {o.reports_dir}: {exc.strerror or exc} "

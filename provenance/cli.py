@@ -487,11 +487,11 @@ def audit(paths: Annotated[Optional[list[str]], typer.Argument(help="Articles, d
         emit_json(result.to_dict())
     elif not quiet:
         run = result.to_dict()["run"]
-        summary = ", ".join(f"{n} {v}" for v, n in sorted(run["verdicts"].items(), key=lambda kv: VERDICTS.index(kv[0])))
         missed = result.not_checked()
         offline = run["offline"] and sum(missed.values()) >= run["urls_checked"]  # "offline" only if nothing was checked
+        where = f"reports in {reports}/" if result.reports_dir is not None else "no reports written"
         err.print(f"run {run['id']}: {run['articles']} articles, {run['claims']} claims, {run['urls']} URLs"
-                  f"{' (offline)' if offline else ''}: {summary or 'no links'}; reports in {reports}/")
+                  f"{' (offline)' if offline else ''}: {_verdict_summary(run)}; {where}")
         if missed and not offline:
             why = "; ".join(f"{reason} ({n})" for reason, n in missed.most_common())
             err.print(f"not checked: {sum(missed.values())} of {run['urls_checked']} URLs due this run: {why}",
@@ -504,6 +504,18 @@ def audit(paths: Annotated[Optional[list[str]], typer.Argument(help="Articles, d
         raise typer.Exit(2)
     if fail_set and result.has_verdicts(fail_set):
         raise typer.Exit(1)
+
+
+def _verdict_summary(run: dict) -> str:
+    """The stderr line's verdicts, saying what they count: URLs (each once), then link claims (a URL cited
+    twice counts twice there), so "50 URLs: 40 ok" never reads as per-URL when the numbers are per claim."""
+    def counts(verdicts: dict[str, int]) -> str:
+        return ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items(), key=lambda kv: VERDICTS.index(kv[0])))
+
+    if not run["url_verdicts"]:
+        return "no links"
+    links = sum(run["verdicts"].values())
+    return f"per URL: {counts(run['url_verdicts'])}; per link claim ({links}): {counts(run['verdicts'])}"
 
 
 def _parse_verdicts(text: Optional[str]) -> set[str]:
