@@ -407,6 +407,8 @@ class _Run:
                                         robots=robots)
         for message in listing.errors:
             self._skip(message, "")
+        for note in listing.notes:
+            self.say(f"note: {note}")
         if listing.bad_entries:
             self.say(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped")
         self.stats["web_bad_entries"] = listing.bad_entries

@@ -257,7 +257,8 @@ def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article f
             limit: LimitOpt = None, ignore_robots: IgnoreRobotsOpt = False,
             timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
             user_agent: UserAgentOpt = None, proxy: ProxyOpt = None, ca_bundle: CaBundleOpt = None,
-            impersonate: ImpersonateOpt = "auto") -> None:
+            impersonate: ImpersonateOpt = "auto", host_concurrency: HostConcurrencyOpt = 4,
+            host_interval: HostIntervalOpt = 0.2, quiet: QuietOpt = False) -> None:
     """Claims per article; files need no network, article URLs, sitemaps and feeds are fetched.
 
     Example: provenance extract seeds/ --json | jq '.[0].claims | length'
@@ -286,18 +287,22 @@ def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article f
         from .sources import Robots, list_articles
         from .webarticles import extract_urls
 
-        options = check_options(4, 4, 0.2, timeout, retries, allow_private, user_agent, proxy, ca_bundle, impersonate)
+        # Articles and lists are a few pages per site: as many in flight overall as one host may take.
+        options = check_options(max(4, host_concurrency), host_concurrency, host_interval, timeout, retries, allow_private,
+                                user_agent, proxy, ca_bundle, impersonate)
         robots = Robots(options, ignore=ignore_robots)
         listing = list_articles(urls, sitemaps, feeds, options, since=since, limit=limit, robots=robots)
         fetched, problems = extract_urls(listing.entries, options, robots)
         articles += fetched
         for problem in [*listing.errors, *problems]:
             err.print(f"skipped: {problem}", markup=False)
-        if listing.bad_entries:
+        for note in listing.notes if not quiet else []:
+            err.print(f"note: {note}", markup=False)
+        if listing.bad_entries and not quiet:
             err.print(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped", markup=False)
         failed = failed or bool(listing.errors or problems)
     for a in articles:
-        if not a.claims:
+        if not a.claims and not quiet:
             what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
             err.print(f"note: {a.path}: 0 claims ({what})", markup=False)
     if json_out:

@@ -74,8 +74,29 @@ class Listing:
     bad_entries: int = 0
     #: Entries left out by --since.
     too_old: int = 0
+    #: Sitemaps and feeds read only in part (cut by the timeout or the byte cap): one line each; the
+    #: entries before the cut are used, so the run goes on, but the user is told the list is incomplete.
+    notes: list[str] = field(default_factory=list)
     #: Sitemaps and feeds read.
     lists_read: int = 0
+
+
+def _cut(page: PageFetch) -> str | None:
+    """Why a fetched list's body is incomplete ("body cut off: still arriving after 20s"), or None.
+
+    The engine keeps what arrived and appends the cut to the reason (check.py); a partial sitemap parses
+    fine up to the break, so without this the user would never learn the list was short.
+    """
+    for part in page.reason.split("; "):
+        if part.startswith(("body cut off", "body not decodable")):
+            return part
+    return None
+
+
+def _note_cut(listing: Listing, what: str, page: PageFetch) -> None:
+    cut = _cut(page)
+    if cut:
+        listing.notes.append(f"{what} read only in part ({cut}): the entries before the cut are used")
 
 
 # --------------------------------------------------------------------------- dates
@@ -360,6 +381,7 @@ def list_articles(urls: Sequence[str], sitemaps: Sequence[str], feeds: Sequence[
             continue
         listing.lists_read += 1
         listing.bad_entries += bad
+        _note_cut(listing, f"feed {url}", page)
         for entry in entries:
             entry.via = url
             if not add(entry):
@@ -407,6 +429,7 @@ def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: L
                 listing.errors.append(f"sitemap {url}: {page.verdict} ({page.reason or 'empty'})")
                 continue
             listing.lists_read += 1
+            _note_cut(listing, f"sitemap {url}", page)
             if _FEED_ROOT.search(page.body[:2048]):  # a feed given as --sitemap: read it as the feed it is
                 try:
                     entries, bad = parse_feed(page.body, page.final_url or url)
