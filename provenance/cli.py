@@ -347,7 +347,7 @@ def _read_url_list(urls: list[str], from_file: Optional[str]) -> tuple[list[str]
 @app.command()
 def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to check.")] = None,
           from_file: Annotated[Optional[str], typer.Option("--from", help="File with one URL per line, - for stdin.")] = None,
-          json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB,
+          json_out: JsonOpt = False,
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
@@ -374,17 +374,27 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     if junit is not None:
         from .junit import check_suite
 
-        write_junit(junit, [check_suite(results, fail_set)])
+        write_junit(junit, [check_suite(results, fail_set)])  # a testcase per URL: a CI name is unique
+    rows = _per_input(targets, results)
     if json_out:
-        emit_json([r.to_dict() for r in results])
+        emit_json([r.to_dict() for r in rows])
     else:
-        for r in results:
+        for r in rows:
             typer.echo(f"{r.verdict:9} {r.status or '-':>3} {r.url}  {r.reason}")
     _skip_teardown[0] = True
     if skipped:
         raise typer.Exit(2)
     if fail_set and any(r.verdict in fail_set for r in results):
         raise typer.Exit(1)
+
+
+def _per_input(targets: list[str], results: list) -> list:
+    """One row per URL given, in the order given: a URL listed twice is checked once and shown twice, so the
+    output lines up with the input (``paste urls.txt <(provenance check --from urls.txt)``)."""
+    by_url = {r.url: r for r in results}
+    if not all(u in by_url for u in targets):  # check_urls: one result per distinct URL, in input order
+        by_url = dict(zip(dict.fromkeys(targets), results))
+    return [by_url[u] for u in targets if u in by_url]
 
 
 def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
@@ -401,7 +411,7 @@ def _check_some(targets: list[str], options: CheckOptions, links, progress=None)
 @app.command()
 def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")],
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
-             json_out: JsonOpt = False, db: DbOpt = DEFAULT_DB, timeout: TimeoutOpt = 20.0,
+             json_out: JsonOpt = False, timeout: TimeoutOpt = 20.0,
              retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
              allow_private: AllowPrivateOpt = False, archives: ArchivesOpt = None, proxy: ProxyOpt = None,
              ca_bundle: CaBundleOpt = None, impersonate: ImpersonateOpt = "auto") -> None:
