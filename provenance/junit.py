@@ -10,6 +10,9 @@ Mapping: one ``testsuite`` per article (one for ``check``), one
 verdicts (``dead`` and ``soft404`` when none are given) are failures; the
 other problem verdicts (blocked, error, unchecked, the rest of dead and
 soft404) and drift are ``skipped`` with the reason; ok and redirect pass.
+A drifted claim on a page that answers (ok, redirect) is skipped with
+``type="drift"``, never ``type="ok"``: drift is not a verdict, so it is not
+a ``--fail-on`` word in ``audit`` either, and JUnit mirrors that.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Case:
     #: "failure", "skipped" or "" (passed).
     outcome: str = ""
     message: str = ""
+    #: The ``type`` of the failure or skip: the verdict, or "drift" for a drifted claim whose page answers.
+    kind: str = ""
 
 
 @dataclass
@@ -71,6 +76,7 @@ def judge(case: Case, fail_on: frozenset[str] | set[str], drift: bool | None = N
         case.outcome, case.message = "skipped", what
     elif drift:
         case.outcome, case.message = "skipped", "drifted: the snapshot carries the claim, the live page no longer does"
+        case.kind = "drift"
     return case
 
 
@@ -114,7 +120,7 @@ def to_xml(suites: list[Suite]) -> bytes:
         for case in suite.cases:
             item = ET.SubElement(node, "testcase", name=case.name, classname=case.classname, time=f"{case.seconds:.3f}")
             if case.outcome:
-                child = ET.SubElement(item, case.outcome, message=_clean(case.message), type=case.verdict)
+                child = ET.SubElement(item, case.outcome, message=_clean(case.message), type=case.kind or case.verdict)
                 child.text = _clean(case.sentence) if case.outcome == "failure" else None
             if case.sentence:
                 ET.SubElement(item, "system-out").text = _clean(case.sentence)
