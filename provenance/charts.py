@@ -167,6 +167,11 @@ def write_charts(articles: list["ArticleView"], folder: Path) -> list[Chart]:
     return charts
 
 
+def chart_files(folder: Path) -> list[Path]:
+    """The charts in ``folder`` after a render: write_charts removed the stale ones, so these are the ones drawn."""
+    return [Path(folder) / name for name in (ROT_CHART, DOMAIN_CHART) if (Path(folder) / name).is_file()]
+
+
 def _percent(value: float) -> str:
     return f"{value:g}%"
 

@@ -608,10 +608,15 @@ def report(db: DbOpt = DEFAULT_DB,
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write reports to {reports}: {exc.strerror or exc}")
-    if json_out:
-        emit_json([str(p) for p in written])
+    from .charts import chart_files
+
+    charts = chart_files(reports)
+    if json_out:  # the Markdown files, then the SVG charts beside index.md
+        emit_json([str(p) for p in [*written, *charts]])
     else:
-        err.print(f"wrote {len(written) - 2} article reports, index.md and changes.md to {reports}/", highlight=False)
+        drawn = f" and {len(charts)} chart{'s' if len(charts) != 1 else ''}" if charts else ""
+        err.print(f"wrote {len(written) - 2} article reports, index.md and changes.md{drawn} to {reports}/",
+                  highlight=False)
 
 
 @app.command()
