@@ -163,6 +163,36 @@ def _env_hit(param: click.Parameter, environ: Mapping[str, str]) -> str | None:
     return next((v for v in envvars if v in environ), None)
 
 
+#: Settings the network layer (network.py) takes from the environment when neither the command line nor the
+#: file gives them: key -> the variables, each read in lower then upper case, as curl and network.py read them.
+ENV_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "proxy": ("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
+    "ca-bundle": ("SSL_CERT_FILE",),
+}
+
+
+def _env_fallback(key: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """``(value, source)`` of a setting the environment supplies (ENV_FALLBACKS), or None when it supplies none.
+
+    The proxy is several variables: each one set is shown as ``NAME=value`` (a proxy's password left out).
+    """
+    from .network import shown
+
+    found: list[tuple[str, str]] = []
+    for base in ENV_FALLBACKS.get(key, ()):
+        for name in dict.fromkeys((base.lower(), base.upper()) if base != "SSL_CERT_FILE" else (base,)):
+            value = environ.get(name, "").strip()
+            if value:
+                found.append((name, value if "://" not in value else shown(value)))
+                break
+    if not found:
+        return None
+    names = ", ".join(name for name, _v in found)
+    if key == "ca-bundle":
+        return found[0][1], f"environment ({names})"
+    return ", ".join(f"{name}={value}" for name, value in found), f"environment ({names})"
+
+
 def effective_settings(commands: Mapping[str, click.Command], config: Config,
                        environ: Mapping[str, str] | None = None) -> list[Setting]:
     """Every command's settings as a run would see them (without a command line), with their source."""
@@ -178,6 +208,8 @@ def effective_settings(commands: Mapping[str, click.Command], config: Config,
             else:
                 default = param.default() if callable(param.default) else param.default
                 value, source = default, "default"
+                if default is None and key in ENV_FALLBACKS:  # unset here: the network layer reads the environment
+                    value, source = _env_fallback(key, environ) or (value, source)
             out.append(Setting(name, key, value, source))
     return out
 
