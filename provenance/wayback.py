@@ -700,22 +700,22 @@ async def _replay(client: httpx.AsyncClient, gate: _Gate, snap: Snapshot, option
     return None, None
 
 
-# --------------------------------------------------------------------------- Save Page Now (waybackpy)
+# --------------------------------------------------------------------------- Save Page Now
 
 
 def save_page_now(urls: Sequence[str], options: WaybackOptions | None = None,
                   max_saves: int = MAX_SAVES, save_timeout: float = SAVE_TIMEOUT) -> dict[str, Snapshot | None]:
-    """Ask Save Page Now to archive live pages, through waybackpy's save API.
+    """Ask Save Page Now to archive live pages: ``GET <base>/save/<url>``, through the Archive's client.
 
-    waybackpy uses ``requests`` with no timeout and sleeps between its own
-    tries, so each save runs in a daemon worker thread that we stop waiting
-    for after ``save_timeout`` (the whole call after ``options.deadline``):
-    it can never block the run. Saves are sequential and at most
-    ``max_saves`` per call (anonymous Save Page Now allows a few a minute);
-    a 429 stops the rest. ``options.base_url`` is honoured by pointing
-    waybackpy's request at ``<base>/save/<url>``; the capture's timestamp is
-    read from the answer (Content-Location, Link or final URL). Every URL
-    maps to a Snapshot: ``timestamp`` set when saved, else None and a reason.
+    The request goes through :func:`_client`, so it takes the same proxy and
+    CA bundle as the lookups (``--proxy``, ``--ca-bundle``, the environment);
+    waybackpy, used here before, opened its own ``requests`` session that
+    took neither. Each save is bounded by ``save_timeout`` (the whole call by
+    ``options.deadline``): it can never block the run. Saves are sequential
+    and at most ``max_saves`` per call (anonymous Save Page Now allows a few a
+    minute); a 429 stops the rest. The capture's timestamp is read from the
+    answer (Content-Location, Link, Location or final URL). Every URL maps to
+    a Snapshot: ``timestamp`` set when saved, else None and a reason.
     """
     options = options or WaybackOptions()
     out: dict[str, Snapshot | None] = {}
@@ -740,47 +740,43 @@ def save_page_now(urls: Sequence[str], options: WaybackOptions | None = None,
 
 
 def _save_one(url: str, options: WaybackOptions, timeout: float) -> Snapshot:
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            from waybackpy import WaybackMachineSaveAPI
-            from waybackpy.exceptions import TooManyRequestsError
-
-            api = WaybackMachineSaveAPI(url, user_agent=options.user_agent, max_tries=1)
-            api.request_url = f"{options.base_url}/save/{api.url}"
-            api.total_save_retries = options.retries
-            box["api"] = api
-            try:
-                box["archive"] = api.save()
-            except TooManyRequestsError:
-                box["status"] = 429
-            except Exception as exc:  # noqa: BLE001 - waybackpy raises many kinds; we read what it got
-                box["error"] = f"{type(exc).__name__}"
-        except Exception as exc:  # noqa: BLE001 - import or construction failure
-            box["error"] = f"{type(exc).__name__}: {exc}"[:200]
-
-    thread = threading.Thread(target=worker, name="save-page-now", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    """One save under a wall of ``timeout`` seconds (the answer's body is never read: only its headers count)."""
+    try:
+        return _run(lambda: asyncio.wait_for(_save_async(url, options, time.monotonic() + timeout), timeout),
+                    timeout + 5.0)
+    except (asyncio.TimeoutError, TimeoutError):
         return Snapshot(url=url, failed=True, reason=f"Save Page Now: no answer in {timeout:g}s")
-    api = box.get("api")
-    if box.get("status") == 429 or (api is not None and getattr(api, "status_code", None) == 429):
-        return Snapshot(url=url, failed=True, reason="Save Page Now: HTTP 429 (rate limited)")
-    candidates = [str(box.get("archive") or "")]
-    if api is not None:
-        headers = getattr(api, "headers", None) or {}
-        candidates += [str(headers.get("Content-Location", "")), _memento_from_link(str(headers.get("Link", ""))),
-                       str(getattr(api, "response_url", "") or "")]
-    for text in candidates:
-        match = re.search(r"/web/(\d{14})/", text)
-        if match:
-            ts = match.group(1)
-            return Snapshot(url=url, timestamp=ts, snapshot_url=snapshot_url(options.base_url, ts, url), status=200,
-                            reason="saved by Save Page Now")
-    status = getattr(api, "status_code", None) if api is not None else None
-    detail = box.get("error") or (f"HTTP {status}" if status else "no capture in the answer")
+
+
+async def _save_async(url: str, options: WaybackOptions, deadline_at: float) -> Snapshot:
+    """GET <base>/save/<url>, retried (``options.retries``) on 5xx and transport errors while time is left."""
+    request_url = f"{options.base_url}/save/{url}"
+    detail = "no answer"
+    async with _client(options, follow_redirects=False) as client:
+        for attempt in range(options.retries + 1):
+            try:
+                async with client.stream("GET", request_url) as response:
+                    status = response.status_code
+                    headers = response.headers
+            except httpx.HTTPError as exc:
+                detail = f"{type(exc).__name__}: {exc}"[:200]
+            else:
+                if status == 429:
+                    return Snapshot(url=url, failed=True, reason="Save Page Now: HTTP 429 (rate limited)")
+                for text in (headers.get("content-location", ""), _memento_from_link(headers.get("link", "")),
+                             headers.get("location", ""), str(response.url)):
+                    match = re.search(r"/web/(\d{14})/", text)
+                    if match:
+                        ts = match.group(1)
+                        return Snapshot(url=url, timestamp=ts, snapshot_url=snapshot_url(options.base_url, ts, url),
+                                        status=200, reason="saved by Save Page Now")
+                detail = f"HTTP {status}" if status >= 300 else "no capture in the answer"
+                if status < 500:
+                    break
+            wait = min(MAX_BACKOFF, options.backoff * 2 ** attempt)
+            if attempt >= options.retries or time.monotonic() + wait >= deadline_at:
+                break
+            await asyncio.sleep(wait)
     return Snapshot(url=url, failed=True, reason=f"Save Page Now: {detail}")
 
 

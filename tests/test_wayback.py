@@ -209,7 +209,7 @@ def test_replay_of_missing_or_failing_capture_is_none(fake):
 # --------------------------------------------------------------------------- Save Page Now
 
 
-def test_save_page_now_through_waybackpy_honours_base_url(fake):
+def test_save_page_now_honours_base_url(fake):
     url = "https://example.org/fresh"
     saved = wayback.save_page_now([url], opts(fake))
     snap = saved[url]
