@@ -408,7 +408,9 @@ def test_report_command_rerenders_without_network(tmp_path):
                            "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60,
                           env={**os.environ, "PROVENANCE_WAYBACK_URL": "http://127.0.0.9:9"})
     assert proc.returncode == 0, proc.stderr
-    assert sorted(Path(p).name for p in json.loads(proc.stdout)) == sorted(EXPECTED_FILES)
+    from provenance.charts import DOMAIN_CHART, ROT_CHART  # the SVG charts beside index.md are listed too
+
+    assert sorted(Path(p).name for p in json.loads(proc.stdout)) == sorted([*EXPECTED_FILES, ROT_CHART, DOMAIN_CHART])
     assert (out / "budget-audit-draft-notes.md").read_text() == (GOLDEN / "budget-audit-draft-notes.md").read_text()
 
 
