@@ -144,3 +144,20 @@ def test_a_feed_cut_short_is_noted(sim):
     assert [a["title"] for a in json.loads(proc.stdout)] == ["Fed"]
     assert any(line.startswith(f"note: feed {feed} read only in part") for line in proc.stderr.splitlines()), \
         proc.stderr
+
+
+def test_a_sitemap_over_its_byte_cap_is_noted(sim, monkeypatch):
+    from provenance import sources
+    from provenance.check import CheckOptions
+
+    site = sim.site()
+    urls = [site.url(f"/articles/c{i}") for i in range(200)]
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "".join(f"<url><loc>{u}</loc></url>\n" for u in urls) + "</urlset>\n")
+    sitemap = site.page("/sitemap.xml", body)
+    monkeypatch.setattr(sources, "MAX_SITEMAP_BYTES", 4096)  # the real cap is 50 MB
+    options = CheckOptions(allow_private=True, retries=0, host_interval=0.0, timeout=5, offline=False)
+    listing = sources.list_articles([], [sitemap], [], options)
+    assert 0 < len(listing.entries) < len(urls)       # the entries before the cut are used
+    assert [e.url for e in listing.entries] == urls[:len(listing.entries)]
+    assert len(listing.notes) == 1 and "read only in part" in listing.notes[0] and "4096" in listing.notes[0]
