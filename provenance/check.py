@@ -270,7 +270,7 @@ class _Engine:
             return want_body(status, content_type_of(raw_headers))
 
         try:
-            await host.start(self.gate)
+            await host.start(self.gate, urgent)
             try:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
                     decode, stale = True, False
