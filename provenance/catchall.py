@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import classify
 from .resolve import url_host
-from .urls import browser_join, browser_url, fast_split
+from .urls import browser_join, browser_url, URL_MEMO_SIZE, fast_split
 
 #: Letters in the random sibling path used to detect catch-all sites, when the cited name has no shape to keep.
 PROBE_LETTERS = 16
@@ -43,12 +43,12 @@ PROBE_MIN_RANDOM = 8
 SHELL_MAX_WORDS = 12
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=URL_MEMO_SIZE)
 def is_deep(url: str) -> bool:
     return classify.is_deep(url)
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=4096)
 def directory_of(url: str) -> str:
     """The catch-all probe key of a URL (scheme://netloc/directory/): the probe is per host and directory."""
     split = fast_split(url)
@@ -188,7 +188,7 @@ def _shape(stem: str, extension: str) -> str:
     return ("L" if re.search("[A-Za-z]", stem) else "") + ("D" if re.search("[0-9]", stem) else "") + extension.lower()
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=URL_MEMO_SIZE)
 def probe_key(url: str) -> str:
     """The key of a URL's catch-all probe: directory and shape of the name (see probe_plan), cheaply."""
     split = fast_split(url)

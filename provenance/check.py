@@ -270,7 +270,7 @@ class _Engine:
             return want_body(status, content_type_of(raw_headers))
 
         try:
-            await host.start(self.gate)
+            await host.start(self.gate, urgent)
             try:
                 async with _Deadline(asyncio.get_running_loop().time() + self.options.timeout):
                     decode, stale = True, False
@@ -747,8 +747,13 @@ def _make_transport(options: CheckOptions) -> Transport:
 
 
 async def check_urls_async(urls: Sequence[str], options: CheckOptions,
-                           progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
-    """Check each distinct URL once in this event loop; results in input order."""
+                           progress: Callable[[CheckResult], None] | None = None,
+                           keep: bool = True) -> list[CheckResult]:
+    """Check each distinct URL once in this event loop; results in input order.
+
+    ``keep=False``: each result goes only to ``progress`` and none is kept
+    (a worker process streams its shard to the parent and returns []).
+    """
     unique = list(dict.fromkeys(urls))
     if not unique:
         return []
@@ -763,7 +768,8 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
         engine.busy_hosts = {name for name, host_urls in by_host.items() if len(host_urls) > 1}
 
         def record(result: CheckResult) -> None:
-            results[result.url] = result
+            if keep:
+                results[result.url] = result
             if progress is not None:
                 progress(result)
 
@@ -809,7 +815,7 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
                 task.cancel()
     finally:
         await transport.aclose()
-    return [results[url] for url in unique]
+    return [results[url] for url in unique] if keep else []
 
 
 def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
@@ -898,7 +904,7 @@ def _worker_main(urls: list[str], options: CheckOptions, conn) -> None:
             batch.clear()
 
     try:
-        run_loop(check_urls_async(urls, options, send))
+        run_loop(check_urls_async(urls, options, send, keep=False))
         if batch:
             conn.send(batch)
     finally:

@@ -96,9 +96,9 @@ class Article:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckResult:
-    """The liveness verdict for one URL in one run."""
+    """The liveness verdict for one URL in one run (slots: a 50,000-URL run holds 50,000 of these)."""
 
     url: str
     verdict: Verdict

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from .network import Proxies
 from .options import CheckOptions, ResolverFunc as ResolverFunc
-from .urls import address_policy_refuses, ascii_host, fast_split, host_of, is_ip_literal
+from .urls import URL_MEMO_SIZE, address_policy_refuses, ascii_host, fast_split, host_of, is_ip_literal
 
 #: Seconds allowed for one DNS lookup.
 DNS_TIMEOUT = 10.0
@@ -112,7 +112,7 @@ def network_available(probe_hosts: Sequence[str] = PROBE_HOSTS, proxies: Proxies
 
 # --- a URL's host name ---
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=URL_MEMO_SIZE)
 def url_host(url: str) -> str:
     """host_of, memoised: a URL's host is asked for at several steps of its check.
 
@@ -138,7 +138,7 @@ def needs_dns(url: str) -> bool:
     return _name_needs_dns(url_host(url))
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=URL_MEMO_SIZE)
 def _name_needs_dns(name: str) -> bool:
     return bool(name) and not is_ip_literal(name)
 

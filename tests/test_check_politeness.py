@@ -212,3 +212,60 @@ def test_a_request_is_handed_over_only_after_the_one_before_it_was_written():
         await asyncio.wait_for(third, 1.0)
 
     asyncio.run(main())
+
+
+def test_a_host_queues_for_the_global_permits_one_request_at_a_time():
+    """When every global permit is out, a host's requests whose slots passed wait in the host's own line, each
+    taking a permit once its floor has passed: none is handed a permit early only to give it back and queue
+    again (which cost a fifth more CPU on the broad benchmark), and the starts keep the floor."""
+    import asyncio
+
+    class CountingGate(check.Permits):
+        def __init__(self, limit: int) -> None:
+            super().__init__(limit)
+            self.acquired = 0
+
+        async def acquire(self, urgent: bool = False) -> None:
+            await super().acquire(urgent)
+            self.acquired += 1
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        gate = CountingGate(1)
+        host = check.Host("h.example", 4, 0.05)
+        await gate.acquire()  # another host's request holds the only permit
+        starts: list[float] = []
+
+        async def one() -> None:
+            await host.start(gate)
+            starts.append(loop.time())
+            gate.release()
+
+        requests = [asyncio.ensure_future(one()) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        gate.release()
+        await asyncio.wait_for(asyncio.gather(*requests), 30)
+        assert len(starts) == 3
+        assert gate.acquired == 1 + 3, "each request took a global permit exactly once"
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        assert min(gaps) >= 0.05 * check.MIN_GAP_FRACTION - 0.005, gaps
+        # An urgent request (a catch-all probe) goes first in the host's line.
+        await gate.acquire()
+        order: list[str] = []
+
+        async def tagged(name: str, urgent: bool) -> None:
+            await host.start(gate, urgent)
+            order.append(name)
+            gate.release()
+
+        pages = [asyncio.ensure_future(tagged(f"page{i}", False)) for i in range(3)]
+        await asyncio.sleep(0.01)
+        probe = asyncio.ensure_future(tagged("probe", True))
+        await asyncio.sleep(0.01)
+        gate.release()
+        await asyncio.wait_for(asyncio.gather(*pages, probe), 30)
+        # page0 was already waiting for the permit in the host's line; the probe comes next, before page1.
+        assert order == ["page0", "probe", "page1", "page2"], order
+        assert gate.active == 0 and host._starting.active == 0
+
+    asyncio.run(main())
