@@ -442,6 +442,8 @@ class _Multi:
         #: The easy handle (C pointer) -> the future its transfer's result code goes to.
         self._futures: dict = {}
         self._timer: asyncio.Handle | None = None
+        #: True while curl_multi_add_handle runs (its due-now timer is run by add itself).
+        self._adding = False
         self._closing = False
         setopt = _curl_lib.curl_multi_setopt
         setopt(self._curlm, CurlMOpt.SOCKETFUNCTION, _on_socket)
@@ -512,6 +514,8 @@ class _Multi:
             self._timer = None
         if timeout_ms < 0 or self._closing:
             return
+        if timeout_ms == 0 and self._adding:
+            return  # add() runs libcurl's due timers itself, at once
         if timeout_ms == 0:
             self._timer = self.loop.call_soon(self.act, _CURL_SOCKET_TIMEOUT, 0)
         else:
@@ -557,11 +561,18 @@ class _Multi:
 
     def add(self, easy) -> asyncio.Future[int]:
         """Start the transfer on ``easy`` (a CURL pointer); the future gets libcurl's result code (0: done)."""
-        code = _curl_lib.curl_multi_add_handle(self._curlm, easy)
+        self._adding = True
+        try:
+            code = _curl_lib.curl_multi_add_handle(self._curlm, easy)
+        finally:
+            self._adding = False
         if code != 0:
             raise CurlError(f"curl_multi_add_handle failed: ({code})", code=code)
         future = self.loop.create_future()
         self._futures[easy] = future
+        # Started now rather than by the due-now timer libcurl just asked for: the request leaves one loop
+        # turn sooner, and a global permit is held that much less (the broad benchmark is bound by them).
+        self.act(_CURL_SOCKET_TIMEOUT, 0)
         return future
 
     def remove(self, easy) -> None:

@@ -180,3 +180,42 @@ def test_runs_and_the_cli_leave_the_garbage_collector_as_they_found_it(sim):
     out = subprocess.run([sys.executable, "-c", "import gc, provenance.cli; print(gc.isenabled(), gc.get_threshold())"],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split()[0] == "True", out.stderr[-2000:]
+
+
+def test_a_request_leaves_without_waiting_for_a_loop_turn():
+    """The transfer starts inside the request's own step (not on the due-now timer libcurl asks for, a loop turn
+    later): a global permit is held that much less, which bounds the broad benchmark. Seen from a listening
+    socket while the loop is blocked, so the order is certain, not a timing."""
+    import asyncio
+    import select
+    import socket
+
+    from provenance.fetch import Transport
+    from provenance.network import ca_bundle
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+
+    async def main() -> bool:
+        transport = Transport({"User-Agent": "t"}, ca_bundle=ca_bundle(None))
+        try:
+            request = asyncio.ensure_future(transport.get(f"http://127.0.0.1:{port}/", lambda s, h: 0,
+                                                          addresses=["127.0.0.1"]))
+            await asyncio.sleep(0)  # one turn: the request's first step ran; nothing scheduled by it has
+            # The loop is blocked here: only a connect made in that step can be waiting at the listener.
+            connected = bool(select.select([listener], [], [], 2.0)[0])
+            request.cancel()
+            try:
+                await request
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - only the connect is under test
+                pass
+            return connected
+        finally:
+            await transport.aclose()
+
+    try:
+        assert asyncio.run(main()), "the connect waited for another loop turn"
+    finally:
+        listener.close()
