@@ -45,7 +45,6 @@ RECHECK_WORKING = timedelta(days=1)
 #: Re-check a failing (or inconclusive) link sooner: rot needs several looks.
 RECHECK_FAILING = timedelta(hours=6)
 #: Ask the Wayback again for a (url, date) it had no good capture of after this long.
-SNAPSHOT_RETRY_NONE = timedelta(days=7)
 #: Articles extracted per transaction.
 ARTICLE_BATCH = 200
 #: Verdicts of links that are gone: the snapshot is suggested in their place (Robust Links), so it is
@@ -501,16 +500,8 @@ class _Run:
     def due_lookups(self, links: list[tuple[int, str, str]]) -> list[tuple[str, str]]:
         cached = store.snapshot_rows(self.db)
         now = self.now()
-        out = []
-        for pair in dict.fromkeys((url, date) for _cid, url, date in links):
-            row = cached.get(pair)
-            if row is None or row["outcome"] == "error":
-                out.append(pair)
-            elif row["outcome"] != "found":
-                looked = store.parse_iso(row["looked_up_at"])
-                if self.options.force or looked is None or now - looked >= SNAPSHOT_RETRY_NONE:
-                    out.append(pair)
-        return out
+        return [pair for pair in dict.fromkeys((url, date) for _cid, url, date in links)
+                if store.snapshot_lookup_due(cached.get(pair), now, self.options.force)]
 
     def wayback_literal(self) -> bool:
         return is_ip_literal(host_of(self.options.wayback.base_url))

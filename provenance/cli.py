@@ -348,6 +348,7 @@ def _read_url_list(urls: list[str], from_file: Optional[str]) -> tuple[list[str]
 def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to check.")] = None,
           from_file: Annotated[Optional[str], typer.Option("--from", help="File with one URL per line, - for stdin.")] = None,
           json_out: JsonOpt = False,
+          db: Annotated[Optional[Path], typer.Option("--db", help="An audit's database: show each URL's last recorded verdict beside the new one (read only; default: none).")] = None,
           concurrency: ConcurrencyOpt = 64, host_concurrency: HostConcurrencyOpt = 4, host_interval: HostIntervalOpt = 0.2,
           timeout: TimeoutOpt = 20.0, retries: RetriesOpt = 2, allow_private: AllowPrivateOpt = False,
           wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
@@ -362,6 +363,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     links = link_filter(include, exclude)
     junit = junit_target(junit)
     targets, skipped = _read_url_list(urls or [], from_file)
+    history = _url_history(db, targets)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent,
                             proxy, ca_bundle, impersonate)
     options.keep_body = False  # only the audit's drift judge reads page bodies
@@ -377,15 +379,46 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
         write_junit(junit, [check_suite(results, fail_set)])  # a testcase per URL: a CI name is unique
     rows = _per_input(targets, results)
     if json_out:
-        emit_json([r.to_dict() for r in rows])
+        if history is None:
+            emit_json([r.to_dict() for r in rows])
+        else:
+            emit_json([{**r.to_dict(), "previous": history.get(r.url)} for r in rows])
     else:
         for r in rows:
-            typer.echo(f"{r.verdict:9} {r.status or '-':>3} {r.url}  {r.reason}")
+            typer.echo(f"{r.verdict:9} {r.status or '-':>3} {r.url}  {r.reason}{_was(history, r)}")
     _skip_teardown[0] = True
     if skipped:
         raise typer.Exit(2)
     if fail_set and any(r.verdict in fail_set for r in results):
         raise typer.Exit(1)
+
+
+def _url_history(db: Path | None, urls: list[str]) -> dict[str, dict] | None:
+    """``check --db``: what the audit's database last recorded for these URLs, or None when no database is named.
+
+    Only a database named with --db is read (a one-off check does not look
+    at the project's behind the user's back), and nothing is written: a
+    check is not one of the audit's runs, whose rot counts need runs days apart.
+    """
+    if db is None:
+        return None
+    if not db.exists():
+        fail(f"no database at {db}: check --db reads an audit's database ('provenance audit --db {db}' makes one)")
+    from .store import StoreError, read_url_history
+
+    try:
+        return read_url_history(db, urls)
+    except StoreError as exc:
+        fail(str(exc))
+    return None
+
+
+def _was(history: dict[str, dict] | None, result) -> str:
+    """ "  (was ok, 2026-11-30)" when the database last recorded another verdict for the URL."""
+    row = (history or {}).get(result.url)
+    if not row or not row.get("verdict") or row["verdict"] == result.verdict:
+        return ""
+    return f"  (was {row['verdict']}, {(row.get('last_checked') or '')[:10]})"
 
 
 def _per_input(targets: list[str], results: list) -> list:
@@ -411,7 +444,9 @@ def _check_some(targets: list[str], options: CheckOptions, links, progress=None)
 @app.command()
 def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")],
              date: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD: prefer the capture on or before it.")] = None,
-             json_out: JsonOpt = False, timeout: TimeoutOpt = 20.0,
+             json_out: JsonOpt = False,
+             db: Annotated[Optional[Path], typer.Option("--db", help="Answer from and add to this database's snapshot cache, the audit's (created if missing; default: none).")] = None,
+             timeout: TimeoutOpt = 20.0,
              retries: RetriesOpt = 2, wayback_url: WaybackOpt = None, user_agent: UserAgentOpt = None,
              allow_private: AllowPrivateOpt = False, archives: ArchivesOpt = None, proxy: ProxyOpt = None,
              ca_bundle: CaBundleOpt = None, impersonate: ImpersonateOpt = "auto") -> None:
@@ -430,7 +465,14 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
         fail(str(exc))
     network_settings(proxy, ca_bundle)
     options = wayback_options(wayback_url, timeout, retries, user_agent, proxy, ca_bundle)
-    found = find_snapshots([(u, date) for u in targets], options, memento_options(archives, timeout, retries, user_agent, proxy, ca_bundle))
+    pairs = list(dict.fromkeys((u, date) for u in targets))
+    with _snapshot_cache(db) as cache:
+        found = cache.answered(pairs)
+        asked = [pair for pair in pairs if pair not in found]
+        if asked:
+            looked = find_snapshots(asked, options, memento_options(archives, timeout, retries, user_agent, proxy, ca_bundle))
+            cache.keep(looked)
+            found.update(looked)
     snaps = [found[(u, date)] for u in targets]
     if json_out:
         emit_json([s.to_dict() for s in snaps])
@@ -442,6 +484,48 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
             typer.echo(f"{s.timestamp or '-':14} {s.snapshot_url or s.reason}  {s.url}")
     if skipped:
         raise typer.Exit(2)
+
+
+class _SnapshotCache:
+    """``snapshot --db``: the audit's snapshot cache, read and filled with the audit's rules (store.snapshot_lookup_due)."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def answered(self, pairs: list[tuple[str, str | None]]) -> dict:
+        if self.db is None:
+            return {}
+        from .models import utc_now
+        from .store import snapshot_from_row, snapshot_lookup_due, snapshot_rows
+
+        rows, now = snapshot_rows(self.db), utc_now()
+        return {(url, date): snapshot_from_row(rows[(url, date or "")]) for url, date in pairs
+                if not snapshot_lookup_due(rows.get((url, date or "")), now)}
+
+    def keep(self, found: dict) -> None:
+        if self.db is not None:
+            from .store import save_snapshots
+
+            save_snapshots(self.db, found)
+
+
+@contextmanager
+def _snapshot_cache(db: Path | None):
+    """The database named with --db as the lookups' cache (created if missing); none by default: a lookup asked
+    by hand gets the archives' answer of now, not a week-old "no capture"."""
+    if db is None:
+        yield _SnapshotCache(None)
+        return
+    from .store import StoreError, close_store, open_store
+
+    try:
+        handle = open_store(db)
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        yield _SnapshotCache(handle)
+    finally:
+        close_store(handle)
 
 
 @app.command()

@@ -811,6 +811,60 @@ def mark_replays_checked(db: sqlite_utils.Database, keys: Sequence[tuple[str, st
                             [(stamp, url, date or "") for url, date in keys])
 
 
+#: A lookup that found no good capture is asked again after this long (archives keep capturing).
+SNAPSHOT_RETRY_NONE = timedelta(days=7)
+
+
+def snapshot_lookup_due(row: dict[str, Any] | None, now: datetime, force: bool = False) -> bool:
+    """Must this (url, date) be asked of the archives again, given its cached row? (audit and snapshot alike)
+
+    A capture found stays found; a failed lookup is asked again; "no good
+    capture" is asked again after SNAPSHOT_RETRY_NONE (or with ``force``).
+    """
+    if row is None or row["outcome"] == "error":
+        return True
+    if row["outcome"] == "found":
+        return False
+    looked = parse_iso(row["looked_up_at"])
+    return force or looked is None or now - looked >= SNAPSHOT_RETRY_NONE
+
+
+def snapshot_from_row(row: dict[str, Any]) -> Snapshot:
+    """The cached answer of a (url, date) row, as a lookup would have given it."""
+    return Snapshot(url=row["url"], timestamp=row["timestamp"], snapshot_url=row["snapshot_url"],
+                    status=row["status"], reason=row["reason"] or "", archive=row.get("archive"))
+
+
+def read_url_history(path: Path, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What the database last recorded for these URLs, read without writing a byte (``check --db``).
+
+    Refuses corrupt or foreign files (StoreError) as every command does; a
+    provenance database without a ``urls`` table yet gives {}.
+    """
+    check_database_file(path, existing=True)
+    wanted = list(dict.fromkeys(urls))
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            conn.row_factory = sqlite3.Row
+            if conn.execute("select 1 from sqlite_master where type = 'table' and name = 'urls'").fetchone() is None:
+                return {}
+            columns = {row[1] for row in conn.execute("pragma table_info(urls)")}
+            fields = [c for c in ("verdict", "status", "last_checked", "failures", "confirmed_dead_at") if c in columns]
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                rows = conn.execute(f"select url, {', '.join(fields)} from urls "
+                                    f"where url in ({', '.join('?' for _ in chunk)})", chunk)
+                for row in rows:
+                    found[row["url"]] = {f: row[f] for f in fields}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot read database {path}: {exc}") from exc
+    return found
+
+
 def save_snapshot(db: sqlite_utils.Database, snapshot: Snapshot, date: str | None) -> None:
     save_snapshots(db, {(snapshot.url, date): snapshot})
 

@@ -1,5 +1,7 @@
 """`provenance check`: one output row per URL given, in the order given (a repeat checked once, shown twice);
-and no option that is accepted only to be ignored (`--db` is not a `check` or `snapshot` option)."""
+and `--db` (the shared option) does something on `check` and `snapshot` instead of being ignored: `check`
+shows each URL's last recorded verdict from an audit's database without writing to it, `snapshot` answers
+from and adds to the database's snapshot cache."""
 
 from __future__ import annotations
 
@@ -43,12 +45,89 @@ def test_repeats_from_a_list_keep_their_places(sim):
     assert [r["url"] for r in json.loads(proc.stdout)] == [a, b, a, a]
 
 
-def test_db_is_not_an_option_of_check_or_snapshot(tmp_path):
-    for command in ("check", "snapshot"):
-        proc = cli(command, "https://example.org/a", "--db", str(tmp_path / "x.db"))
-        assert proc.returncode == 2
-        assert "--db" in proc.stderr and "Traceback" not in proc.stderr
+def _audit_db(path: Path, verdicts: dict[str, str]) -> None:
+    """A database as an audit leaves it: one run that recorded these URLs' verdicts."""
+    from provenance import store
+    from provenance.models import CheckResult
+
+    from datetime import datetime, timezone
+
+    night = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+    db = store.open_store(path)
+    run = store.start_run(db, {}, offline=False, now=night)
+    store.save_checks(db, run, [CheckResult(url=u, verdict=v, status=200 if v == "ok" else 404,
+                                            checked_at="2026-11-30T03:00:00Z") for u, v in verdicts.items()], now=night)
+    store.finish_run(db, run, 0, 0, len(verdicts), {}, now=night)
+    store.close_store(db)
+
+
+def test_check_db_shows_the_last_recorded_verdict_and_writes_nothing(sim, tmp_path):
+    import hashlib
+
+    site = sim.site()
+    live, gone, new = site.page("/live"), site.url("/gone"), site.page("/new")
+    path = tmp_path / "audit.db"
+    _audit_db(path, {live: "ok", gone: "ok"})
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    args = ("--allow-private", "--retries", "0", "--host-interval", "0", "--quiet", "--db", str(path))
+    proc = cli("check", live, gone, new, "--json", *args)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["url"]: r for r in json.loads(proc.stdout)}
+    assert rows[gone]["verdict"] == "dead"
+    assert rows[gone]["previous"]["verdict"] == "ok"
+    assert rows[gone]["previous"]["last_checked"].startswith("2026-11-30")
+    assert rows[live]["previous"]["verdict"] == "ok"
+    assert rows[new]["previous"] is None  # never audited
+    text = cli("check", gone, live, *args).stdout.splitlines()
+    assert text[0].startswith("dead") and text[0].endswith("(was ok, 2026-11-30)")
+    assert "(was" not in text[1]  # same verdict as recorded: nothing to say
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "check --db only reads"
+    wal = tmp_path / "audit.db-wal"  # a reader of a WAL database may leave an empty log behind, never a write
+    assert not wal.exists() or wal.stat().st_size == 0
+    # Without --db the rows are the contract's, whatever database lies about.
+    plain = json.loads(cli("check", gone, "--json", *args[:-2]).stdout)
+    assert set(plain[0]) == {"url", "verdict", "status", "final_url", "reason", "attempts", "elapsed_ms", "checked_at"}
+
+
+def test_check_db_that_is_missing_or_foreign_is_a_one_line_error(tmp_path):
+    foreign = tmp_path / "other.db"
+    import sqlite3
+
+    conn = sqlite3.connect(foreign)
+    conn.execute("create table urls (url text)")
+    conn.commit()
+    conn.close()
+    for db, needle in ((tmp_path / "none.db", "no database at"), (foreign, "another program")):
+        proc = cli("check", "https://example.org/a", "--db", str(db), "--quiet")
+        assert proc.returncode == 2, proc.stderr
+        assert needle in proc.stderr and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
-        assert not (tmp_path / "x.db").exists()
-        help_text = cli(command, "--help").stdout
-        assert "--db" not in help_text
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_snapshot_db_answers_from_the_cache_and_fills_it(sim, tmp_path):
+    from fake_wayback import FakeWayback
+
+    fake = FakeWayback(sim)
+    try:
+        kept, none = "https://example.org/kept", "https://example.org/never-captured"
+        fake.add(kept, "20241101090000")
+        path = tmp_path / "cache.db"
+        args = ("--date", "2024-11-20", "--json", "--wayback-url", fake.base_url, "--timeout", "2", "--retries", "0")
+
+        def lookup(*extra: str) -> dict:
+            proc = cli("snapshot", kept, none, *args, *extra)
+            assert proc.returncode == 0, proc.stderr
+            return {r["url"]: r for r in json.loads(proc.stdout)}
+
+        first = lookup("--db", str(path))
+        assert first[kept]["timestamp"] == "20241101090000" and first[none]["timestamp"] is None
+        asked = fake.calls.cdx + fake.calls.available
+        assert asked >= 2 and path.exists()
+        again = lookup("--db", str(path))
+        assert again == first
+        assert fake.calls.cdx + fake.calls.available == asked, "both answers came from the cache"
+        lookup()  # no --db: the archive is asked
+        assert fake.calls.cdx + fake.calls.available > asked
+    finally:
+        fake.close()
