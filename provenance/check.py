@@ -279,7 +279,10 @@ class _Engine:
                         try:
                             await self.transport.get(url, want, addresses=addresses, headers=request_headers,
                                                      drain=SIGNATURE_BYTES, decode=decode, impersonate=impersonate,
-                                                     on_send=lambda: host.sent(token), answer=answer)
+                                                     on_send=lambda: host.sent(token), answer=answer,
+                                                     # Others wait for global permits: this one's is held a
+                                                     # loop turn less if its transfer starts at once.
+                                                     start_now=self.gate.waiting > 0)
                             break
                         except StaleConnection:
                             if stale:

@@ -62,6 +62,11 @@ class Permits:
                     pass
             raise
 
+    @property
+    def waiting(self) -> int:
+        """Tasks waiting for a permit now (all are out)."""
+        return len(self._waiters)
+
     def release(self) -> None:
         self.active -= 1
         self._wake()

@@ -243,6 +243,7 @@ def test_a_host_queues_for_the_global_permits_one_request_at_a_time():
 
         requests = [asyncio.ensure_future(one()) for _ in range(3)]
         await asyncio.sleep(0.01)
+        assert gate.waiting == 1, "one request of the host queues for a global permit, the others in its line"
         gate.release()
         await asyncio.wait_for(asyncio.gather(*requests), 30)
         assert len(starts) == 3

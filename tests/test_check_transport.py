@@ -182,10 +182,11 @@ def test_runs_and_the_cli_leave_the_garbage_collector_as_they_found_it(sim):
     assert out.stdout.split()[0] == "True", out.stderr[-2000:]
 
 
-def test_a_request_leaves_without_waiting_for_a_loop_turn():
-    """The transfer starts inside the request's own step (not on the due-now timer libcurl asks for, a loop turn
-    later): a global permit is held that much less, which bounds the broad benchmark. Seen from a listening
-    socket while the loop is blocked, so the order is certain, not a timing."""
+def test_a_request_others_wait_on_leaves_without_waiting_for_a_loop_turn():
+    """With ``start_now`` (the engine asks for it while other requests wait for global permits) the transfer
+    starts inside the request's own step: its permit is held a loop turn less, which bounds a run over many
+    hosts. Without it, transfers added in one turn start together on the next (one libcurl pass for all,
+    cheaper). Seen from a listening socket while the loop is blocked, so the order is certain, not a timing."""
     import asyncio
     import select
     import socket
@@ -198,24 +199,27 @@ def test_a_request_leaves_without_waiting_for_a_loop_turn():
     listener.listen(8)
     port = listener.getsockname()[1]
 
-    async def main() -> bool:
+    async def connected_in_first_step(start_now: bool) -> bool:
         transport = Transport({"User-Agent": "t"}, ca_bundle=ca_bundle(None))
         try:
             request = asyncio.ensure_future(transport.get(f"http://127.0.0.1:{port}/", lambda s, h: 0,
-                                                          addresses=["127.0.0.1"]))
+                                                          addresses=["127.0.0.1"], start_now=start_now))
             await asyncio.sleep(0)  # one turn: the request's first step ran; nothing scheduled by it has
             # The loop is blocked here: only a connect made in that step can be waiting at the listener.
-            connected = bool(select.select([listener], [], [], 2.0)[0])
+            connected = bool(select.select([listener], [], [], 0.5 if not start_now else 2.0)[0])
             request.cancel()
             try:
                 await request
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - only the connect is under test
                 pass
+            if connected:
+                listener.accept()[0].close()
             return connected
         finally:
             await transport.aclose()
 
     try:
-        assert asyncio.run(main()), "the connect waited for another loop turn"
+        assert asyncio.run(connected_in_first_step(True)), "the connect waited for another loop turn"
+        assert not asyncio.run(connected_in_first_step(False)), "a plain request waits for the shared turn"
     finally:
         listener.close()
