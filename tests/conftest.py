@@ -137,3 +137,34 @@ def no_public_archives(monkeypatch):
     Set in the environment, so the CLI subprocesses tests start inherit it too.
     """
     monkeypatch.setenv("PROVENANCE_ARCHIVES", "")
+
+
+#: Proxy variables of the machine running the tests (either case is read by the tools under test).
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture
+def no_machine_proxy(monkeypatch):
+    """The machine's own proxy and CA settings must not decide a test that sets its own."""
+    for name in (*PROXY_VARIABLES, "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(scope="module")
+def private_ca(tmp_path_factory):
+    """A CA of our own (trustme) and a server certificate it signs for the test names and loopback:
+    ``ca_file`` to trust it, ``context`` for a server, ``server_chain`` for one that wants files."""
+    import ssl
+
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    cert = authority.issue_cert("origin.test", "probe.test", "archive.test", "127.0.0.1", "localhost")
+    folder = tmp_path_factory.mktemp("ca")
+    ca_file = folder / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    chain = folder / "server.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    return {"ca_file": str(ca_file), "server_chain": str(chain), "context": context}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import ssl
 import threading
 import zlib
 
@@ -19,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from proxy_server import ProxyServer
-from raw_server import RawServer, answering, response
+from raw_server import RawServer, response
 from provenance import check, network, resolve
 from provenance.check import CheckOptions, check_urls
 
@@ -35,28 +34,13 @@ def one(url: str, **options) -> check.CheckResult:
 
 
 @pytest.fixture(autouse=True)
-def no_proxy_from_the_machine(monkeypatch):
+def _clean_environment(no_machine_proxy):
     """The machine's own proxy settings must not leak into these tests (nor its CA settings)."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "SSL_CERT_FILE"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
-
-# --- a CA of our own, and servers it vouches for ---
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    cert = authority.issue_cert("origin.test", "probe.test", "archive.test", "127.0.0.1", "localhost")
-    folder = tmp_path_factory.mktemp("ca")
-    ca_file = folder / "ca.pem"
-    authority.cert_pem.write_to_path(str(ca_file))
-    chain = folder / "server.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    return {"ca_file": str(ca_file), "server_chain": str(chain), "context": context}
+def ca(private_ca):
+    return private_ca
 
 
 def _page(body: bytes = PAGE, status: int = 200, seen: list | None = None, headers: dict | None = None):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -26,23 +25,13 @@ NETWORK_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
+def _clean_environment(no_machine_proxy):
     """The machine's own proxy settings must not decide these tests."""
-    for name in NETWORK_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    cert = authority.issue_cert("archive.test", "probe.test", "127.0.0.1")
-    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
-    authority.cert_pem.write_to_path(str(ca_file))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    return {"ca_file": str(ca_file), "context": context}
+def ca(private_ca):
+    return private_ca
 
 
 @pytest.fixture
