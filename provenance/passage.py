@@ -358,14 +358,91 @@ def _tokens_and_starts(text: str) -> tuple[list[str], set[int]]:
     return tokens, starts
 
 
+# --- one way of writing each value, so that a restyle is not an edit ---
+
+_MONTH_FULL = {"Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June", "Jul": "July",
+               "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October", "Nov": "November",
+               "Dec": "December"}
+_MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH_ABBREVIATION = re.compile(r"\b(" + "|".join(_MONTH_FULL) + r")\b\.?")
+#: "January 5, 2020" and "5 January 2020" (and "Jan. 5th") are one date: the day goes first.
+_MONTH_DAY = re.compile(r"\b(" + _MONTH_NAMES + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b,?")
+_DAY_ORDINAL = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:of\s+)?(?=(?:" + _MONTH_NAMES + r")\b)")
+_PER_CENT = re.compile(r"\s*%|\b[Pp]er\s+cent\b|\bpct\b")
+_NOT = re.compile(r"\b([Cc]a)n't\b|\b([Ww])on't\b|\b([Ss]ha)n't\b|\b(\w+)n't\b|\b([Cc]an)not\b")
+_INITIALS = re.compile(r"\b(?:[A-Za-z]\.){2,}(?=[\s,;:)]|$)")
+_MAGNITUDE = {"thousand": 3, "k": 3, "million": 6, "mn": 6, "m": 6, "mln": 6, "billion": 9, "bn": 9, "b": 9,
+              "trillion": 12, "tn": 12}
+#: A number and its size, written out ("1.2 million") or glued ("$5bn", "10k").
+_SIZED = re.compile(r"(?<![\w.,])(\d+(?:,\d{3})*(?:\.\d+)?)(?:\s+(thousand|million|billion|trillion)s?\b"
+                    r"|(k|mn|m|mln|bn|b|tn)\b)", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w,]\d)|(?<![\w.,])\d+\.\d+(?![\w.]\d)")
+_SMALL_NUMBERS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_SMALL_NUMBERS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
+                       "ninety": "90", "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th",
+                       "fifth": "5th", "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th",
+                       "tenth": "10th"})
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_SMALL_NUMBERS) + r")\b", re.IGNORECASE)
+
+
+def _number(text: str, shift: int = 0) -> str:
+    """A number in one spelling: no thousands commas, no trailing zeros ("1,200,000.0" and "1.2" x 10^6 alike)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text.replace(",", "")).scaleb(shift)
+    except InvalidOperation:
+        return text
+    out = format(value.normalize(), "f")
+    return out
+
+
+def plain_values(text: str) -> str:
+    """``text`` with each value written one way, so a restyle compares equal and an edit does not.
+
+    "12%", "12 per cent" and "12 percent"; "$1.2 million" and "$1,200,000";
+    "5bn" and "5 billion"; "3.50" and "3.5"; "three" and "3"; "Jan. 5, 2020"
+    and "5 January 2020"; "didn't" and "did not"; "U.S." and "US". Sentence
+    breaks and capitals stay where they were (names are told by them).
+    """
+    text = text.translate(_STRAIGHT)
+    text = _NOT.sub(lambda m: (f"{m.group(1)}n not" if m.group(1) else f"{m.group(2)}ill not" if m.group(2)
+                               else f"{m.group(3)}ll not" if m.group(3) else f"{m.group(4)} not" if m.group(4)
+                               else f"{m.group(5)} not"), text)
+    text = _PER_CENT.sub(" percent", text)
+    text = _INITIALS.sub(lambda m: m.group().replace(".", ""), text)
+    text = _MONTH_ABBREVIATION.sub(lambda m: _MONTH_FULL[m.group(1)], text)
+    text = _DAY_ORDINAL.sub(r"\1 ", text)
+    text = _MONTH_DAY.sub(r"\2 \1", text)
+    text = _SIZED.sub(lambda m: _number(m.group(1), _MAGNITUDE[(m.group(2) or m.group(3)).lower()]), text)
+    text = _PLAIN_NUMBER.sub(lambda m: _number(m.group()), text)
+    return _NUMBER_WORD.sub(lambda m: _SMALL_NUMBERS[m.group(1).lower()], text)
+
+
 def critical_changes(then: str, now: str, claim: str | None = None) -> list[Change]:
     """The edits that change what a passage says: numbers, dates, amounts, names, negations.
 
     With ``claim``, and a ``now`` that rewrites ``then`` rather than edits it
     (word similarity under CLOSE_EDIT), only the claim's own numbers and
     names going missing and a negation coming or going count: a rewrite
-    drops and adds words that were never what was cited.
+    drops and adds words that were never what was cited. A value written
+    another way ("12%" for "12 percent", "$1,200,000" for "$1.2 million",
+    "didn't" for "did not") is no edit (:func:`plain_values`); the edits
+    shown are the page's own words where they can be.
     """
+    changed = _critical_changes(then, now, claim)
+    if not changed:
+        return changed
+    meant = _critical_changes(plain_values(then), plain_values(now), plain_values(claim) if claim else None)
+    if not meant:
+        return []  # every critical edit was a value written another way
+    own = [c for c in changed if plain_values(c.then) != plain_values(c.now)]
+    return own or meant
+
+
+def _critical_changes(then: str, now: str, claim: str | None) -> list[Change]:
     ka, kb = _keys(then), _keys(now)
     if claim is None or SequenceMatcher(None, ka, kb, autojunk=False).ratio() >= CLOSE_EDIT:
         return [c for c in word_changes(then, now) if c.kind]

@@ -101,6 +101,47 @@ def test_a_changed_number_or_amount_in_the_passage_is_drift(old, new, kind, mark
     assert marked in (d.diff or "")
 
 
+RESTYLED = "The agency spent {money} on {count} programmes from {date}, and costs rose {share} in the {country}, " \
+           "though it {negation} say why, officials said in a statement."
+PLAIN = dict(money="$1.2 million", count="three", date="Jan. 5, 2020", share="12 percent", country="U.S.",
+             negation="did not")
+
+
+def restyled(**values: str) -> str:
+    text = RESTYLED.format(**{**PLAIN, **values})
+    return page([PARAS[0], text, PARAS[3], PARAS[4]])
+
+
+@pytest.mark.parametrize("field, new", [
+    ("money", "$1,200,000"), ("money", "$1.2m"), ("money", "$1.20 million"), ("count", "3"),
+    ("date", "January 5, 2020"), ("date", "5 January 2020"), ("date", "Jan 5th, 2020"),
+    ("share", "12%"), ("share", "12 per cent"), ("country", "US"), ("negation", "didn't"),
+])
+def test_a_value_written_another_way_is_no_drift(field, new):
+    """The same amount, date, count or negation in another spelling is a restyle, not an edit of the claim."""
+    cited = RESTYLED.format(**PLAIN)
+    d = support.judge_drift(claim(cited, "costs rose"), restyled(**{field: new}), restyled())
+    assert d.drift is False, d.reason
+
+
+@pytest.mark.parametrize("field, new, kind", [
+    ("money", "$1,300,000", "number"), ("money", "$1.2bn", "number"), ("count", "4", "number"),
+    ("date", "January 6, 2020", "number"), ("share", "21%", "number"), ("country", "UK", "name"),
+    ("negation", "did", "negation"),
+])
+def test_an_edit_next_to_the_restyles_is_still_drift(field, new, kind):
+    """Near misses: what the restyling rules must not swallow."""
+    cited = RESTYLED.format(**PLAIN)
+    d = support.judge_drift(claim(cited, "costs rose"), restyled(**{field: new}), restyled())
+    assert d.drift is True and kind in d.reason, d.reason
+
+
+def test_the_reason_names_the_pages_own_words_when_a_restyle_sits_beside_an_edit():
+    cited = RESTYLED.format(**PLAIN)
+    d = support.judge_drift(claim(cited, "costs rose"), restyled(share="12%", count="4"), restyled())
+    assert d.drift is True and "'three' → '4'" in d.reason, d.reason
+
+
 def test_an_added_negation_is_drift():
     c = claim(NEGATION_CITED, "extend night services")
     d = support.judge_drift(c, edited("it will extend", "it will not extend"), SNAPSHOT)
