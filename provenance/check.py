@@ -127,6 +127,9 @@ FREEZE_BEFORE_FORK = True
 #: is now kept when the bytes leave (Host.at_send) and the interval tests pass under stress on both
 #: loops (docs/checking.md). False: asyncio's own loop.
 USE_UVLOOP = True
+#: Seconds a stopped run waits for its cancelled tasks to wind down before closing the transport under them
+#: (a closed transport starts nothing more, so one that lingers cannot leave a transfer behind).
+STOP_WAIT = 5.0
 #: Allocations between collections of the youngest generation while a check runs (Python's default: 700).
 GC_THRESHOLD_DURING_RUN = 10_000
 
@@ -235,6 +238,17 @@ class _Engine:
         #: None when the pool already sends these headers by default (no per-request header building).
         self.send_headers = None if transport.default_headers == self.headers else self.headers
 
+    async def stop(self, tasks: list[asyncio.Future]) -> None:
+        """Cancel what is still running (the run's tasks and the hosts' catch-all probes) and wait until it
+        has: nothing may use the transport after it closes (a transfer left in libcurl would call back
+        into freed memory)."""
+        running = [t for t in tasks if not t.done()]
+        running += [p for host in self.hosts.values() for p in host.probes.values() if not p.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=STOP_WAIT)
+
     def host(self, name: str) -> Host:
         host = self.hosts.get(name)
         if host is None:
@@ -256,8 +270,11 @@ class _Engine:
         if host.opened and not host.answered.is_set():
             # Nothing else goes to a host before its first exchange ends: requests racing over
             # several new connections at start-up reach the server bunched, whatever gap we kept.
+            # (asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that comes as the event
+            # is set, and a stopped run's task would go on to start a transfer.)
             try:
-                await asyncio.wait_for(host.answered.wait(), self.options.timeout)
+                async with asyncio.timeout(self.options.timeout):
+                    await host.answered.wait()
             except TimeoutError:
                 pass
         host.opened = True
@@ -814,8 +831,7 @@ async def check_urls_async(urls: Sequence[str], options: CheckOptions,
             await asyncio.gather(*tasks)
             await asyncio.gather(*detached)
         finally:
-            for task in tasks + detached:
-                task.cancel()
+            await engine.stop(tasks + detached)
     finally:
         await transport.aclose()
     return [results[url] for url in unique] if keep else []
@@ -1091,6 +1107,7 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
     loop = asyncio.get_running_loop()
     offset = loop.time() - time.monotonic()  # this loop's clock vs the process's (uvloop keeps its own)
     engine: _Engine | None = None
+    workers: list[asyncio.Future] = []
     try:
         engine = _Engine(options, transport, resolver)
         for name in {_host(r.url) for r in requests}:
@@ -1122,11 +1139,14 @@ async def fetch_pages_async(requests: Sequence[PageRequest], options: CheckOptio
                 index = queue.popleft()
                 results[index] = await one(requests[index])
 
-        await asyncio.gather(*(worker(queue) for queue in by_host.values()
-                               for _ in range(min(len(queue), max(1, options.host_concurrency)))))
+        workers.extend(asyncio.ensure_future(worker(queue)) for queue in by_host.values()
+                       for _ in range(min(len(queue), max(1, options.host_concurrency))))
+        await asyncio.gather(*workers)
         return [page if page is not None else PageFetch(url=r.url, reason="not fetched")
                 for page, r in zip(results, requests)]
     finally:
+        if engine is not None:
+            await engine.stop(list(workers))
         for name, host in (engine.hosts.items() if engine is not None else ()):
             if host._last_sent > 0:
                 _PAGE_HOSTS[name] = (host._last_sent - offset, host.interval)

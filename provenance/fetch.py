@@ -723,6 +723,8 @@ class Transport:
         self._header_lines = _header_lines(self.default_headers)
         self._encoding = _accept_encoding(self.default_headers) or ""
         self._multi: _Multi | None = None
+        #: Set by aclose: no request starts after it.
+        self._closed = False
         self._base: Curl | None = None
         #: Handles of finished plain requests, for the next ones (at most max_spare).
         self._spare: list[Curl] = []
@@ -733,6 +735,10 @@ class Transport:
 
     def _multi_handle(self) -> _Multi:
         if self._multi is None:
+            if self._closed:
+                # A task that outlived the run (a probe, a retry) must not open a pool nobody will close:
+                # its transfers would call back into freed handles.
+                raise FetchError("the check was stopped", retry=False)
             self._multi = _Multi(self.max_connections)
         return self._multi
 
@@ -895,6 +901,7 @@ class Transport:
         raise FetchError(failure_reason(code, message, proxied), retry=code not in _FINAL_ERRORS, code=code)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._multi is not None:
             multi, self._multi = self._multi, None
             await multi.close()

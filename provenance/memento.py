@@ -411,7 +411,8 @@ class _Hosts:
     async def _resolve(self, host: str) -> None:
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
+            async with asyncio.timeout(RESOLVE_TIMEOUT):  # not wait_for: 3.11's can swallow a cancellation
+                await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except (OSError, asyncio.TimeoutError, UnicodeError):
             self.skipped[host] = f"{host}: skipped, the name does not resolve (offline?)"
 
@@ -452,7 +453,8 @@ async def _get(client: httpx.AsyncClient, hosts: _Hosts, url: str, deadline_at: 
                             return status, None, response.headers.get("retry-after")
                         return status, await consume(response), None
 
-                status, value, retry_header = await asyncio.wait_for(call(), budget)
+                async with asyncio.timeout(budget):  # not wait_for: 3.11's can swallow a cancellation
+                    status, value, retry_header = await call()
                 if status == 429 or status == 408 or status >= 500:
                     last = f"{host}: HTTP {status}"
                     retry_after = retry_after_seconds(retry_header)

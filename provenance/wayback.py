@@ -261,7 +261,8 @@ async def _request(client: httpx.AsyncClient, gate: _Gate, url: str, params: dic
                 raise WaybackUnavailable("Wayback deadline reached")
             retry_after: float | None = None
             try:
-                response, body = await asyncio.wait_for(_get_bounded(client, url, params, max_bytes), budget)
+                async with asyncio.timeout(budget):  # not wait_for: 3.11's can swallow a cancellation
+                    response, body = await _get_bounded(client, url, params, max_bytes)
                 rate_limited = response.status_code == 429
                 gate.rate_limited_in_row = gate.rate_limited_in_row + 1 if rate_limited else 0
                 if rate_limited or response.status_code >= 500 or response.status_code == 408:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
 from aiohttp import web
 
 from provenance import catchall, check, resolve
 from provenance.check import CheckOptions, check_urls
+
+ROOT = Path(__file__).resolve().parent.parent
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
 PAGE = "<html><head><title>Report</title></head><body><p>Measured in forty places.</p></body></html>"
@@ -223,3 +230,58 @@ def test_a_request_others_wait_on_leaves_without_waiting_for_a_loop_turn():
         assert not asyncio.run(connected_in_first_step(False)), "a plain request waits for the shared turn"
     finally:
         listener.close()
+
+
+STOPPED_MID_BODY = r'''
+import asyncio, socket, sys, threading, time
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.9", 0)); srv.listen(16); port = srv.getsockname()[1]
+def drip(c):
+    try:
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(100):
+            c.sendall(b"<p>x</p>"); time.sleep(0.05)
+    except OSError:
+        pass
+    finally:
+        c.close()
+def serve():
+    while True:
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        threading.Thread(target=drip, args=(c,), daemon=True).start()
+threading.Thread(target=serve, daemon=True).start()
+from provenance.check import CheckOptions, check_urls_async, run_loop
+async def main():
+    # Two pages of one host: its catch-all probe runs as a task of its own, as in every real run.
+    run = asyncio.ensure_future(check_urls_async([f"http://127.0.0.9:{port}/a", f"http://127.0.0.9:{port}/b"],
+                                                 CheckOptions(allow_private=True, timeout=30, workers=1)))
+    await asyncio.sleep(1.0)   # bodies are streaming
+    run.cancel()               # what Ctrl-C does
+    try:
+        await run
+    except asyncio.CancelledError:
+        print("stopped")
+    await asyncio.sleep(0.6)   # the loop goes on: nothing left behind may call back into freed memory
+    return []
+run_loop(main())
+print("clean")
+'''
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_run_stopped_mid_body_leaves_nothing_running(loop, tmp_path):
+    """Ctrl-C while pages stream in: every task (the catch-all probe included) ends before the transport closes,
+    and a closed transport starts nothing. Before, the probe went on, opened a pool of its own after the close,
+    and libcurl later called into its freed handles: a segmentation fault. Run in a child process, so a crash is
+    an exit code here, not the end of the test session."""
+    script = tmp_path / "stop.py"
+    script.write_text(("import provenance.check as c\nc.USE_UVLOOP = False\n" if loop == "asyncio" else "")
+                      + STOPPED_MID_BODY, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["stopped", "clean"]
