@@ -271,6 +271,8 @@ class _Run:
         self.results: dict[str, CheckResult] = {}
         self.offline = False
         self.snaps: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Why the Wayback said stop this run (a persistent 429, the breaker): nothing more is asked of it.
+        self.wayback_stop: str | None = None
 
     def now(self) -> datetime:
         return self.options.clock()
@@ -355,6 +357,8 @@ class _Run:
                 try:
                     article = extract_file(path)
                     article.path = display
+                    for note in article.notes:  # claims past MAX_CLAIMS: said, as other cuts are
+                        self.say(f"note: {note}")
                     if row is None and article.canonical_url:
                         store.adopt_web_article(self.db, article.canonical_url, name)  # one article, one record
                     pending.append((article, sha, name))
@@ -431,6 +435,8 @@ class _Run:
                 elif item.unchanged and item.identity:
                     keep.append(item.identity)
                 elif item.article is not None and item.identity:
+                    for note in item.article.notes:  # a page read only in part, claims past MAX_CLAIMS
+                        self.say(f"note: {note}")
                     row = store.article_for_url(self.db, item.identity)
                     key = row["resolved_path"] if row and row["resolved_path"] else item.identity
                     if key not in taken:  # two URLs of one article (a redirect and its target): one record
@@ -534,7 +540,9 @@ class _Run:
                 self.say(f"Wayback: time budget ({budget:g}s) used; {len(lookups) - done} lookups left for the next run")
                 break
             batch = lookups[start:start + step]
-            found = wayback.find_snapshots([(u, d or None) for u, d in batch], w)
+            stopped: list[str] = []
+            found = wayback.find_snapshots([(u, d or None) for u, d in batch], w, stopped=stopped)
+            self.wayback_stop = self.wayback_stop or (stopped[0] if stopped else None)
             # Only the Wayback saying "not now" ends the stage; another archive's trouble is per URL (not cached).
             failed = sum(1 for s in found.values() if getattr(s, "failed", False))
             # Other archives (Memento) for what the Wayback has no good capture of on or before the date.
@@ -629,7 +637,9 @@ class _Run:
             w = self.options.wayback
             ours = [s for s in wanted.values() if memento.is_wayback_snapshot(s, w)]
             others = [s for s in wanted.values() if not memento.is_wayback_snapshot(s, w)]
-            replays = wayback.fetch_replays(ours, w) if ours else {}
+            stopped: list[str] = []
+            replays = wayback.fetch_replays(ours, w, stopped=stopped) if ours else {}
+            self.wayback_stop = self.wayback_stop or (stopped[0] if stopped else None)
             if others:  # another archive's memento: its replay URL as it is, under that archive's politeness
                 htmls = memento.fetch_memento_htmls(others, replace(self.options.memento, offline=self.offline))
                 for s in others:
@@ -712,7 +722,9 @@ class _Run:
         missing = [u for u in dict.fromkeys(live_urls) if u not in have]
         if not missing:
             return
-        saved = wayback.save_page_now(missing, self.options.wayback)
+        if self.wayback_stop:  # the Wayback said stop this run: Save Page Now is the same Archive
+            self.say(f"Save Page Now: not asked for {len(missing)} pages ({self.wayback_stop})")
+        saved = wayback.save_page_now(missing, self.options.wayback, stopped=self.wayback_stop)
         found = {}
         for url, snap in saved.items():
             if snap is not None and snap.timestamp:

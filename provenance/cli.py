@@ -302,6 +302,8 @@ def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article f
             err.print(f"sitemaps and feeds: {listing.bad_entries} bad entries skipped", markup=False)
         failed = failed or bool(listing.errors or problems)
     for a in articles:
+        for note in a.notes if not quiet else []:  # claims past MAX_CLAIMS, an article page read only in part
+            err.print(f"note: {note}", markup=False)
         if not a.claims and not quiet:
             what = "no article text recognised" if not a.text.strip() else "no cited links or attributions in its text"
             err.print(f"note: {a.path}: 0 claims ({what})", markup=False)

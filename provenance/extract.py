@@ -1184,8 +1184,10 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
     used_notes: set[int] = set()
     seen: set[tuple] = set()
     resolved_cache: dict[str, tuple[str, str | None] | None] = {}
-    for block in blocks:
+    for index, block in enumerate(blocks):
         if len(claims) >= MAX_CLAIMS:
+            _note_claims_cut(article, len(claims) - MAX_CLAIMS + sum(len(b.links) for b in blocks[index:]))
+            del claims[MAX_CLAIMS:]
             break
         text = block.text
         chrome = next((name for name, regex in BLOCK_CHROME if regex.search(text)), None)
@@ -1266,7 +1268,16 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
         for _at, claim in events:
             claim.position = len(claims) + 1
             claims.append(claim)
+    if len(claims) > MAX_CLAIMS:  # the last block read went past the cap
+        _note_claims_cut(article, len(claims) - MAX_CLAIMS)
+        del claims[MAX_CLAIMS:]
     return claims
+
+
+def _note_claims_cut(article: Article, dropped: int) -> None:
+    """Say that the claims stop at MAX_CLAIMS: a silent cut would look like an audit of the whole article."""
+    article.notes.append(f"{article.path}: more than {MAX_CLAIMS} claims ({dropped:,} more cited links or claims "
+                         f"past them not read), only the first {MAX_CLAIMS} kept (MAX_CLAIMS)")
 
 
 __all__ = ["extract_file", "extract_document", "split_sentences", "Block", "Rejected"]

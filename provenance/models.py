@@ -79,6 +79,8 @@ class Article:
     text: str = ""
     #: YYYY-MM-DD the page says it was last changed (fetched pages; None when it does not say, or never changed).
     updated: str | None = None
+    #: One-line notes for stderr about what was left out (claims past MAX_CLAIMS, a page read in part); not stored.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self, include_text: bool = False) -> dict[str, Any]:
         out = {

@@ -81,7 +81,7 @@ class Listing:
     lists_read: int = 0
 
 
-def _cut(page: PageFetch) -> str | None:
+def body_cut(page: PageFetch) -> str | None:
     """Why a fetched list's body is incomplete ("body cut off: still arriving after 20s"), or None.
 
     The engine keeps what arrived and appends the cut to the reason (check.py); a partial sitemap parses
@@ -94,9 +94,16 @@ def _cut(page: PageFetch) -> str | None:
 
 
 def _note_cut(listing: Listing, what: str, page: PageFetch) -> None:
-    cut = _cut(page)
+    cut = body_cut(page)
     if cut:
         listing.notes.append(f"{what} read only in part ({cut}): the entries before the cut are used")
+
+
+def _note_broken_feed(listing: Listing, what: str, page: PageFetch, broken: list[str], entries: int) -> None:
+    """A feed that is not well-formed XML: its entries are used, and the user told (a cut body has its own note)."""
+    if broken and not body_cut(page):
+        listing.notes.append(f"{what} is not well-formed XML ({broken[0]}): the {entries} entries read before "
+                             f"or around the error are used")
 
 
 # --------------------------------------------------------------------------- dates
@@ -150,12 +157,14 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
+def iter_sitemap(data: bytes, broken: list[str] | None = None) -> Iterator[tuple[str, str | None, str | None]]:
     """``(kind, loc, date)`` per entry, streamed: kind is ``url`` or ``sitemap`` (an index's child).
 
     ``loc`` is None for an entry without one (counted as bad by the caller);
     the date is the news sitemap's publication date, else ``lastmod``.
-    Raises SourceError when the document is not XML at all.
+    Raises SourceError when the document is not XML at all. A document that
+    breaks after some entries keeps them, and ``broken`` gets why
+    ("past entry 3 (...)"): the caller tells the user the list is incomplete.
     """
     from lxml import etree
 
@@ -169,12 +178,14 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
     events = etree.iterparse(io.BytesIO(data), events=("end",), tag=("{*}url", "{*}sitemap"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False, recover=False)
     seen_any = False
+    read = 0
     try:
         for _event, elem in events:
             kind = _local(elem.tag)
             if kind not in ("url", "sitemap"):
                 continue
             seen_any = True
+            read += 1
             loc = lastmod = published = None
             for child in elem:
                 name = _local(child.tag)
@@ -196,7 +207,9 @@ def iter_sitemap(data: bytes) -> Iterator[tuple[str, str | None, str | None]]:
     except etree.XMLSyntaxError as exc:
         if not seen_any:
             raise SourceError(f"not a sitemap (XML error: {exc})") from None
-        return  # a sitemap cut off midway: the entries before the break are kept
+        if broken is not None:  # a sitemap cut off midway: the entries before the break are kept, and said
+            broken.append(f"past entry {read} ({' '.join(str(exc).split())[:200]})")
+        return
     root = _local(getattr(events, "root", None).tag if getattr(events, "root", None) is not None else "")
     if not seen_any and root not in ("urlset", "sitemapindex"):
         raise SourceError(f"not a sitemap (its root element is <{root or '?'}>, not <urlset> or <sitemapindex>)")
@@ -232,14 +245,24 @@ def _robots_url(url: str) -> str:
 # --------------------------------------------------------------------------- feeds
 
 
-def parse_feed(data: bytes, base: str) -> tuple[list[Entry], int]:
-    """RSS / Atom entries (link, published or updated date) and the number of bad entries; SourceError if no feed."""
+def parse_feed(data: bytes, base: str, broken: list[str] | None = None) -> tuple[list[Entry], int]:
+    """RSS / Atom entries (link, published or updated date) and the number of bad entries; SourceError if no feed.
+
+    feedparser reads a feed that is not well-formed XML with its loose parser
+    and says so only in ``bozo_exception``; ``broken`` gets that XML error,
+    so the caller can tell the user the list may be incomplete.
+    """
+    import xml.sax
+
     import feedparser
 
     parsed = feedparser.parse(data, response_headers={"content-location": base})
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise SourceError(f"not an RSS or Atom feed{f' ({problem})' if problem else ''}")
+    problem = parsed.get("bozo_exception")
+    if broken is not None and parsed.get("bozo") and isinstance(problem, xml.sax.SAXException):
+        broken.append(" ".join(str(problem).split())[:200])
     entries: list[Entry] = []
     bad = 0
     for item in parsed.entries:
@@ -374,14 +397,16 @@ def list_articles(urls: Sequence[str], sitemaps: Sequence[str], feeds: Sequence[
         if page.verdict not in ("ok", "redirect") or not page.body:
             listing.errors.append(f"feed {url}: {page.verdict} ({page.reason})")
             continue
+        broken: list[str] = []
         try:
-            entries, bad = parse_feed(page.body, page.final_url or url)
+            entries, bad = parse_feed(page.body, page.final_url or url, broken)
         except SourceError as exc:
             listing.errors.append(f"feed {url}: {exc}")
             continue
         listing.lists_read += 1
         listing.bad_entries += bad
         _note_cut(listing, f"feed {url}", page)
+        _note_broken_feed(listing, f"feed {url}", page, broken, len(entries))
         for entry in entries:
             entry.via = url
             if not add(entry):
@@ -431,19 +456,22 @@ def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: L
             listing.lists_read += 1
             _note_cut(listing, f"sitemap {url}", page)
             if _FEED_ROOT.search(page.body[:2048]):  # a feed given as --sitemap: read it as the feed it is
+                broken_feed: list[str] = []
                 try:
-                    entries, bad = parse_feed(page.body, page.final_url or url)
+                    entries, bad = parse_feed(page.body, page.final_url or url, broken_feed)
                 except SourceError as exc:
                     listing.errors.append(f"sitemap {url}: {exc}")
                     continue
                 listing.bad_entries += bad
+                _note_broken_feed(listing, f"sitemap {url}", page, broken_feed, len(entries))
                 for entry in entries:
                     entry.via = start
                     if not add(entry):
                         return False
                 continue
+            broken: list[str] = []
             try:
-                for kind, loc, day in iter_sitemap(page.body):
+                for kind, loc, day in iter_sitemap(page.body, broken):
                     target = _web_url(loc)
                     if target is None:
                         listing.bad_entries += 1
@@ -455,5 +483,7 @@ def _walk_sitemaps(start: str, options: CheckOptions, robots: Robots, listing: L
                         return False
             except SourceError as exc:
                 listing.errors.append(f"sitemap {url}: {exc}")
+            if broken and not body_cut(page):  # a cut body breaks the XML too, and already has its note
+                listing.notes.append(f"sitemap {url} is not well-formed XML {broken[0]}: the entries before it are used")
             page.body = b""
     return True

@@ -361,26 +361,30 @@ def find_snapshot(url: str, date: str | None, options: WaybackOptions | None = N
 
 
 def find_snapshots(requests: Sequence[tuple[str, str | None]], options: WaybackOptions | None = None,
-                   progress: Callable[[Snapshot], None] | None = None) -> dict[tuple[str, str | None], Snapshot]:
+                   progress: Callable[[Snapshot], None] | None = None,
+                   stopped: list[str] | None = None) -> dict[tuple[str, str | None], Snapshot]:
     """The snapshot for each distinct ``(url, date)``, looked up concurrently and politely.
 
     Never raises for Wayback trouble and never outlives ``options.deadline``:
     a lookup that could not be done gets ``timestamp=None``, ``failed=True``
     and a reason (callers should not cache those); "no good capture" is
     ``timestamp=None``, ``failed=False``. ``progress`` is called once per result.
+    ``stopped`` gets the reason when the Wayback said stop (a persistent 429,
+    the breaker), so the caller can stop asking it for the rest of the run
+    (Save Page Now included).
     """
     options = options or WaybackOptions()
     keys = list(dict.fromkeys((str(u), d) for u, d in requests))
     if not keys:
         return {}
     try:
-        return _run(lambda: _find_all(keys, options, progress), options.deadline + 10.0)
+        return _run(lambda: _find_all(keys, options, progress, stopped), options.deadline + 10.0)
     except TimeoutError:
         return {k: Snapshot(url=k[0], failed=True, reason="Wayback batch overran its deadline") for k in keys}
 
 
-async def _find_all(keys: list[Key], options: WaybackOptions,
-                    progress: Callable[[Snapshot], None] | None) -> dict[Key, Snapshot]:
+async def _find_all(keys: list[Key], options: WaybackOptions, progress: Callable[[Snapshot], None] | None,
+                    stopped: list[str] | None = None) -> dict[Key, Snapshot]:
     deadline_at = time.monotonic() + options.deadline
     gate = _Gate(options.concurrency, options.effective_api_interval, (options.base_url, "api"))
     out: dict[Key, Snapshot] = {}
@@ -399,6 +403,8 @@ async def _find_all(keys: list[Key], options: WaybackOptions,
 
         await _run_until(deadline_at, [one(k) for k in keys])
     gate.save()
+    if gate.gave_up and stopped is not None:
+        stopped.append(gate.gave_up)
     for key in keys:
         if key not in out:
             out[key] = Snapshot(url=key[0], failed=True, reason=f"Wayback deadline ({options.deadline:g}s) reached")
@@ -590,7 +596,7 @@ class Replay:
 
 
 def fetch_replays(snapshots: Sequence[Snapshot], options: WaybackOptions | None = None,
-                  max_replays: int = MAX_GOOD_CAPTURE_REPLAYS) -> dict[str, Replay]:
+                  max_replays: int = MAX_GOOD_CAPTURE_REPLAYS, stopped: list[str] | None = None) -> dict[str, Replay]:
     """Raw replays of many captures, passing over bad copies for the next good capture.
 
     A replay that is itself a soft 404, an error page, a bot wall or an empty
@@ -599,18 +605,20 @@ def fetch_replays(snapshots: Sequence[Snapshot], options: WaybackOptions | None 
     seen), at most ``max_replays`` replays per snapshot in all; what was
     passed over and why is on the :class:`Replay`. Keyed by
     :func:`snapshot_key`; bounded in bytes, time and redirects; never raises.
+    ``stopped`` gets the reason when the Wayback said stop (as for find_snapshots).
     """
     options = options or WaybackOptions()
     wanted = {snapshot_key(s): s for s in snapshots if s.timestamp and snapshot_key(s)}
     if not wanted:
         return {}
     try:
-        return _run(lambda: _fetch_all(wanted, options, max(1, max_replays)), options.deadline + 10.0)
+        return _run(lambda: _fetch_all(wanted, options, max(1, max_replays), stopped), options.deadline + 10.0)
     except TimeoutError:
         return {key: Replay(s, reason="Wayback batch overran its deadline") for key, s in wanted.items()}
 
 
-async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions, max_replays: int) -> dict[str, Replay]:
+async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions, max_replays: int,
+                     stopped: list[str] | None = None) -> dict[str, Replay]:
     deadline_at = time.monotonic() + options.deadline
     gate = _Gate(options.concurrency, options.effective_replay_interval, (options.base_url, "replay"))
     api = _Gate(options.concurrency, options.effective_api_interval, (options.base_url, "api"))
@@ -625,6 +633,8 @@ async def _fetch_all(wanted: dict[str, Snapshot], options: WaybackOptions, max_r
         await _run_until(deadline_at, [one(k, s) for k, s in wanted.items()])
     gate.save()
     api.save()
+    if stopped is not None:
+        stopped.extend(g.gave_up for g in (api, gate) if g.gave_up)
     return out
 
 
@@ -705,7 +715,8 @@ async def _replay(client: httpx.AsyncClient, gate: _Gate, snap: Snapshot, option
 
 
 def save_page_now(urls: Sequence[str], options: WaybackOptions | None = None,
-                  max_saves: int = MAX_SAVES, save_timeout: float = SAVE_TIMEOUT) -> dict[str, Snapshot | None]:
+                  max_saves: int = MAX_SAVES, save_timeout: float = SAVE_TIMEOUT,
+                  stopped: str | None = None) -> dict[str, Snapshot | None]:
     """Ask Save Page Now to archive live pages: ``GET <base>/save/<url>``, through the Archive's client.
 
     The request goes through :func:`_client`, so it takes the same proxy and
@@ -717,11 +728,13 @@ def save_page_now(urls: Sequence[str], options: WaybackOptions | None = None,
     minute); a 429 stops the rest. The capture's timestamp is read from the
     answer (Content-Location, Link, Location or final URL). Every URL maps to
     a Snapshot: ``timestamp`` set when saved, else None and a reason.
+    ``stopped``: the Wayback already said stop this run (a persistent 429,
+    the breaker): nothing is asked, and every URL's reason says why.
     """
     options = options or WaybackOptions()
     out: dict[str, Snapshot | None] = {}
     started = time.monotonic()
-    stop_reason: str | None = None
+    stop_reason: str | None = f"Save Page Now not asked: {stopped}" if stopped else None
     for index, url in enumerate(dict.fromkeys(urls)):
         if stop_reason:
             out[url] = Snapshot(url=url, failed=True, reason=stop_reason)

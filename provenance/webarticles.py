@@ -24,7 +24,7 @@ from . import __version__
 from .check import CheckOptions, PageFetch, PageRequest, fetch_pages
 from .ingest import InputError, parse_document
 from .models import Article
-from .sources import Entry, Robots
+from .sources import Entry, Robots, body_cut
 
 #: Most decoded bytes of one article page (a long Wikipedia article's HTML is 2-4 MB).
 MAX_ARTICLE_PAGE_BYTES = 10 * 1024 * 1024
@@ -173,7 +173,8 @@ def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force
         item.source = _source_row(item.entry, row, page, "ok", page.reason, now, run_id, keep_validators=True)
         return
     item.sha = hashlib.sha256(page.body).hexdigest()
-    same = (stored and row.get("body_sha256") == item.sha and not force
+    cut = body_cut(page)
+    same = (not cut and stored and row.get("body_sha256") == item.sha and not force
             and versions is not None and versions(stored) == __version__)
     if same:
         item.unchanged, item.identity = True, stored
@@ -188,8 +189,14 @@ def _settle(item: WebArticle, page: PageFetch, row: dict[str, Any] | None, force
         article.canonical_url = item.identity  # the canonical URL, unless missing or a template's home-page link
         article.path = item.identity
         item.article = article
+        if cut:
+            article.notes.append(f"article {url} read only in part ({cut}): {len(article.claims)} claims from what arrived")
     item.source = _source_row(item.entry, row, page, page.verdict, page.reason, now, run_id)
     item.source.update({"article": item.identity, "body_sha256": item.sha})
+    if cut:
+        # A partial body must not look current: without validators and hash the next run fetches it whole
+        # (a 304 to If-None-Match would otherwise keep the truncated version for good).
+        item.source.update({"etag": None, "last_modified": None, "body_sha256": None})
 
 
 def identity_of(canonical: str | None, final_url: str) -> str:
