@@ -1276,8 +1276,8 @@ def _claims(blocks: list[Block], article: Article, base: str | None, trace: list
 
 def _note_claims_cut(article: Article, dropped: int) -> None:
     """Say that the claims stop at MAX_CLAIMS: a silent cut would look like an audit of the whole article."""
-    article.notes.append(f"{article.path}: more than {MAX_CLAIMS} claims ({dropped:,} more cited links or claims "
-                         f"past them not read), only the first {MAX_CLAIMS} kept (MAX_CLAIMS)")
+    article.notes.append(f"{article.path}: more than {MAX_CLAIMS} claims ({dropped:,} more links past them "
+                         f"left out), only the first {MAX_CLAIMS} kept (MAX_CLAIMS)")
 
 
 __all__ = ["extract_file", "extract_document", "split_sentences", "Block", "Rejected"]
