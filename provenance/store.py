@@ -857,7 +857,8 @@ def read_url_history(path: Path, urls: Iterable[str]) -> dict[str, dict[str, Any
                 rows = conn.execute(f"select url, {', '.join(fields)} from urls "
                                     f"where url in ({', '.join('?' for _ in chunk)})", chunk)
                 for row in rows:
-                    found[row["url"]] = {f: row[f] for f in fields}
+                    if row["verdict"] is not None:  # a row never checked (a run cut short) is no history
+                        found[row["url"]] = {f: row[f] for f in fields}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
