@@ -600,6 +600,9 @@ def audit(paths: Annotated[Optional[list[str]], typer.Argument(help="Articles, d
 
         write_junit(junit, audit_suites(result, fail_set))
     if result.errors:
+        if quiet:  # --quiet drops progress and notes, never the reason for exit 2 (a cron log must say why)
+            for message in result.errors:
+                err.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2)
     if fail_set and result.has_verdicts(fail_set):
         raise typer.Exit(1)
