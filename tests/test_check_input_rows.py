@@ -139,3 +139,20 @@ def test_snapshot_db_answers_from_the_cache_and_fills_it(sim, tmp_path):
         assert fake.calls.cdx + fake.calls.available > asked
     finally:
         fake.close()
+
+
+def test_a_line_that_is_no_url_keeps_its_place_as_an_unchecked_row(sim):
+    site = sim.site()
+    gone = site.url("/gone")
+    listing = f"{gone}\nnot a url\nhttp://[::1\n{gone}\n"
+    proc = cli("check", "--from", "-", "--json", "--allow-private", "--retries", "0", "--host-interval", "0",
+               "--quiet", stdin=listing)
+    assert proc.returncode == 2, proc.stderr  # bad input is still bad input
+    rows = json.loads(proc.stdout)
+    assert [r["url"] for r in rows] == [gone, "not a url", "http://[::1", gone]
+    assert [r["verdict"] for r in rows] == ["dead", "unchecked", "unchecked", "dead"]
+    assert rows[1]["reason"].startswith("not checked: ") and rows[1]["attempts"] == 0
+    assert proc.stderr.count("skipped: ") == 2
+    text = cli("check", "--from", "-", "--allow-private", "--retries", "0", "--host-interval", "0", "--quiet",
+               stdin=listing).stdout.splitlines()
+    assert len(text) == 4 and text[1].startswith("unchecked") and "not a url" in text[1]
