@@ -317,11 +317,13 @@ def extract(paths: Annotated[Optional[list[str]], typer.Argument(help="Article f
         raise typer.Exit(2)
 
 
-def _read_url_list(urls: list[str], from_file: Optional[str]) -> tuple[list[str], int]:
+def _read_url_list(urls: list[str], from_file: Optional[str], order: list | None = None) -> tuple[list[str], int]:
     """URLs from arguments and ``--from``, normalised; bad lines are reported and skipped.
 
     Returns the URLs and how many were skipped (the command then exits 2
     after checking the rest: one junk line must not throw away a list).
+    ``order``, when given, gets every input in turn: its URL, or for a bad
+    line an ``unchecked`` result saying why (check's rows line up with the list).
     """
     items = list(urls)
     if from_file:
@@ -339,6 +341,14 @@ def _read_url_list(urls: list[str], from_file: Optional[str]) -> tuple[list[str]
             out.append(normalize_url(item)[0])
         except InvalidURL as exc:
             problems.append(str(exc))
+            if order is not None:
+                from .models import CheckResult, iso_z, utc_now
+
+                order.append(CheckResult(url=item, verdict="unchecked", reason=f"not checked: {exc}",
+                                         checked_at=iso_z(utc_now())))
+        else:
+            if order is not None:
+                order.append(out[-1])
     if not out:
         fail(problems[0] if len(problems) == 1 else f"no valid URLs ({len(problems)} rejected; first: {problems[0]})")
     for problem in problems:
@@ -364,7 +374,8 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
     fail_set = _parse_verdicts(fail_on)
     links = link_filter(include, exclude)
     junit = junit_target(junit)
-    targets, skipped = _read_url_list(urls or [], from_file)
+    order: list = []
+    targets, skipped = _read_url_list(urls or [], from_file, order)
     history = _url_history(db, targets)
     options = check_options(concurrency, host_concurrency, host_interval, timeout, retries, allow_private, user_agent,
                             proxy, ca_bundle, impersonate)
@@ -379,7 +390,7 @@ def check(urls: Annotated[Optional[list[str]], typer.Argument(help="URLs to chec
         from .junit import check_suite
 
         write_junit(junit, [check_suite(results, fail_set)])  # a testcase per URL: a CI name is unique
-    rows = _per_input(targets, results)
+    rows = _per_input(order, results)
     if json_out:
         if history is None:
             emit_json([r.to_dict() for r in rows])
@@ -423,13 +434,15 @@ def _was(history: dict[str, dict] | None, result) -> str:
     return f"  (was {row['verdict']}, {(row.get('last_checked') or '')[:10]})"
 
 
-def _per_input(targets: list[str], results: list) -> list:
-    """One row per URL given, in the order given: a URL listed twice is checked once and shown twice, so the
-    output lines up with the input (``paste urls.txt <(provenance check --from urls.txt)``)."""
+def _per_input(order: list, results: list) -> list:
+    """One row per input given, in the order given: a URL listed twice is checked once and shown twice, and a
+    line that is no URL is an ``unchecked`` row saying why, so the output lines up with the input
+    (``paste urls.txt <(provenance check --from urls.txt)``)."""
+    targets = [u for u in order if isinstance(u, str)]
     by_url = {r.url: r for r in results}
     if not all(u in by_url for u in targets):  # check_urls: one result per distinct URL, in input order
         by_url = dict(zip(dict.fromkeys(targets), results))
-    return [by_url[u] for u in targets if u in by_url]
+    return [u if not isinstance(u, str) else by_url[u] for u in order if not isinstance(u, str) or u in by_url]
 
 
 def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
@@ -602,6 +615,9 @@ def audit(paths: Annotated[Optional[list[str]], typer.Argument(help="Articles, d
 
         write_junit(junit, audit_suites(result, fail_set))
     if result.errors:
+        if quiet:  # --quiet drops progress and notes, never the reason for exit 2 (a cron log must say why)
+            for message in result.errors:
+                err.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2)
     if fail_set and result.has_verdicts(fail_set):
         raise typer.Exit(1)

@@ -17,6 +17,7 @@ setting, so it may sit on a loopback or private address.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import ssl
@@ -157,6 +158,11 @@ def ca_bundle(option: str | None = None, environ: Mapping[str, str] | None = Non
         if path:
             if not os.path.isfile(path):
                 raise ValueError(f"{source}: no such CA bundle file: {path}")
+            stat = os.stat(path)
+            problem = _unloadable(path, stat.st_mtime_ns, stat.st_size)
+            if problem:
+                raise ValueError(f"{source}: {path} is not a usable CA bundle ({problem}); it must hold PEM "
+                                 "certificates")
             return path
     default = ssl.get_default_verify_paths().cafile
     if default and os.path.isfile(default):
@@ -164,6 +170,22 @@ def ca_bundle(option: str | None = None, environ: Mapping[str, str] | None = Non
     import certifi  # a dependency of httpx and curl_cffi alike
 
     return certifi.where()
+
+
+@functools.lru_cache(maxsize=16)
+def _unloadable(path: str, mtime_ns: int, size: int) -> str | None:
+    """Why OpenSSL cannot load ``path`` as trusted certificates, or None (read once per version of the file).
+
+    A file that exists but holds no certificate would otherwise fail later and apart: the checker's every
+    https link an ``error``, the Wayback client a traceback.
+    """
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        return exc.reason or str(exc)
+    except (OSError, UnicodeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def httpx_settings(proxy: str | None, ca_bundle_option: str | None, limits=None) -> dict:

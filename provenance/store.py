@@ -259,10 +259,26 @@ def open_store(path: Path, create: bool = True) -> sqlite_utils.Database:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         db.execute("PRAGMA foreign_keys=ON")
+        written_by = _schema_version(db)
+        if written_by > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"{path} was written by a newer provenance (schema {written_by}; this one knows up to "
+                             f"{SCHEMA_VERSION}): upgrade provenance rather than let an older one rewrite it")
         ensure_schema(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use database {path}: {exc}") from exc
     return db
+
+
+def _schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version the database says it has (0: none yet, or not a number)."""
+    if not db["meta"].exists():
+        return 0
+    row = db.execute("select value from meta where key = 'schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def close_store(db: sqlite_utils.Database) -> None:
@@ -857,7 +873,8 @@ def read_url_history(path: Path, urls: Iterable[str]) -> dict[str, dict[str, Any
                 rows = conn.execute(f"select url, {', '.join(fields)} from urls "
                                     f"where url in ({', '.join('?' for _ in chunk)})", chunk)
                 for row in rows:
-                    found[row["url"]] = {f: row[f] for f in fields}
+                    if row["verdict"] is not None:  # a row never checked (a run cut short) is no history
+                        found[row["url"]] = {f: row[f] for f in fields}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

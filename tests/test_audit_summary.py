@@ -72,3 +72,18 @@ def test_reports_that_could_not_be_written_are_not_claimed(cited_twice):
     assert "cannot write reports to" in proc.stderr and "Traceback" not in proc.stderr
     assert "reports in" not in proc.stderr
     assert "no reports written" in proc.stderr
+
+
+def test_quiet_keeps_the_reason_for_exit_2(cited_twice):
+    """--quiet (the cron form) drops progress and the summary, never the error that makes the exit code 2."""
+    fw, docs, tmp = cited_twice
+    reports = tmp / "r"
+    (reports / "index.md").mkdir(parents=True)
+    proc = _audit(fw, docs, tmp, "--reports", str(reports), "--quiet")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), proc.stderr
+    assert any("cannot write reports to" in line for line in lines)
+    # Near miss: a quiet run without errors says nothing at all.
+    fine = _audit(fw, docs, tmp, "--reports", str(tmp / "ok"), "--quiet")
+    assert fine.returncode == 0 and fine.stderr == ""

@@ -119,5 +119,6 @@ def test_a_skipped_line_still_exits_2_after_writing_everything(sim, tmp_path):
     listing.write_text(f"{url}\nnot a url\n")
     proc = _run_check("--from", str(listing), "--json", "--allow-private", "--host-interval", "0", "--retries", "0")
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert [(r["url"], r["verdict"]) for r in json.loads(proc.stdout)] == [(url, "ok")]
+    # The bad line keeps its place as an unchecked row (the rows line up with the list).
+    assert [(r["url"], r["verdict"]) for r in json.loads(proc.stdout)] == [(url, "ok"), ("not a url", "unchecked")]
     assert "skipped:" in proc.stderr and "check: 1/1" in proc.stderr

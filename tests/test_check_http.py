@@ -10,6 +10,7 @@ client this engine had before (provenance/wire.py).
 from __future__ import annotations
 
 import asyncio
+import os
 import gzip
 import threading
 import zlib
@@ -496,3 +497,32 @@ def test_a_malformed_proxy_is_one_line_and_exit_2_before_anything_is_checked(bad
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in run.stderr
     assert run.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["check", "https://127.0.0.3:9/x"], ["snapshot", "https://example.org/a"],
+                                     ["audit", "--db", "{tmp}/p.db", "--reports", "{tmp}/r"]])
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_ca_bundle_that_holds_no_certificate_is_one_line_and_exit_2(command, how, tmp_path, private_ca):
+    """A file that exists but is no PEM bundle (a DER file, a key, a typo'd path to a README) is refused up
+    front on every command that goes online, not a traceback in the Wayback client and not an error on every
+    https link."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "corp-ca.crt"
+    bad.write_text("not a certificate\n", encoding="utf-8")
+    args = [a.format(tmp=tmp_path) for a in command] + ["--allow-private"]
+    env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
+    if how == "option":
+        args += ["--ca-bundle", str(bad)]
+    else:
+        env["SSL_CERT_FILE"] = str(bad)
+    run = subprocess.run([sys.executable, "-m", "provenance", *args], capture_output=True, text=True, timeout=60,
+                         env=env, cwd=tmp_path)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a usable CA bundle" in lines[0] and "Traceback" not in run.stderr
+    # Near miss: a real bundle (the private CA's) is taken as it is.
+    from provenance import network
+
+    assert network.ca_bundle(private_ca["ca_file"]) == private_ca["ca_file"]

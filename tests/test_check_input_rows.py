@@ -68,9 +68,16 @@ def test_check_db_shows_the_last_recorded_verdict_and_writes_nothing(sim, tmp_pa
     live, gone, new = site.page("/live"), site.url("/gone"), site.page("/new")
     path = tmp_path / "audit.db"
     _audit_db(path, {live: "ok", gone: "ok"})
+    listed = site.page("/listed")
+    from provenance import store
+
+    db = store.open_store(path)
+    db.execute("insert into urls (url, host) values (?, ?)", [listed, "x"])
+    db.conn.commit()
+    store.close_store(db)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     args = ("--allow-private", "--retries", "0", "--host-interval", "0", "--quiet", "--db", str(path))
-    proc = cli("check", live, gone, new, "--json", *args)
+    proc = cli("check", live, gone, new, listed, "--json", *args)
     assert proc.returncode == 0, proc.stderr
     rows = {r["url"]: r for r in json.loads(proc.stdout)}
     assert rows[gone]["verdict"] == "dead"
@@ -78,6 +85,7 @@ def test_check_db_shows_the_last_recorded_verdict_and_writes_nothing(sim, tmp_pa
     assert rows[gone]["previous"]["last_checked"].startswith("2026-11-30")
     assert rows[live]["previous"]["verdict"] == "ok"
     assert rows[new]["previous"] is None  # never audited
+    assert rows[listed]["previous"] is None  # in the database, never checked (a run cut short): no history
     text = cli("check", gone, live, *args).stdout.splitlines()
     assert text[0].startswith("dead") and text[0].endswith("(was ok, 2026-11-30)")
     assert "(was" not in text[1]  # same verdict as recorded: nothing to say
@@ -131,3 +139,20 @@ def test_snapshot_db_answers_from_the_cache_and_fills_it(sim, tmp_path):
         assert fake.calls.cdx + fake.calls.available > asked
     finally:
         fake.close()
+
+
+def test_a_line_that_is_no_url_keeps_its_place_as_an_unchecked_row(sim):
+    site = sim.site()
+    gone = site.url("/gone")
+    listing = f"{gone}\nnot a url\nhttp://[::1\n{gone}\n"
+    proc = cli("check", "--from", "-", "--json", "--allow-private", "--retries", "0", "--host-interval", "0",
+               "--quiet", stdin=listing)
+    assert proc.returncode == 2, proc.stderr  # bad input is still bad input
+    rows = json.loads(proc.stdout)
+    assert [r["url"] for r in rows] == [gone, "not a url", "http://[::1", gone]
+    assert [r["verdict"] for r in rows] == ["dead", "unchecked", "unchecked", "dead"]
+    assert rows[1]["reason"].startswith("not checked: ") and rows[1]["attempts"] == 0
+    assert proc.stderr.count("skipped: ") == 2
+    text = cli("check", "--from", "-", "--allow-private", "--retries", "0", "--host-interval", "0", "--quiet",
+               stdin=listing).stdout.splitlines()
+    assert len(text) == 4 and text[1].startswith("unchecked") and "not a url" in text[1]

@@ -73,3 +73,30 @@ def test_a_foreign_database_sharing_a_table_name_is_refused_and_left_as_it_was(t
         with pytest.raises(StoreError, match="another program"):
             open_store(path)
         assert path.read_bytes() == before
+
+
+def test_a_database_from_a_newer_provenance_is_refused_not_downgraded(tmp_path):
+    """An older tool must not rewrite the schema stamp (and add or drop what it knows) of a newer database."""
+    path = tmp_path / "p.db"
+    store.close_store(store.open_store(path))
+    conn = sqlite3.connect(path)
+    conn.execute("update meta set value = ? where key = 'schema_version'", [str(store.SCHEMA_VERSION + 7)])
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer provenance"):
+        store.open_store(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("select value from meta where key = 'schema_version'").fetchone()[0] == \
+        str(store.SCHEMA_VERSION + 7)
+    conn.close()
+    for args in (["report", "--db", str(path), "--reports", str(tmp_path / "r")],
+                 ["audit", str(ROOT / "seeds"), "--db", str(path), "--reports", str(tmp_path / "r"), "--quiet"]):
+        run = cli(*args)
+        assert run.returncode == 2, (args, run.stderr)
+        assert "newer provenance" in run.stderr and "Traceback" not in run.stderr
+    # Near miss: the same version opens as ever.
+    conn = sqlite3.connect(path)
+    conn.execute("update meta set value = ? where key = 'schema_version'", [str(store.SCHEMA_VERSION)])
+    conn.commit()
+    conn.close()
+    store.close_store(store.open_store(path))
