@@ -144,7 +144,8 @@ def test_check_from_list_skips_junk_lines_and_checks_the_rest(sim, tmp_path):
     listing.write_text(f"# cited in the spring issue\n{ok}\nnot a url at all\nhttps://exa mple.org/\n")
     proc = run_cli("check", "--from", str(listing), "--allow-private", "--retries", "0", "--json")
     assert proc.returncode == 2
-    assert [r["verdict"] for r in json.loads(proc.stdout)] == ["ok"]
+    # Junk lines keep their places as unchecked rows (the comment is no input); only the URL is requested.
+    assert [r["verdict"] for r in json.loads(proc.stdout)] == ["ok", "unchecked", "unchecked"]
     assert proc.stderr.count("skipped:") == 2 and "Traceback" not in proc.stderr
 
 
