@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fake_wayback import FakeWayback
 from pages import PAGE
 from provenance import extract, sources
@@ -213,31 +215,28 @@ def _save_options(tmp_path: Path, fw: FakeWayback) -> AuditOptions:
                         wayback=WaybackOptions(base_url=fw.base_url, retries=0, timeout=3))
 
 
-def test_save_page_now_not_asked_after_a_persistent_429(sim, tmp_path):
+def _persistent_429(fw) -> None:
+    fw.rate_limit("cdx", times=1000, retry_after="1")
+    fw.rate_limit("available", times=1000, retry_after="1")
+
+
+def _failing(fw) -> None:
+    fw.fail("cdx", 503)
+    fw.fail("available", 503)
+
+
+@pytest.mark.parametrize("stop, said_why", [(_persistent_429, "429"), (_failing, "skipped the rest")],
+                         ids=["persistent-429", "breaker"])
+def test_save_page_now_not_asked_after_the_wayback_said_stop(sim, tmp_path, stop, said_why):
     fw, docs = _save_world(sim, tmp_path)
     try:
-        fw.rate_limit("cdx", times=1000, retry_after="1")
-        fw.rate_limit("available", times=1000, retry_after="1")
+        stop(fw)
         said: list[str] = []
         run_audit([docs], _save_options(tmp_path, fw), log=said.append)
         assert fw.calls.cdx >= 1
         assert fw.calls.save == 0
         lines = [m for m in said if m.startswith("Save Page Now: not asked")]
-        assert len(lines) == 1 and "429" in lines[0], said
-    finally:
-        fw.close()
-
-
-def test_save_page_now_not_asked_after_the_breaker(sim, tmp_path):
-    fw, docs = _save_world(sim, tmp_path)
-    try:
-        fw.fail("cdx", 503)
-        fw.fail("available", 503)
-        said: list[str] = []
-        run_audit([docs], _save_options(tmp_path, fw), log=said.append)
-        assert fw.calls.save == 0
-        lines = [m for m in said if m.startswith("Save Page Now: not asked")]
-        assert len(lines) == 1 and "skipped the rest" in lines[0], said
+        assert len(lines) == 1 and said_why in lines[0], said
     finally:
         fw.close()
 
