@@ -67,7 +67,7 @@ from .resolve import private_name, network_available
 from .refresh import MAX_REFRESH_DELAY as MAX_REFRESH_DELAY, REFRESH_MAX_WORDS as REFRESH_MAX_WORDS
 from .refresh import REFRESH_SCAN_CHARS as REFRESH_SCAN_CHARS, parse_refresh as parse_refresh, refresh_target
 from .retry import retry_after_seconds
-from .urls import browser_join, browser_url
+from .urls import browser_join, browser_url, is_ip_literal, is_public_address
 # Re-exported (``X as X``): the limits and names this module had before its stages moved out stay its API
 # (audit.py reads check.PROBE_HOSTS; check.network_available is what check_urls and the audit call).
 from .catchall import PROBE_LETTERS as PROBE_LETTERS, PROBE_MIN_RANDOM as PROBE_MIN_RANDOM
@@ -848,7 +848,7 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
     unique = list(dict.fromkeys(urls))
     if not unique:
         return []
-    if options.offline is None and options.resolver is None and any(needs_dns(u) for u in unique):
+    if options.offline is None and options.resolver is None and any(needs_dns(u) or public_literal(u) for u in unique):
         # Once for the whole run (and before any worker starts): a dead network is not a dead web.
         options = replace(options, offline=not network_available(PROBE_HOSTS, run_proxies(options.proxy, options.proxy_env)))
     if options.offline and options.resolver is None:
@@ -863,9 +863,26 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
     return _check_sharded(unique, options, progress, workers)
 
 
+#: Verdicts of absence that an offline machine does not take from a public address (see _offline_first).
+OFFLINE_DISTRUSTED = frozenset({"dead", "soft404"})
+
+
+def public_literal(url: str) -> bool:
+    """Is the URL's host a public IP address (no name to resolve, but the open internet to reach)?"""
+    host = url_host(url)
+    return is_ip_literal(host) and is_public_address(host.strip("[]"))
+
+
 def _offline_first(unique: list[str], options: CheckOptions,
                    progress: Callable[[CheckResult], None] | None) -> list[CheckResult]:
-    """Offline: names cannot resolve, so answer those URLs at once and check only IP literals."""
+    """Offline: names cannot resolve, so answer those URLs at once and check only IP literals.
+
+    A public address that answers "not found" while no name resolves is not
+    taken at its word: on a machine cut off from the internet that answer
+    comes from whatever intercepts the traffic (a sandbox, a captive portal),
+    and an offline run must never say ``dead``. It is ``unchecked``, the
+    answer kept in the reason; loopback and private addresses are judged as ever.
+    """
     now = iso_z(utc_now())
     results: dict[str, CheckResult] = {}
     literal = [u for u in unique if not needs_dns(u)]
@@ -878,8 +895,16 @@ def _offline_first(unique: list[str], options: CheckOptions,
             results[url] = result
             if progress is not None:
                 progress(result)
+    def distrust(result: CheckResult) -> None:
+        if result.verdict in OFFLINE_DISTRUSTED and public_literal(result.url):
+            result.reason = (f"offline (no name resolves), so a public address's '{result.verdict}' is not taken "
+                             f"as absence: {result.reason}")[:500]
+            result.verdict = "unchecked"
+        if progress is not None:
+            progress(result)
+
     if literal:
-        for result in run_loop(check_urls_async(literal, options, progress)):
+        for result in run_loop(check_urls_async(literal, options, distrust)):
             results[result.url] = result
     return [results[u] for u in unique]
 

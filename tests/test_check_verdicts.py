@@ -14,6 +14,7 @@ import pytest
 from orderings import assert_cumulative_gaps
 from provenance import check, cookies
 from provenance.retry import retry_after_seconds
+from provenance.resolve import url_host
 from provenance.check import CheckOptions, check_urls
 
 FAST = dict(allow_private=True, retries=0, host_interval=0.0, timeout=5.0)
@@ -402,6 +403,27 @@ def test_offline_detected_when_names_fail(monkeypatch):
     monkeypatch.setattr(check, "network_available", lambda *a, **k: False)
     [r] = check_urls(["https://surely-not-resolvable.invalid/x"], CheckOptions())
     assert r.verdict == "unchecked" and "offline" in r.reason
+
+
+def test_offline_a_public_address_that_says_not_found_is_unchecked_not_dead(sim, monkeypatch):
+    """With no name resolving, a "404" from a public IP address comes from whatever intercepts the traffic (a
+    sandbox, a captive portal): unchecked, the answer kept in the reason. The simulated host stands in for a
+    public address (it is on loopback: the test marks it public); a private one, the near miss, is judged as
+    ever. A run over a public address asks whether the machine is online, as one over names does."""
+    site = sim.site()
+    gone, live = site.url("/gone"), site.page("/live", PAGE)
+    stand_in = url_host(gone)
+    monkeypatch.setattr(check, "public_literal", lambda url: url_host(url) == stand_in)
+    asked: list[bool] = []
+    monkeypatch.setattr(check, "network_available", lambda *a, **k: asked.append(True) or False)
+    results = check_urls([gone, live], CheckOptions(allow_private=True, retries=0, host_interval=0))
+    assert asked, "a public address makes the run ask whether names resolve"
+    assert [r.verdict for r in results] == ["unchecked", "ok"]
+    assert "offline" in results[0].reason and "404" in results[0].reason
+    # Near miss: a private address is the user's own network, its 404 is taken.
+    monkeypatch.setattr(check, "public_literal", lambda url: False)
+    [private] = check_urls([gone], CheckOptions(allow_private=True, retries=0, host_interval=0, offline=True))
+    assert private.verdict == "dead"
 
 
 def test_each_url_checked_once(sim):
