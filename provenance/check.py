@@ -41,6 +41,7 @@ re-exported here) or a :class:`CheckOptions` field.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import random
@@ -869,7 +870,11 @@ OFFLINE_DISTRUSTED = frozenset({"dead", "soft404"})
 
 def public_literal(url: str) -> bool:
     """Is the URL's host a public IP address (no name to resolve, but the open internet to reach)?"""
-    host = url_host(url)
+    return public_host(url_host(url))
+
+
+@functools.lru_cache(maxsize=4096)
+def public_host(host: str) -> bool:
     return is_ip_literal(host) and is_public_address(host.strip("[]"))
 
 

@@ -412,8 +412,8 @@ def test_offline_a_public_address_that_says_not_found_is_unchecked_not_dead(sim,
     ever. A run over a public address asks whether the machine is online, as one over names does."""
     site = sim.site()
     gone, live = site.url("/gone"), site.page("/live", PAGE)
-    stand_in = url_host(gone)
-    monkeypatch.setattr(check, "public_literal", lambda url: url_host(url) == stand_in)
+    stand_in = url_host(gone)  # the simulated host's address
+    monkeypatch.setattr(check, "public_host", lambda host: host == stand_in)
     asked: list[bool] = []
     monkeypatch.setattr(check, "network_available", lambda *a, **k: asked.append(True) or False)
     results = check_urls([gone, live], CheckOptions(allow_private=True, retries=0, host_interval=0))
@@ -421,7 +421,7 @@ def test_offline_a_public_address_that_says_not_found_is_unchecked_not_dead(sim,
     assert [r.verdict for r in results] == ["unchecked", "ok"]
     assert "offline" in results[0].reason and "404" in results[0].reason
     # Near miss: a private address is the user's own network, its 404 is taken.
-    monkeypatch.setattr(check, "public_literal", lambda url: False)
+    monkeypatch.setattr(check, "public_host", lambda host: False)
     [private] = check_urls([gone], CheckOptions(allow_private=True, retries=0, host_interval=0, offline=True))
     assert private.verdict == "dead"
 
