@@ -493,6 +493,15 @@ class _BlockBuilder:
         self.nodes: dict[int, LexborNode] = {}
         #: (mem_id, rule) of the chrome elements the walk is inside, innermost last (marking mode).
         self.chrome: list[tuple[int, str]] = []
+        #: ids of open links already reported as wrapping blocks (so each is reported once).
+        self.spent: set[int] = set()
+        #: ids of open links a block boundary fell inside.
+        self.crossed: set[int] = set()
+        #: (href, first text) of links that wrap block elements (a "card" <a><div><h3>…, a breadcrumb
+        #: <a><h4>, a teaser paragraph): on the 121 real pages these are navigation and teasers, not
+        #: citations, so they are not claims, but the walk's trace says so ("block-link") instead of
+        #: the link vanishing.
+        self.wrapped: list[tuple[str, str]] = []
 
     def text(self, raw: str) -> None:
         if not raw:
@@ -540,7 +549,13 @@ class _BlockBuilder:
             if self.open_links and node.attributes.get("href") is not None:
                 span = self.open_links.pop()
                 span.end = self.length
-                self.links.append(span)
+                if id(span) in self.crossed:  # it wrapped a block boundary: traced, not a claim
+                    self.crossed.discard(id(span))
+                    if id(span) not in self.spent and "".join(self.parts)[span.start:].strip():
+                        self.wrapped.append((span.href, " ".join("".join(self.parts)[span.start:].split())[:200]))
+                    self.spent.discard(id(span))
+                else:
+                    self.links.append(span)
             return
         if tag in CODE_TAGS:
             if self.code_starts:
@@ -557,11 +572,21 @@ class _BlockBuilder:
 
     def flush(self) -> None:
         if not self.parts:  # most element boundaries close an empty buffer: nothing to build
-            if self.links or self.open_links or self.code or self.code_starts:
-                self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+            if self.links or self.code or self.code_starts:
+                self.links, self.code, self.code_starts = [], [], []
+            for span in self.open_links:  # a link opened before a block inside it: it continues there
+                span.start = 0
+                self.crossed.add(id(span))
             self.length, self.space = 0, True
             return
         text = "".join(self.parts)[:MAX_BLOCK_CHARS]
+        for span in self.open_links:
+            # A block ends inside a link (<a><h3>Title</h3><p>…</a>): traced with its first text (the heading).
+            if id(span) not in self.spent and text[span.start:].strip():
+                self.wrapped.append((span.href, " ".join(text[span.start:].split())[:200]))
+                self.spent.add(id(span))
+            span.start = 0
+            self.crossed.add(id(span))
         stripped = text.rstrip()
         lead = len(text) - len(text.lstrip())
         if stripped.strip():
@@ -575,7 +600,7 @@ class _BlockBuilder:
                                      self.chrome[-1][1] if self.chrome else None,
                                      self.chrome[-1][0] if self.chrome else None))
         self.parts, self.length, self.space = [], 0, True
-        self.links, self.open_links, self.code, self.code_starts = [], [], [], []
+        self.links, self.code, self.code_starts = [], [], []
 
 
 def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | None,
@@ -601,8 +626,7 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                 continue
             budget -= 1
             if budget < 0:
-                builder.flush()
-                return builder
+                break
             tag = node.tag
             if tag == "-text":
                 builder.text(node.text_content or "")
@@ -621,7 +645,10 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
                     builder.text(" ")
                     continue
             if tag == "br":
-                builder.flush()
+                if builder.open_links:  # "its annual<br>report": a line break inside a link's text is a space
+                    builder.text(" ")
+                else:
+                    builder.flush()
                 continue
             children = list(node.iter(include_text=True))
             children.reverse()
@@ -632,7 +659,11 @@ def _walk(roots: list[LexborNode], chrome_filter: bool, trace: list[Rejected] | 
             builder.enter(node)
             stack.append((node,))
             stack.extend(children)
+        if budget < 0:
+            break
     builder.flush()
+    if trace is not None:
+        trace.extend(Rejected("block-link", href, text) for href, text in builder.wrapped)
     return builder
 
 
