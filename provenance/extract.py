@@ -467,7 +467,116 @@ def _footnotes(tree: LexborHTMLParser) -> dict[str, Footnote]:
         hrefs += [url for _s, _e, url in _bare_urls(text[:MAX_BLOCK_CHARS], []) if url not in hrefs]
         if hrefs:
             notes[note_id] = Footnote(node.mem_id, hrefs[:10])
+    _structural_footnotes(tree, notes)
     return notes
+
+
+#: A heading that opens a list of notes ("References", "Notes", "Footnotes", "Sources", "Endnotes").
+_NOTES_HEADING = re.compile(r"^\s*(?:\d+\.?\s*)?(?:references?|notes?|foot ?notes?|end ?notes?|sources?|citations?|"
+                            r"bibliography|works cited|literature|quellen|anmerkungen|einzelnachweise|notas|références)\s*:?\s*$",
+                            re.I)
+_BLOCKISH = frozenset({"li", "p", "div", "dd", "td", "section", "aside", "footer"})
+#: Marker links looked at per page (a page of thousands of in-page links is a wiki, and its ids are found above).
+MAX_MARKERS = 2_000
+
+
+def _note_block(node: LexborNode) -> LexborNode | None:
+    """The element holding a note whose target is ``node`` (the <li> or <p> around an <a name=...>)."""
+    for _ in range(4):
+        if node is None or node.tag in ("body", "html"):
+            return None
+        if node.tag in _BLOCKISH:
+            return node
+        node = node.parent
+    return None
+
+
+def _under_notes_heading(note: LexborNode) -> bool:
+    """A list item whose list follows a "References"/"Notes" heading, or any element in a Word footnote list."""
+    node: LexborNode | None = note
+    for _ in range(6):
+        if node is None or node.tag in ("body", "html"):
+            return False
+        style = (node.attributes.get("style") or "").replace(" ", "").lower()
+        if "mso-element:footnote" in style or "mso-element:endnote" in style:
+            return True
+        if node.tag in ("ol", "ul", "dl") and note.tag in ("li", "dd"):
+            prev = node.prev
+            for _ in range(6):  # skip whitespace and comments to the previous element
+                if prev is None or (prev.tag and prev.tag[0] not in "-!#"):
+                    break
+                prev = prev.prev
+            return prev is not None and prev.tag in ("h2", "h3", "h4", "h5", "h6") and bool(_NOTES_HEADING.match(prev.text() or ""))
+        node = node.parent
+    return False
+
+
+def _structural_footnotes(tree: LexborHTMLParser, notes: dict[str, Footnote]) -> None:
+    """Notes found by the link structure, whatever their ids are spelled ("n1", Word's ``<a name="_ftn1">``).
+
+    An in-page marker ``<a href="#X">`` cites a note when its target X (an element with id X, or an
+    ``<a name="X">``) sits in a list under a "References"/"Notes" heading or in a Word footnote list,
+    or links back to the marker (or to the <sup> around it), or is an item of a list holding such a note. Tables of contents and "back to top"
+    links meet neither test, so they stay in-page fragments.
+    """
+    markers = tree.css('a[href^="#"]')[:MAX_MARKERS]
+    if not markers:
+        return
+    targets: dict[str, LexborNode] = {}
+    for node in tree.css("[id]")[:20_000]:
+        targets.setdefault(node.attributes.get("id") or "", node)
+    for node in tree.css("a[name]")[:20_000]:
+        targets.setdefault(node.attributes.get("name") or "", node)
+    found = {note.mem_id for note in notes.values()}
+    lists: set[int] = set()
+    for marker in markers:  # document order: a note's own backlink comes after its marker, and is skipped
+        key = (marker.attributes.get("href") or "").strip()[1:]
+        if not key or key in notes or key not in targets or _inside_any(marker, found):
+            continue
+        note = _note_block(targets[key])
+        if note is None or _contains(note, marker):
+            continue
+        backs = {f"#{(marker.attributes.get(a) or '')}" for a in ("id", "name")}
+        parent = marker.parent
+        if parent is not None and parent.tag in INLINE_TAGS:
+            backs.add(f"#{parent.attributes.get('id') or ''}")
+        backs.discard("#")
+        links_back = any((a.attributes.get("href") or "").strip() in backs for a in note.css('a[href^="#"]'))
+        in_note_list = note.tag == "li" and note.parent is not None and note.parent.mem_id in lists
+        if not (links_back or in_note_list or _under_notes_heading(note)):
+            continue
+        hrefs = [a.attributes.get("href") or "" for a in note.css("a[href]")]
+        hrefs = [h for h in hrefs if h and not h.startswith("#")]
+        text = note.text() or ""
+        hrefs += [url for _s, _e, url in _bare_urls(text[:MAX_BLOCK_CHARS], []) if url not in hrefs]
+        if hrefs:
+            notes[key] = Footnote(note.mem_id, hrefs[:10])
+            found.add(note.mem_id)
+            if note.tag == "li" and note.parent is not None:
+                lists.add(note.parent.mem_id)  # its sibling items are notes too (one without a backlink)
+
+
+def _inside_any(node: LexborNode | None, ids: set[int]) -> bool:
+    """Whether ``node`` is inside one of the elements whose mem_ids are ``ids``."""
+    for _ in range(200):
+        if node is None:
+            return False
+        if node.mem_id in ids:
+            return True
+        node = node.parent
+    return False
+
+
+def _contains(outer: LexborNode, inner: LexborNode) -> bool:
+    """Whether ``inner`` is ``outer`` or inside it (a note never cites itself)."""
+    node: LexborNode | None = inner
+    for _ in range(200):
+        if node is None:
+            return False
+        if node.mem_id == outer.mem_id:
+            return True
+        node = node.parent
+    return False
 
 
 _guard_depth = maintext.guard_depth
