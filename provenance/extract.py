@@ -478,15 +478,20 @@ _NOTES_HEADING = re.compile(r"^\s*(?:\d+\.?\s*)?(?:references?|notes?|foot ?note
 _BLOCKISH = frozenset({"li", "p", "div", "dd", "td", "section", "aside", "footer"})
 #: Marker links looked at per page (a page of thousands of in-page links is a wiki, and its ids are found above).
 MAX_MARKERS = 2_000
+#: A marker's text is a number or sign ("[12]", "iv", "†"); a note found by structure is at most this long.
+MAX_MARKER_CHARS = 8
+MAX_NOTE_CHARS = 3_000
 
 
 def _note_block(node: LexborNode) -> LexborNode | None:
     """The element holding a note whose target is ``node`` (the <li> or <p> around an <a name=...>)."""
-    for _ in range(4):
+    for _ in range(6):
         if node is None or node.tag in ("body", "html"):
             return None
         if node.tag in _BLOCKISH:
             return node
+        if node.tag not in INLINE_TAGS:  # a heading, a table: a section anchor, not a note
+            return None
         node = node.parent
     return None
 
@@ -533,6 +538,8 @@ def _structural_footnotes(tree: LexborHTMLParser, notes: dict[str, Footnote]) ->
         key = (marker.attributes.get("href") or "").strip()[1:]
         if not key or key in notes or key not in targets or _inside_any(marker, found):
             continue
+        if len((marker.text() or "").strip()) > MAX_MARKER_CHARS:  # "Skip to content" is a link, not a marker
+            continue
         note = _note_block(targets[key])
         if note is None or _contains(note, marker):
             continue
@@ -545,10 +552,12 @@ def _structural_footnotes(tree: LexborHTMLParser, notes: dict[str, Footnote]) ->
         in_note_list = note.tag == "li" and note.parent is not None and note.parent.mem_id in lists
         if not (links_back or in_note_list or _under_notes_heading(note)):
             continue
+        text = note.text() or ""
+        if len(text) > MAX_NOTE_CHARS:  # a whole region (the article a skip link points at), not a note
+            continue
         hrefs = [a.attributes.get("href") or "" for a in note.css("a[href]")]
         hrefs = [h for h in hrefs if h and not h.startswith("#")]
-        text = note.text() or ""
-        hrefs += [url for _s, _e, url in _bare_urls(text[:MAX_BLOCK_CHARS], []) if url not in hrefs]
+        hrefs += [url for _s, _e, url in _bare_urls(text, []) if url not in hrefs]
         if hrefs:
             notes[key] = Footnote(note.mem_id, hrefs[:10])
             found.add(note.mem_id)

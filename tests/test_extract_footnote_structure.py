@@ -57,3 +57,14 @@ def test_table_of_contents_and_top_links_are_not_notes():
     assert [c[0] for c in claims] == ["https://intro.example.org/a", "https://methods.example.org/m"]
     assert claims[1][1] == "the method"
     assert {r.rule for r in trace if r.url in ("#methods", "#top")} == {"fragment"}
+
+
+def test_skip_link_to_the_article_is_not_a_note():
+    # the article links back to the skip link ("back to top"), but it is a region, not a note
+    html = """<html><head><title>Skip</title></head><body><a id="skip" href="#content">Skip to content</a>
+<div id="content"><p>""" + "Body text about the matter at hand, with detail. " * 80 + """</p>
+<p>The agency <a href="https://agency.example.org/r">reported</a> the figures.</p>
+<p><a href="#skip">Back to top</a></p></div></body></html>"""
+    claims, trace = run("skip.html", html)
+    assert [(c[0], c[1]) for c in claims] == [("https://agency.example.org/r", "reported")]
+    assert "footnote-cited" not in {r.rule for r in trace}
