@@ -130,7 +130,10 @@ LINK_LIST_SHARE = 0.75
 #: ... and it has at least this many items.
 LINK_LIST_MIN_ITEMS = 3
 
-_BARE_URL = re.compile(r"(?<![\w@/])(?:https?://|www\.)[^\s<>\"'`{}|\\^]+", re.I)
+#: A URL written out in text ends at a space, at markup, or at punctuation no URL holds unescaped: an ellipsis,
+#: a dash, CJK full stops and commas, full-width brackets, corner and curly quotes, guillemets, zero-width marks.
+_URL_STOPS = "\u2026\u2013\u2014\u3001\u3002\uff0c\uff08\uff09\u300c\u300d\u300e\u300f\u3010\u3011\u201c\u201d\u2018\u2019\u00ab\u00bb\u200b\u200c\u200d\u2060\ufeff"
+_BARE_URL = re.compile(r"(?<![\w@/])(?:https?://|www\.)[^\s<>\"'`{}|\\^" + _URL_STOPS + "]+", re.I)
 _TRAILING = ".,;:!?'\"”’»)]}*_"
 
 

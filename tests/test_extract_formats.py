@@ -124,6 +124,26 @@ def test_plain_text_bare_urls_trimmed_of_punctuation_and_brackets():
     assert link_claims(article)[0][2] == "The filing (https://court.example/case/123) was posted on Monday."
 
 
+@pytest.mark.parametrize("written, url", [
+    ("Read https://ellip.example.org/b\u2026 and on.", "https://ellip.example.org/b"),
+    ("The report https://dash.example.org/c\u2014then more.", "https://dash.example.org/c"),
+    ("The report https://en.example.org/c\u2013then more.", "https://en.example.org/c"),
+    ("\u8bf7\u770b https://cjk.example.org/g\u3002\u4e0b\u4e00\u53e5", "https://cjk.example.org/g"),
+    ("\u53c2\u89c1\uff08https://cjk.example.org/h\uff09\u3002", "https://cjk.example.org/h"),
+    ("Zero-width https://zw.example.org/g\u200bhidden text.", "https://zw.example.org/g"),
+    ("Curly \u201chttps://curly.example.org/a\u201d said.", "https://curly.example.org/a"),
+    # Near misses: what a URL does hold stays in it.
+    ("Three dots https://dots.example.org/b... and on.", "https://dots.example.org/b"),
+    ("A page https://ja.example.org/wiki/\u65e5\u672c here.", "https://ja.example.org/wiki/%E6%97%A5%E6%9C%AC"),
+    ("A slug https://news.example.org/2024/05/a-b-c here.", "https://news.example.org/2024/05/a-b-c"),
+])
+def test_a_written_out_url_ends_where_no_url_goes_on(written, url):
+    """An ellipsis, a dash, CJK punctuation, a curly quote or a zero-width mark glued to a URL is not part of it
+    (kept, a working link would be checked as a page that does not exist)."""
+    article = extract("A Headline About Written Out Links\n\n" + written + "\n")
+    assert [u for u, _a, _s in link_claims(article)] == [url]
+
+
 def test_plain_text_lines_are_blocks_and_bullets_are_items():
     text = "A Headline For The Story\n  • First point, according to Reuters.\n  • Second point\nA paragraph that Politico reported.\n"
     article = extract(text)
