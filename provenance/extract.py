@@ -165,6 +165,8 @@ class Block:
     chrome: str | None = None
     #: mem_id of that chrome element: a short block's context never reaches past it.
     chrome_id: int | None = None
+    #: Links past the block's first MAX_BLOCK_CHARS characters, left out: noted and traced, never silent.
+    cut_links: tuple[str, ...] = ()
 
 
 @dataclass
@@ -213,7 +215,20 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
             article.title = meta["h1"]
     article.text = main.text if main is not None and main.text else "\n".join(block.text for block in blocks)
     article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
+    _note_blocks_cut(article, blocks, trace)
     return article
+
+
+def _note_blocks_cut(article: Article, blocks: list[Block], trace: list[Rejected] | None) -> None:
+    """Links past a block's MAX_BLOCK_CHARS are left out (no sentence of a 50,000-character block is read):
+    say so in a note and in the trace, as the claim cap does, instead of losing them without a word."""
+    cut = [href for block in blocks for href in block.cut_links]
+    if not cut:
+        return
+    article.notes.append(f"{article.path}: {len(cut):,} links past the first {MAX_BLOCK_CHARS:,} characters of a "
+                         f"paragraph or block left out (MAX_BLOCK_CHARS)")
+    if trace is not None:
+        trace.extend(Rejected("block-truncated", href, "") for href in cut)
 
 
 # ---------------------------------------------------------------- metadata
@@ -570,13 +585,17 @@ class _BlockBuilder:
         if stripped.strip():
             final = stripped[lead:]
             links = []
+            cut: list[str] = []
             for span in self.links:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
+                if start >= len(final) and span.end > span.start and not span.in_code:
+                    cut.append(span.href)  # past the block's cap: not "no anchor text", left out and said so
+                    continue
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
             self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
                                      self.chrome[-1][1] if self.chrome else None,
-                                     self.chrome[-1][0] if self.chrome else None))
+                                     self.chrome[-1][0] if self.chrome else None, tuple(cut)))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.open_links, self.code, self.code_starts = [], [], [], []
 
@@ -1036,7 +1055,9 @@ def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> l
 
     def flush() -> None:
         if paragraph:
-            blocks.append(Block(" ".join(" ".join(paragraph).split())[:MAX_BLOCK_CHARS], "p"))
+            whole = " ".join(" ".join(paragraph).split())
+            cut = tuple(m.group(0) for m in _BARE_URL.finditer(whole, MAX_BLOCK_CHARS)) if len(whole) > MAX_BLOCK_CHARS else ()
+            blocks.append(Block(whole[:MAX_BLOCK_CHARS], "p", cut_links=cut))
             paragraph.clear()
 
     for index in range(start, len(lines)):

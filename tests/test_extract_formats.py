@@ -204,3 +204,27 @@ def test_html_footnote_marker_resolves_to_the_note_link():
 <a href="#ref1">back</a></p></li></ol></section></article></body></html>"""
     article = extract(page, "f.html")
     assert link_claims(article) == [("https://agency.example/data", "1", "Emissions dropped 4% last year.1")]
+
+
+@pytest.mark.parametrize("name, link", [("a.md", "[source {i}](https://example.org/{i})"),
+                                        ("a.html", '<a href="https://example.org/{i}">source {i}</a>'),
+                                        ("a.txt", "https://example.org/{i}")])
+def test_links_past_a_blocks_cap_are_noted_and_traced_not_lost_silently(name, link):
+    """One paragraph past MAX_BLOCK_CHARS: its links past the cap are left out, with a note and a trace rule
+    that says so (not "no-anchor-text")."""
+    from provenance.extract import MAX_BLOCK_CHARS
+
+    words = "Filler words that carry no link at all here. " * (MAX_BLOCK_CHARS // 45 + 10)
+    late = " ".join(link.format(i=i) for i in range(3))
+    body = f"Early claim per {link.format(i=99)} said. {words} Late claims {late} said."
+    text = (f"<html><body><h1>A Long Page</h1><p>{body}</p></body></html>" if name.endswith(".html")
+            else f"A Long Page Headline\n\n{body}\n")
+    trace: list = []
+    article = extract(text, name, trace)
+    assert [u for u, _a, _s in link_claims(article)] == ["https://example.org/99"]
+    assert len(article.notes) == 1 and "3 links past the first" in article.notes[0], article.notes
+    assert sorted(r.url for r in trace if r.rule == "block-truncated") == [f"https://example.org/{i}" for i in range(3)]
+    assert not any(r.rule == "no-anchor-text" for r in trace)
+    # Near miss: under the cap, nothing is left out or noted.
+    short = extract(text.replace(words, "A few words. "), name)
+    assert len(link_claims(short)) == 4 and short.notes == []
