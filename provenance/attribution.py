@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 #: A capitalised word: "Post", "NOTUS", "O'Brien", "Trump's", "AI", "U.S.".
-_CAP = r"(?:[A-Z][\w'’&.\-]{0,40}\w|[A-Z])"
+_CAP = r"(?:(?:[A-Z]\.){2,}(?![\w'’])|[A-Z][\w'’&.\-]{0,40}\w|[A-Z])"
 #: Small words allowed inside a proper name ("Center for AI Safety", "Bank of England").
 _JOIN = r"(?:of|for|the|on|de|la|du|von|van|and\s+(?=[A-Z]\w*\s+(?:Institute|Foundation|Center|Centre|Council|Company|Co\b)))"
 #: A proper name: capitalised words with small joining words between them.
@@ -116,7 +116,9 @@ NOT_NAMES: frozenset[str] = frozenset(
         "Also Both Instead Separately Previously Critics Experts Analysts Officials Supporters Observers Others Many Most "
         "Several Sources Reports Researchers Advocates Lawmakers Democrats Republicans Opponents Proponents Insiders "
         "January February March April May June July August September October November December "
-        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Today Yesterday Tonight"
+        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Today Yesterday Tonight "
+        # Parts of a document, not its author: "according to Figure 3", "under Section 230".
+        "Figure Fig Table Section Chapter Page Appendix Annex Exhibit Paragraph Clause Article Slide Chart Step Rule"
     ).split()
 )
 
@@ -138,13 +140,20 @@ class Attribution:
     phrase_end: int = 0
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+_INITIALS_END = re.compile(r"(?:^|\s)(?:[A-Z]\.)+[A-Z]$")
+
+
 def _clean_name(raw: str) -> str:
-    """Drop a leading article and clause words ("While Musk" -> "Musk"), trailing possessive."""
+    """Drop a leading article and clause words ("While Musk" -> "Musk"), a trailing possessive ("CDC's" ->
+    "CDC": one source, one facet), and keep the last dot of initials ("U.S.")."""
     words = raw.strip(" ,.;:").split()
     while words and (words[0].lower() in NOT_NAMES or words[0].lower() in ("the", "a", "an")):
         words.pop(0)
-    name = " ".join(words)
-    return name.strip(" ,.;:")
+    name = _POSSESSIVE.sub("", " ".join(words)).strip(" ,.;:")
+    if _INITIALS_END.search(name) and raw.rstrip(" ,;:").endswith(name + "."):
+        name += "."
+    return name
 
 
 def _split_names(raw: str) -> list[str]:

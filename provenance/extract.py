@@ -130,7 +130,10 @@ LINK_LIST_SHARE = 0.75
 #: ... and it has at least this many items.
 LINK_LIST_MIN_ITEMS = 3
 
-_BARE_URL = re.compile(r"(?<![\w@/])(?:https?://|www\.)[^\s<>\"'`{}|\\^]+", re.I)
+#: A URL written out in text ends at a space, at markup, or at punctuation no URL holds unescaped: an ellipsis,
+#: a dash, CJK full stops and commas, full-width brackets, corner and curly quotes, guillemets, zero-width marks.
+_URL_STOPS = "\u2026\u2013\u2014\u3001\u3002\uff0c\uff08\uff09\u300c\u300d\u300e\u300f\u3010\u3011\u201c\u201d\u2018\u2019\u00ab\u00bb\u200b\u200c\u200d\u2060\ufeff"
+_BARE_URL = re.compile(r"(?<![\w@/])(?:https?://|www\.)[^\s<>\"'`{}|\\^" + _URL_STOPS + "]+", re.I)
 _TRAILING = ".,;:!?'\"”’»)]}*_"
 
 
@@ -162,6 +165,8 @@ class Block:
     chrome: str | None = None
     #: mem_id of that chrome element: a short block's context never reaches past it.
     chrome_id: int | None = None
+    #: Links past the block's first MAX_BLOCK_CHARS characters, left out: noted and traced, never silent.
+    cut_links: tuple[str, ...] = ()
 
 
 @dataclass
@@ -210,7 +215,20 @@ def extract_document(doc: Document, trace: list[Rejected] | None = None) -> Arti
             article.title = meta["h1"]
     article.text = main.text if main is not None and main.text else "\n".join(block.text for block in blocks)
     article.claims = _claims(blocks, article, base, trace, footnotes if article.format != "text" else {})
+    _note_blocks_cut(article, blocks, trace)
     return article
+
+
+def _note_blocks_cut(article: Article, blocks: list[Block], trace: list[Rejected] | None) -> None:
+    """Links past a block's MAX_BLOCK_CHARS are left out (no sentence of a 50,000-character block is read):
+    say so in a note and in the trace, as the claim cap does, instead of losing them without a word."""
+    cut = [href for block in blocks for href in block.cut_links]
+    if not cut:
+        return
+    article.notes.append(f"{article.path}: {len(cut):,} links past the first {MAX_BLOCK_CHARS:,} characters of a "
+                         f"paragraph or block left out (MAX_BLOCK_CHARS)")
+    if trace is not None:
+        trace.extend(Rejected("block-truncated", href, "") for href in cut)
 
 
 # ---------------------------------------------------------------- metadata
@@ -710,13 +728,17 @@ class _BlockBuilder:
         if stripped.strip():
             final = stripped[lead:]
             links = []
+            cut: list[str] = []
             for span in self.links:
                 start, end = max(span.start - lead, 0), min(span.end - lead, len(final))
+                if start >= len(final) and span.end > span.start and not span.in_code:
+                    cut.append(span.href)  # past the block's cap: not "no anchor text", left out and said so
+                    continue
                 links.append(LinkSpan(start, max(start, end), span.href, span.rel, span.in_code))
             code = [(max(s - lead, 0), min(e - lead, len(final))) for s, e in self.code]
             self.blocks.append(Block(final, self.tag, links, code, self.lists[-1] if self.lists else None, tuple(self.path),
                                      self.chrome[-1][1] if self.chrome else None,
-                                     self.chrome[-1][0] if self.chrome else None))
+                                     self.chrome[-1][0] if self.chrome else None, tuple(cut)))
         self.parts, self.length, self.space = [], 0, True
         self.links, self.code, self.code_starts = [], [], []
 
@@ -1182,7 +1204,9 @@ def _text_blocks(text: str, article: Article, trace: list[Rejected] | None) -> l
 
     def flush() -> None:
         if paragraph:
-            blocks.append(Block(" ".join(" ".join(paragraph).split())[:MAX_BLOCK_CHARS], "p"))
+            whole = " ".join(" ".join(paragraph).split())
+            cut = tuple(m.group(0) for m in _BARE_URL.finditer(whole, MAX_BLOCK_CHARS)) if len(whole) > MAX_BLOCK_CHARS else ()
+            blocks.append(Block(whole[:MAX_BLOCK_CHARS], "p", cut_links=cut))
             paragraph.clear()
 
     for index in range(start, len(lines)):

@@ -968,8 +968,11 @@ def browse_command(db_path: Path, host: str, port: int, metadata_file: Path | No
 
 
 def browse_url(db_path: Path, host: str, port: int) -> str:
+    """The database's page as datasette routes it (its name tilde-encoded: "news.2024" is /news~2E2024)."""
+    from datasette.utils import tilde_encode
+
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/{Path(db_path).stem}"
+    return f"http://{shown}:{port}/{tilde_encode(Path(db_path).stem)}"
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -140,7 +140,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
 VIEWS: dict[str, str] = {
     "claim_status": """
 select c.id as claim_id, a.id as article_id, a.path, a.title, a.published, c.kind, c.position, c.anchor,
-       c.sentence, c.source, c.url, u.host, coalesce(u.verdict, 'unchecked') as verdict, u.status, u.final_url,
+       c.sentence, c.source, c.url, u.host,
+       case when c.url is not null then coalesce(u.verdict, 'unchecked') end as verdict, u.status, u.final_url,
        u.reason, u.last_checked, u.failures, u.first_failed, u.confirmed_dead_at,
        case when u.confirmed_dead_at is not null then 'confirmed dead'
             when u.failures > 0 then 'failing (' || u.failures || ' of '

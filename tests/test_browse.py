@@ -13,6 +13,7 @@ a test run does not dirty the tree).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -102,10 +103,10 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-def served(tmp_path):
-    """`provenance browse` on the test database on a free loopback port; stopped (and checked stopped) after."""
-    db = build_audit_db(tmp_path / "provenance.db")
+@contextlib.contextmanager
+def _serving(db: Path):
+    """`provenance browse` on ``db`` on a free loopback port, until datasette answers at the printed URL; stopped
+    (and checked stopped) after."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "provenance", "browse", "--db", str(db), "--host", "127.0.0.1",
                              "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -114,7 +115,7 @@ def served(tmp_path):
         first = proc.stdout.readline()  # printed before datasette starts; bounded by the test timeout
         assert first.startswith("datasette: "), (first, proc.poll())
         url = first.split()[1]
-        assert url == f"http://127.0.0.1:{port}/provenance"
+        assert url.startswith(f"http://127.0.0.1:{port}/")
         deadline = time.monotonic() + START_TIMEOUT
         for _attempt in range(int(START_TIMEOUT * 10)):
             assert proc.poll() is None, proc.stderr.read()
@@ -137,6 +138,22 @@ def served(tmp_path):
         proc.stderr.close()
     with pytest.raises(httpx.TransportError):  # the datasette child went with it
         httpx.get(url + ".json", timeout=2.0)
+
+
+@pytest.fixture
+def served(tmp_path):
+    with _serving(build_audit_db(tmp_path / "provenance.db")) as url:
+        assert url.endswith("/provenance")
+        yield url
+
+
+def test_the_printed_url_answers_for_a_database_named_with_dots(tmp_path):
+    """datasette names a database "news.2024" in its routes as "news~2E2024": the URL browse prints must be
+    the one that answers (it was /news.2024, a 404)."""
+    db = build_audit_db(tmp_path / "news.2024.db")
+    with _serving(db) as url:
+        assert url.endswith("/news~2E2024")
+        assert httpx.get(url + "/claim_status.json", timeout=5.0).status_code == 200
 
 
 @pytest.mark.timeout(APT_TIMEOUT + 120)

@@ -124,6 +124,26 @@ def test_plain_text_bare_urls_trimmed_of_punctuation_and_brackets():
     assert link_claims(article)[0][2] == "The filing (https://court.example/case/123) was posted on Monday."
 
 
+@pytest.mark.parametrize("written, url", [
+    ("Read https://ellip.example.org/b\u2026 and on.", "https://ellip.example.org/b"),
+    ("The report https://dash.example.org/c\u2014then more.", "https://dash.example.org/c"),
+    ("The report https://en.example.org/c\u2013then more.", "https://en.example.org/c"),
+    ("\u8bf7\u770b https://cjk.example.org/g\u3002\u4e0b\u4e00\u53e5", "https://cjk.example.org/g"),
+    ("\u53c2\u89c1\uff08https://cjk.example.org/h\uff09\u3002", "https://cjk.example.org/h"),
+    ("Zero-width https://zw.example.org/g\u200bhidden text.", "https://zw.example.org/g"),
+    ("Curly \u201chttps://curly.example.org/a\u201d said.", "https://curly.example.org/a"),
+    # Near misses: what a URL does hold stays in it.
+    ("Three dots https://dots.example.org/b... and on.", "https://dots.example.org/b"),
+    ("A page https://ja.example.org/wiki/\u65e5\u672c here.", "https://ja.example.org/wiki/%E6%97%A5%E6%9C%AC"),
+    ("A slug https://news.example.org/2024/05/a-b-c here.", "https://news.example.org/2024/05/a-b-c"),
+])
+def test_a_written_out_url_ends_where_no_url_goes_on(written, url):
+    """An ellipsis, a dash, CJK punctuation, a curly quote or a zero-width mark glued to a URL is not part of it
+    (kept, a working link would be checked as a page that does not exist)."""
+    article = extract("A Headline About Written Out Links\n\n" + written + "\n")
+    assert [u for u, _a, _s in link_claims(article)] == [url]
+
+
 def test_plain_text_lines_are_blocks_and_bullets_are_items():
     text = "A Headline For The Story\n  • First point, according to Reuters.\n  • Second point\nA paragraph that Politico reported.\n"
     article = extract(text)
@@ -184,3 +204,27 @@ def test_html_footnote_marker_resolves_to_the_note_link():
 <a href="#ref1">back</a></p></li></ol></section></article></body></html>"""
     article = extract(page, "f.html")
     assert link_claims(article) == [("https://agency.example/data", "1", "Emissions dropped 4% last year.1")]
+
+
+@pytest.mark.parametrize("name, link", [("a.md", "[source {i}](https://example.org/{i})"),
+                                        ("a.html", '<a href="https://example.org/{i}">source {i}</a>'),
+                                        ("a.txt", "https://example.org/{i}")])
+def test_links_past_a_blocks_cap_are_noted_and_traced_not_lost_silently(name, link):
+    """One paragraph past MAX_BLOCK_CHARS: its links past the cap are left out, with a note and a trace rule
+    that says so (not "no-anchor-text")."""
+    from provenance.extract import MAX_BLOCK_CHARS
+
+    words = "Filler words that carry no link at all here. " * (MAX_BLOCK_CHARS // 45 + 10)
+    late = " ".join(link.format(i=i) for i in range(3))
+    body = f"Early claim per {link.format(i=99)} said. {words} Late claims {late} said."
+    text = (f"<html><body><h1>A Long Page</h1><p>{body}</p></body></html>" if name.endswith(".html")
+            else f"A Long Page Headline\n\n{body}\n")
+    trace: list = []
+    article = extract(text, name, trace)
+    assert [u for u, _a, _s in link_claims(article)] == ["https://example.org/99"]
+    assert len(article.notes) == 1 and "3 links past the first" in article.notes[0], article.notes
+    assert sorted(r.url for r in trace if r.rule == "block-truncated") == [f"https://example.org/{i}" for i in range(3)]
+    assert not any(r.rule == "no-anchor-text" for r in trace)
+    # Near miss: under the cap, nothing is left out or noted.
+    short = extract(text.replace(words, "A few words. "), name)
+    assert len(link_claims(short)) == 4 and short.notes == []

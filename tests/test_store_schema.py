@@ -143,3 +143,13 @@ def test_many_claims_in_few_transactions(tmp_path):
     assert db.execute("select count(*) from claims").fetchone()[0] == 5000
     assert db.execute("select count(*) from urls").fetchone()[0] == 5000
     assert db.execute("select count(*) from claims_fts").fetchone()[0] == 5000
+
+
+def test_claim_status_gives_attributions_no_verdict(tmp_path):
+    """An unlinked attribution has no URL to check: its verdict is null, not 'unchecked' (which would count it
+    among the links an offline run could not check in the datasette facet)."""
+    db = store.open_store(tmp_path / "p.db")
+    store.save_articles(db, [(sample(), "h1")], now=NOW)
+    rows = {r["kind"]: r["verdict"] for r in db.query("select kind, verdict from claim_status")}
+    assert rows == {"link": "unchecked", "attribution": None}  # the link is not checked yet: unchecked
+    db.close()
