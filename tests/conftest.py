@@ -168,3 +168,13 @@ def private_ca(tmp_path_factory):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
     return {"ca_file": str(ca_file), "server_chain": str(chain), "context": context}
+
+
+@pytest.fixture
+def fake(sim):
+    """A fake Wayback Machine (CDX, availability, replays, Save Page Now) on the simulated web; closed after."""
+    from fake_wayback import FakeWayback
+
+    fw = FakeWayback(sim)
+    yield fw
+    fw.close()

@@ -113,32 +113,26 @@ def test_check_db_that_is_missing_or_foreign_is_a_one_line_error(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
-def test_snapshot_db_answers_from_the_cache_and_fills_it(sim, tmp_path):
-    from fake_wayback import FakeWayback
+def test_snapshot_db_answers_from_the_cache_and_fills_it(fake, tmp_path):
+    kept, none = "https://example.org/kept", "https://example.org/never-captured"
+    fake.add(kept, "20241101090000")
+    path = tmp_path / "cache.db"
+    args = ("--date", "2024-11-20", "--json", "--wayback-url", fake.base_url, "--timeout", "2", "--retries", "0")
 
-    fake = FakeWayback(sim)
-    try:
-        kept, none = "https://example.org/kept", "https://example.org/never-captured"
-        fake.add(kept, "20241101090000")
-        path = tmp_path / "cache.db"
-        args = ("--date", "2024-11-20", "--json", "--wayback-url", fake.base_url, "--timeout", "2", "--retries", "0")
+    def lookup(*extra: str) -> dict:
+        proc = cli("snapshot", kept, none, *args, *extra)
+        assert proc.returncode == 0, proc.stderr
+        return {r["url"]: r for r in json.loads(proc.stdout)}
 
-        def lookup(*extra: str) -> dict:
-            proc = cli("snapshot", kept, none, *args, *extra)
-            assert proc.returncode == 0, proc.stderr
-            return {r["url"]: r for r in json.loads(proc.stdout)}
-
-        first = lookup("--db", str(path))
-        assert first[kept]["timestamp"] == "20241101090000" and first[none]["timestamp"] is None
-        asked = fake.calls.cdx + fake.calls.available
-        assert asked >= 2 and path.exists()
-        again = lookup("--db", str(path))
-        assert again == first
-        assert fake.calls.cdx + fake.calls.available == asked, "both answers came from the cache"
-        lookup()  # no --db: the archive is asked
-        assert fake.calls.cdx + fake.calls.available > asked
-    finally:
-        fake.close()
+    first = lookup("--db", str(path))
+    assert first[kept]["timestamp"] == "20241101090000" and first[none]["timestamp"] is None
+    asked = fake.calls.cdx + fake.calls.available
+    assert asked >= 2 and path.exists()
+    again = lookup("--db", str(path))
+    assert again == first
+    assert fake.calls.cdx + fake.calls.available == asked, "both answers came from the cache"
+    lookup()  # no --db: the archive is asked
+    assert fake.calls.cdx + fake.calls.available > asked
 
 
 def test_a_line_that_is_no_url_keeps_its_place_as_an_unchecked_row(sim):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from fake_wayback import FakeWayback
 from provenance import capture, passage, store, support, wayback
 from provenance.audit import AuditOptions, run_audit
 from provenance.check import CheckOptions
@@ -273,13 +272,6 @@ def test_replay_problem_names_a_bad_capture(html, words):
 def test_replay_problem_passes_a_real_page():
     assert capture.replay_problem(SNAPSHOT, "https://transport.example/report") is None
     assert capture.replay_problem(SNAPSHOT, "https://transport.example/report", status=404) is not None
-
-
-@pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
 
 
 def test_a_bad_capture_is_passed_over_for_the_next_good_one(sim, fake):

@@ -20,13 +20,6 @@ BOT_WALL = ("<html><head><title>You are being redirected...</title></head><body>
 
 
 @pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
-
-
-@pytest.fixture
 def archives(sim):
     made: list[FakeArchive] = []
 

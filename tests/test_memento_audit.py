@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from fake_memento import FakeArchive
 from fake_wayback import FakeWayback
@@ -39,13 +38,6 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "provenance", *args], capture_output=True, text=True,
                           cwd=ROOT, env=full_env, timeout=CLI_LIMIT)
-
-
-@pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
 
 
 @pytest.fixture

@@ -36,13 +36,6 @@ def snapshot_json(fake: FakeWayback, *urls: str, extra: tuple[str, ...] = ()) ->
     return {r["url"]: r for r in rows}
 
 
-@pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
-
-
 def test_picks_latest_good_capture_on_or_before_the_date(fake):
     both = "https://example.org/report"
     fake.add(both, "20241101090000")

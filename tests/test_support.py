@@ -10,7 +10,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fake_wayback import FakeWayback
 from provenance import passage, support, wayback
 from provenance.models import Claim, Snapshot
 
@@ -218,13 +217,6 @@ def test_drift_null_when_neither_page_carries_the_claim():
 
 
 # --------------------------------------------------------------------------- drift end to end over HTTP
-
-
-@pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
 
 
 def live_body(url: str) -> str | None:

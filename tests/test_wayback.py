@@ -18,13 +18,6 @@ from provenance.models import Snapshot
 from provenance.wayback import WaybackOptions, choose_capture
 
 
-@pytest.fixture
-def fake(sim):
-    fw = FakeWayback(sim)
-    yield fw
-    fw.close()
-
-
 def opts(fake: FakeWayback, **kw) -> WaybackOptions:
     base = dict(base_url=fake.base_url, timeout=2.0, retries=0, backoff=0.05, deadline=30.0)
     base.update(kw)
