@@ -297,8 +297,7 @@ class _Run:
         # Offline means "a name had to be resolved and none could be": a run whose URLs (and Wayback) are all
         # IP literals never asks, and is never called offline.
         # A public IP address asks too: offline, what answers for it is an interceptor (check._offline_first).
-        needs_dns = (any(check.needs_dns(u) or check.public_literal(u) for u in due)
-                     or bool(lookups and not self.wayback_literal()))
+        needs_dns = any(check.asks_online(u) for u in due) or bool(lookups and not self.wayback_literal())
         if (due or lookups) and o.check.offline is not None:
             self.offline = o.check.offline
         elif needs_dns:

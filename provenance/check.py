@@ -849,7 +849,7 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
     unique = list(dict.fromkeys(urls))
     if not unique:
         return []
-    if options.offline is None and options.resolver is None and any(needs_dns(u) or public_literal(u) for u in unique):
+    if options.offline is None and options.resolver is None and any(asks_online(u) for u in unique):
         # Once for the whole run (and before any worker starts): a dead network is not a dead web.
         options = replace(options, offline=not network_available(PROBE_HOSTS, run_proxies(options.proxy, options.proxy_env)))
     if options.offline and options.resolver is None:
@@ -866,6 +866,12 @@ def check_urls(urls: Sequence[str], options: CheckOptions | None = None,
 
 #: Verdicts of absence that an offline machine does not take from a public address (see _offline_first).
 OFFLINE_DISTRUSTED = frozenset({"dead", "soft404"})
+
+
+def asks_online(url: str) -> bool:
+    """Does the URL's verdict depend on the machine being online: a name to resolve, or a public address?
+    (A run with such a URL asks network_available once; check_urls and the audit alike.)"""
+    return needs_dns(url) or public_literal(url)
 
 
 def public_literal(url: str) -> bool:
