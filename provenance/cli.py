@@ -23,7 +23,7 @@ from . import __version__
 from .options import DEFAULT_USER_AGENT, CheckOptions
 from .options import IMPERSONATE_MODES
 from .defaults import DEFAULT_DB, DEFAULT_INPUT, DEFAULT_REPORTS
-from .models import VERDICTS
+from .models import VERDICTS, CheckResult, iso_z, utc_now
 from .urls import InvalidURL, normalize_url
 
 # The pipeline's heavier stages (extraction, the store, the Wayback client,
@@ -342,8 +342,6 @@ def _read_url_list(urls: list[str], from_file: Optional[str], order: list | None
         except InvalidURL as exc:
             problems.append(str(exc))
             if order is not None:
-                from .models import CheckResult, iso_z, utc_now
-
                 order.append(CheckResult(url=item, verdict="unchecked", reason=f"not checked: {exc}",
                                          checked_at=iso_z(utc_now())))
         else:
@@ -442,7 +440,8 @@ def _per_input(order: list, results: list) -> list:
     by_url = {r.url: r for r in results}
     if not all(u in by_url for u in targets):  # check_urls: one result per distinct URL, in input order
         by_url = dict(zip(dict.fromkeys(targets), results))
-    return [u if not isinstance(u, str) else by_url[u] for u in order if not isinstance(u, str) or u in by_url]
+    rows = [by_url.get(u) if isinstance(u, str) else u for u in order]
+    return [row for row in rows if row is not None]
 
 
 def _check_some(targets: list[str], options: CheckOptions, links, progress=None):
@@ -470,6 +469,7 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     Example: provenance snapshot https://example.org/a --date 2024-11-20 --json
     """
     from .memento import find_snapshots
+    from .store import cached_snapshots, save_snapshots
     from .wayback import parse_date, validate_base_url
 
     targets, skipped = _read_url_list(urls, None)
@@ -481,12 +481,13 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
     network_settings(proxy, ca_bundle)
     options = wayback_options(wayback_url, timeout, retries, user_agent, proxy, ca_bundle)
     pairs = list(dict.fromkeys((u, date) for u in targets))
-    with _snapshot_cache(db) as cache:
-        found = cache.answered(pairs)
+    with _snapshot_db(db) as cache:
+        found = cached_snapshots(cache, pairs) if cache is not None else {}
         asked = [pair for pair in pairs if pair not in found]
         if asked:
             looked = find_snapshots(asked, options, memento_options(archives, timeout, retries, user_agent, proxy, ca_bundle))
-            cache.keep(looked)
+            if cache is not None:
+                save_snapshots(cache, looked)
             found.update(looked)
     snaps = [found[(u, date)] for u in targets]
     if json_out:
@@ -501,35 +502,12 @@ def snapshot(urls: Annotated[list[str], typer.Argument(help="URLs to look up.")]
         raise typer.Exit(2)
 
 
-class _SnapshotCache:
-    """``snapshot --db``: the audit's snapshot cache, read and filled with the audit's rules (store.snapshot_lookup_due)."""
-
-    def __init__(self, db) -> None:
-        self.db = db
-
-    def answered(self, pairs: list[tuple[str, str | None]]) -> dict:
-        if self.db is None:
-            return {}
-        from .models import utc_now
-        from .store import snapshot_from_row, snapshot_lookup_due, snapshot_rows
-
-        rows, now = snapshot_rows(self.db), utc_now()
-        return {(url, date): snapshot_from_row(rows[(url, date or "")]) for url, date in pairs
-                if not snapshot_lookup_due(rows.get((url, date or "")), now)}
-
-    def keep(self, found: dict) -> None:
-        if self.db is not None:
-            from .store import save_snapshots
-
-            save_snapshots(self.db, found)
-
-
 @contextmanager
-def _snapshot_cache(db: Path | None):
-    """The database named with --db as the lookups' cache (created if missing); none by default: a lookup asked
-    by hand gets the archives' answer of now, not a week-old "no capture"."""
+def _snapshot_db(db: Path | None):
+    """The database named with --db, open as the lookups' cache (created if missing), or None; none by default:
+    a lookup asked by hand gets the archives' answer of now, not a week-old "no capture"."""
     if db is None:
-        yield _SnapshotCache(None)
+        yield None
         return
     from .store import StoreError, close_store, open_store
 
@@ -538,7 +516,7 @@ def _snapshot_cache(db: Path | None):
     except StoreError as exc:
         fail(str(exc))
     try:
-        yield _SnapshotCache(handle)
+        yield handle
     finally:
         close_store(handle)
 

@@ -852,6 +852,14 @@ def snapshot_from_row(row: dict[str, Any]) -> Snapshot:
                     status=row["status"], reason=row["reason"] or "", archive=row.get("archive"))
 
 
+def cached_snapshots(db: sqlite_utils.Database, pairs: Iterable[tuple[str, str | None]],
+                     now: datetime | None = None) -> dict[tuple[str, str | None], Snapshot]:
+    """The cached answers of these (url, date) lookups that need not be asked again (snapshot_lookup_due)."""
+    rows, moment = snapshot_rows(db), now or utc_now()
+    return {(url, date): snapshot_from_row(rows[(url, date or "")]) for url, date in pairs
+            if not snapshot_lookup_due(rows.get((url, date or "")), moment)}
+
+
 def read_url_history(path: Path, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
     """What the database last recorded for these URLs, read without writing a byte (``check --db``).
 
