@@ -326,8 +326,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     elif set(db["claims_fts"].columns_dict) != set(FTS_COLUMNS):
         # A database from before the evidence columns: index them too (rebuilt from the claims table).
         todo.append(lambda: db["claims"].enable_fts(list(FTS_COLUMNS), create_triggers=True, replace=True))
-    version = db.execute("select value from meta where key = 'schema_version'").fetchone() if db["meta"].exists() else None
-    if not version or version[0] != str(SCHEMA_VERSION):
+    if _schema_version(db) != SCHEMA_VERSION:
         todo.append(lambda: db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"))
     if todo:
         with db.atomic():
